@@ -1,0 +1,144 @@
+"""What every meta-learner shares: the episode format, the adaptation protocol, the prototype head.
+
+A meta-learner is stateless: it holds hyperparameters only. Meta-parameters are a plain ``dict`` of
+tensors that it creates (:meth:`MetaLearner.init_meta_params`) and reads but never writes. Adapting
+to a task returns *new* tensors, so any number of threads may adapt the same loaded model at once.
+
+All methods work on batches of tasks that share the number of classes: tensors carry a leading task
+dimension ``T`` (``support_x`` is (T, S, C, H, W)), which lets the network run every task of a
+meta-batch in one grouped call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from ..networks.conv4 import Conv4, Params
+
+
+@dataclass
+class Episode:
+    """A batch of T few-shot tasks with ``n_way`` classes each (labels 0..n_way-1)."""
+
+    support_x: torch.Tensor  # (T, S, C, H, W)
+    support_y: torch.Tensor  # (T, S)
+    query_x: torch.Tensor  # (T, Q, C, H, W)
+    query_y: torch.Tensor  # (T, Q)
+    n_way: int
+
+    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> Episode:
+        dtype = dtype or self.support_x.dtype
+        return Episode(self.support_x.to(device, dtype), self.support_y.to(device),
+                       self.query_x.to(device, dtype), self.query_y.to(device), self.n_way)
+
+    def task(self, i: int) -> Episode:
+        """The i-th task alone, still with a task dimension of 1."""
+        s = slice(i, i + 1)
+        return Episode(self.support_x[s], self.support_y[s], self.query_x[s], self.query_y[s], self.n_way)
+
+
+@dataclass(frozen=True)
+class HParams:
+    hidden: int = 64
+    inner_lr: float = 0.4  # step size of the inner loop (Meta-SGD: the initial per-parameter rate)
+    train_steps: int = 1  # inner steps during meta-training
+    test_steps: int = 3  # default inner steps when adapting to a new task
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> HParams:
+        return cls(**d)
+
+    def replace(self, **kw) -> HParams:
+        return replace(self, **kw)
+
+
+@dataclass
+class AdaptStep:
+    """The state of an adaptation after ``step`` inner updates, with its support loss and accuracy."""
+
+    step: int
+    params: Params  # task-batched: every tensor has a leading task dimension
+    loss: torch.Tensor  # (T,) support loss at ``params``
+    accuracy: torch.Tensor  # (T,)
+
+
+def per_task_cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(T, B, N) logits and (T, B) labels -> (T,) mean cross-entropy of each task."""
+    t, b, n = logits.shape
+    return F.cross_entropy(logits.reshape(t * b, n), y.reshape(t * b), reduction="none").view(t, b).mean(1)
+
+
+def per_task_accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (logits.argmax(-1) == y).to(logits.dtype).mean(1)
+
+
+def class_means(features: torch.Tensor, y: torch.Tensor, n_way: int) -> torch.Tensor:
+    """(T, S, D) features, (T, S) labels -> (T, N, D) mean feature of each class."""
+    onehot = F.one_hot(y, n_way).to(features.dtype)  # (T, S, N)
+    counts = onehot.sum(1).clamp_min(1).unsqueeze(-1)  # (T, N, 1)
+    return onehot.transpose(1, 2) @ features / counts
+
+
+def task_batched(params: Params, t: int) -> Params:
+    """Give every tensor a leading task dimension of size t (a view, no copy)."""
+    return {k: v.unsqueeze(0).expand(t, *v.shape) for k, v in params.items()}
+
+
+class MetaLearner:
+    """Base class. Subclasses set ``name``, ``paper`` and implement the three verbs below."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    paper: ClassVar[str]
+    default_hparams: ClassVar[HParams] = HParams()
+    has_inner_loop: ClassVar[bool] = True
+    outer_optimizer: ClassVar[str] = "adam"
+
+    def __init__(self, hparams: HParams | None = None):
+        self.hparams = hparams or self.default_hparams
+        self.network = Conv4(hidden=self.hparams.hidden)
+
+    def init_meta_params(self, seed: int = 0, dtype: torch.dtype = torch.float32) -> Params:
+        return self.network.init_params(seed, dtype)
+
+    def body(self, meta: Params) -> Params:
+        """The network's parameters among the meta-parameters."""
+        return {k: v for k, v in meta.items() if k.startswith(("conv", "norm"))}
+
+    # --- the three verbs -------------------------------------------------------------------------
+    def adapt_steps(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int,
+                    steps: int | None = None, lr: float | None = None,
+                    create_graph: bool = False) -> Iterator[AdaptStep]:
+        """Yield the task-adapted parameters after 0, 1, ..., ``steps`` inner updates."""
+        raise NotImplementedError
+
+    def logits(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        """(T, B, N) class scores of (T, B, C, H, W) images under adapted ``params``."""
+        raise NotImplementedError
+
+    def meta_gradient(self, meta: Params, episode: Episode) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        """The direction the outer loop descends (a gradient for an optimiser) and training metrics."""
+        raise NotImplementedError
+
+    # --- conveniences built on the verbs ---------------------------------------------------------
+    def adapt(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int, **kw) -> AdaptStep:
+        last = None
+        for last in self.adapt_steps(meta, x, y, n_way, **kw):
+            pass
+        return last
+
+    def query_accuracy(self, meta: Params, episode: Episode, steps: int | None = None,
+                       lr: float | None = None) -> torch.Tensor:
+        """(T,) query accuracy of each task after adaptation, without building a meta-graph."""
+        final = self.adapt(meta, episode.support_x, episode.support_y, episode.n_way, steps=steps, lr=lr)
+        with torch.no_grad():
+            return per_task_accuracy(self.logits(final.params, episode.query_x), episode.query_y)

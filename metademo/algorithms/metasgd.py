@@ -1,0 +1,38 @@
+"""Meta-SGD (Li, Zhou, Chen & Li 2017, arXiv:1707.09835).
+
+MAML with a learned step size for every parameter: the inner update is ``p - alpha ⊙ grad`` and
+``alpha`` (same shape as ``p``, sign free, so it learns direction too) is meta-learned with the
+initialisation. The prototype head has no fixed shape, so its rates are per embedding feature
+(shared by all classes) and one rate for its biases, which keeps class order irrelevant.
+
+At adaptation time, ``lr`` rescales the learned rates: ``alpha * lr / hparams.inner_lr``; the
+default ``lr`` therefore uses them as learned.
+"""
+
+import torch
+
+from .base import HParams
+from .inner_loop import MAMLFamily
+
+PREFIX = "lr."
+
+
+class MetaSGD(MAMLFamily):
+    name = "metasgd"
+    title = "Meta-SGD"
+    paper = "Li et al. 2017, Meta-SGD: Learning to Learn Quickly for Few-Shot Learning"
+    default_hparams = HParams(inner_lr=0.4, train_steps=1, test_steps=1)
+    first_order = False
+
+    def init_meta_params(self, seed=0, dtype=torch.float32):
+        meta = super().init_meta_params(seed, dtype)
+        a = self.hparams.inner_lr
+        rates = {PREFIX + k: torch.full_like(v, a) for k, v in meta.items()}
+        rates[PREFIX + "head.weight"] = torch.full((self.network.feature_dim,), a, dtype=dtype)
+        rates[PREFIX + "head.bias"] = torch.full((1,), a, dtype=dtype)
+        return {**meta, **rates}
+
+    def step_sizes(self, meta, lr):
+        scale = lr / self.hparams.inner_lr
+        # Task-batched parameters have a leading task dimension; the rates broadcast over it.
+        return {k[len(PREFIX):]: scale * v for k, v in meta.items() if k.startswith(PREFIX)}

@@ -1,0 +1,34 @@
+"""Reptile (Nichol, Achiam & Schulman 2018, arXiv:1803.02999).
+
+Adapt to each task with plain SGD (here on all of the task's labelled data, support and queries),
+then move the initialisation towards the adapted weights: ``theta <- theta + eps * (mean_i W_i - theta)``.
+No gradient flows through the inner loop. :meth:`Reptile.meta_gradient` returns
+``theta - mean_i W_i``, so one SGD step with learning rate ``eps`` on it is exactly that update (and
+Adam on it is the "Reptile with Adam" variant of the paper).
+"""
+
+import torch
+
+from .base import HParams
+from .inner_loop import GradientLearner
+
+
+class Reptile(GradientLearner):
+    name = "reptile"
+    title = "Reptile"
+    paper = "Nichol et al. 2018, On First-Order Meta-Learning Algorithms"
+    default_hparams = HParams(inner_lr=0.1, train_steps=5, test_steps=10)
+    outer_optimizer = "sgd"  # plain SGD on theta - mean(W) is exactly the Reptile update
+
+    def meta_gradient(self, meta, episode):
+        theta = {k: v.detach() for k, v in meta.items()}
+        x = torch.cat([episode.support_x, episode.query_x], 1)
+        y = torch.cat([episode.support_y, episode.query_y], 1)
+        steps = self.adapt_steps(theta, x, y, episode.n_way, steps=self.hparams.train_steps)
+        first = next(steps)  # before any update: how well the initialisation alone does
+        metrics = {"loss": first.loss.mean().item(), "accuracy": first.accuracy.mean().item()}
+        final = first
+        for final in steps:
+            pass
+        grads = {k: theta[k] - final.params[k].detach().mean(0) for k in theta}
+        return grads, metrics

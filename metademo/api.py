@@ -1,0 +1,206 @@
+"""The public Python API, in the style of scikit-learn: ``load_pretrained`` -> ``fit`` -> ``predict``.
+
+Example::
+
+    import metademo
+    clf = metademo.load_pretrained("maml")
+    fitted = clf.fit(["a1.png", "a2.png", "b1.png", "b2.png"], ["alpha", "alpha", "beta", "beta"])
+    fitted.predict_proba(["query.png"])   # array([[0.93, 0.07]]), columns in fitted.classes_
+    fitted.history                        # [{"step": 0, "loss": ..., "accuracy": ...}, ...]
+
+Inputs are validated here, once, with messages meant for people; everything below trusts them.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .algorithms import REGISTRY, MetaLearner, get_algorithm
+from .algorithms.inner_loop import check_steps_lr
+from .checkpoints import Checkpoint, load_checkpoint
+from .data.preprocess import preprocess_batch
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+MAX_CLASSES = 20
+MAX_IMAGES = 1000  # per call: enough for 20 classes x 50 shots, small enough to answer quickly
+MAX_LR = 10.0
+_CHUNK = 256  # queries per forward pass, to bound memory
+
+
+def available_algorithms() -> list[str]:
+    return list(REGISTRY)
+
+
+def default_device() -> torch.device:
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def weights_path(name: str) -> Path:
+    return ASSETS / f"{name}.safetensors"
+
+
+def load_pretrained(name: str, device: str | torch.device | None = None) -> MetaClassifier:
+    """The shipped meta-learner ``name`` (see :func:`available_algorithms`), on ``device`` (auto if None)."""
+    get_algorithm(name)  # ValueError for an unknown name
+    path = weights_path(name)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no pretrained weights for {name!r}: {path} is missing. Train them with "
+            f"`python -m metademo.train --algorithm {name} --out {path.relative_to(ASSETS.parent)}`.")
+    return MetaClassifier.from_checkpoint(load_checkpoint(path), device)
+
+
+def load_classifier(path: str | os.PathLike, device: str | torch.device | None = None) -> MetaClassifier:
+    """A meta-learner from any checkpoint file written by ``python -m metademo.train``."""
+    return MetaClassifier.from_checkpoint(load_checkpoint(path), device)
+
+
+def _as_list(x, what: str) -> list:
+    if isinstance(x, (str, bytes, os.PathLike)) or not isinstance(x, (Sequence, np.ndarray, torch.Tensor)):
+        raise ValueError(f"{what} must be a list, got {type(x).__name__}")
+    return list(x)
+
+
+def _images_to_tensor(images, what: str = "images") -> torch.Tensor:
+    images = _as_list(images, what)
+    if not images:
+        raise ValueError(f"{what}: no images given")
+    if len(images) > MAX_IMAGES:
+        raise ValueError(f"{what}: {len(images)} images is too many; at most {MAX_IMAGES} per call")
+    return preprocess_batch(images)
+
+
+class MetaClassifier:
+    """A meta-trained model, ready to adapt to new classes from a few examples. Never modified."""
+
+    def __init__(self, learner: MetaLearner, meta_params: dict[str, torch.Tensor],
+                 device: str | torch.device | None = None, metadata: dict | None = None):
+        self.device = torch.device(device) if device is not None else default_device()
+        self.learner = learner
+        self.meta_params = {k: v.detach().to(self.device) for k, v in meta_params.items()}
+        self.metadata = metadata or {}
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint, device=None) -> MetaClassifier:
+        return cls(ckpt.learner(), ckpt.params, device, {**ckpt.metadata, "algorithm": ckpt.algorithm})
+
+    @property
+    def algorithm(self) -> str:
+        return self.learner.name
+
+    @property
+    def default_steps(self) -> int:
+        return self.learner.hparams.test_steps
+
+    @property
+    def default_lr(self) -> float:
+        return self.learner.hparams.inner_lr
+
+    def fit(self, images, labels, steps: int | None = None, lr: float | None = None) -> FittedClassifier:
+        """Adapt to the classes in ``labels`` from their example ``images``."""
+        fitted = None
+        for fitted in self.fit_steps(images, labels, steps, lr):
+            pass
+        return fitted
+
+    def fit_steps(self, images, labels, steps: int | None = None, lr: float | None = None
+                  ) -> Iterator[FittedClassifier]:
+        """Like :meth:`fit`, yielding the classifier after 0, 1, ..., ``steps`` inner steps (live curves)."""
+        x, y, classes = self._support(images, labels)
+        steps, lr = self._steps_lr(steps, lr)
+        history: list[dict] = []
+        last_good = None
+        for state in self.learner.adapt_steps(self.meta_params, x, y, len(classes), steps=steps, lr=lr):
+            loss, acc = state.loss.item(), state.accuracy.item()
+            diverged = not all(torch.isfinite(p).all() for p in state.params.values()) or not np.isfinite(loss)
+            if self.learner.has_inner_loop:
+                history.append({"step": state.step, "loss": loss, "accuracy": acc})
+            if diverged:
+                if last_good is not None:
+                    warnings.warn(f"adaptation diverged at step {state.step} (lr={lr} is too large); "
+                                  f"predictions use step {last_good.step}, the last finite one", RuntimeWarning,
+                                  stacklevel=2)
+                    yield FittedClassifier(self, classes, last_good.params, list(history), last_good.step, True)
+                    return
+                raise ValueError("the model gave non-finite outputs for these images; the checkpoint may be broken")
+            last_good = state
+            yield FittedClassifier(self, classes, state.params, list(history), state.step, False)
+
+    def _support(self, images, labels):
+        images, labels = _as_list(images, "images"), _as_list(labels, "labels")
+        if len(images) != len(labels):
+            raise ValueError(f"got {len(images)} images but {len(labels)} labels; give one label per image")
+        if not images:
+            raise ValueError("no images given: give a few example images for each class")
+        for lab in labels:
+            if not isinstance(lab, Hashable) or (isinstance(lab, float) and not np.isfinite(lab)):
+                raise ValueError(f"labels must be hashable values such as strings or ints, got {lab!r}")
+        classes = _ordered_classes(labels)
+        if len(classes) < 2:
+            raise ValueError(f"need at least 2 classes to tell apart, got {len(classes)} ({classes!r})")
+        if len(classes) > MAX_CLASSES:
+            raise ValueError(f"at most {MAX_CLASSES} classes are supported, got {len(classes)}")
+        x = _images_to_tensor(images).to(self.device).unsqueeze(0)
+        index = {c: i for i, c in enumerate(classes)}
+        y = torch.tensor([index[lab] for lab in labels], device=self.device).unsqueeze(0)
+        return x, y, classes
+
+    def _steps_lr(self, steps, lr):
+        steps = self.default_steps if steps is None else steps
+        lr = self.default_lr if lr is None else lr
+        if isinstance(steps, float) and steps.is_integer():
+            steps = int(steps)
+        if not self.learner.has_inner_loop:
+            return 0, lr  # ProtoNet has nothing to step; any steps/lr are ignored
+        check_steps_lr(steps, lr)
+        if lr > MAX_LR:
+            raise ValueError(f"lr (the inner learning rate) must be at most {MAX_LR}, got {lr}")
+        return steps, lr
+
+
+def _ordered_classes(labels: list) -> list:
+    """Unique labels, sorted when they can be (as scikit-learn does), else in order of appearance."""
+    unique = list(dict.fromkeys(labels))
+    try:
+        return sorted(unique)
+    except TypeError:
+        return unique
+
+
+@dataclass
+class FittedClassifier:
+    """A meta-learner adapted to a set of classes. ``predict_proba`` columns follow ``classes_``."""
+
+    model: MetaClassifier
+    classes_: list
+    params: dict[str, torch.Tensor]
+    history: list[dict]
+    step: int
+    diverged: bool = False
+
+    def predict_proba(self, images) -> np.ndarray:
+        x = _images_to_tensor(images, "query images").to(self.model.device)
+        return self.proba_of_tensor(x)
+
+    def proba_of_tensor(self, x: torch.Tensor) -> np.ndarray:
+        """Probabilities of already preprocessed images (n, 1, 28, 28)."""
+        out = []
+        with torch.no_grad():
+            for chunk in x.split(_CHUNK):
+                logits = self.model.learner.logits(self.params, chunk.unsqueeze(0))[0]
+                out.append(torch.softmax(logits.double(), -1).cpu().numpy())
+        return np.concatenate(out)
+
+    def predict(self, images) -> list:
+        return [self.classes_[i] for i in self.predict_proba(images).argmax(1)]

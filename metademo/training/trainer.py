@@ -1,0 +1,188 @@
+"""Meta-training: the outer loop, periodic validation, best-on-validation checkpoints, resumable state.
+
+The loop is plain: sample a meta-batch of tasks, ask the algorithm for its meta-gradient, take an
+optimiser step. Every ``val_every`` iterations the model is scored on fixed validation episodes
+(held-out background alphabets, 5-way 1-shot); the best so far is written to ``out``. Training state
+(meta-parameters, optimiser moments, sampler state, elapsed time, log) goes to ``out`` +
+``.state.safetensors`` at the same moments, so ``--resume`` continues where an interrupted run left off.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..algorithms import HParams, get_algorithm
+from ..checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from ..data.omniglot import VALIDATION_ALPHABETS, EpisodeSampler, load_split
+from .evaluation import summarize
+
+VAL_SEED = 12345
+
+
+@dataclass
+class TrainConfig:
+    algorithm: str
+    out: str
+    ways: int = 5
+    shots: int = 1
+    queries: int = 15
+    meta_batch: int = 16
+    iterations: int = 2000
+    meta_lr: float = 1e-3
+    inner_lr: float | None = None
+    train_steps: int | None = None
+    test_steps: int | None = None
+    seed: int = 0
+    val_every: int = 100
+    val_episodes: int = 200
+    init_from: str | None = None  # warm start: body of another checkpoint (e.g. the ProtoNet one)
+    data_root: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def hparams(self) -> HParams:
+        base = get_algorithm(self.algorithm).default_hparams
+        kw = {k: v for k, v in (("inner_lr", self.inner_lr), ("train_steps", self.train_steps),
+                                ("test_steps", self.test_steps)) if v is not None}
+        return base.replace(**kw)
+
+
+def _state_path(out: str | Path) -> Path:
+    return Path(str(out) + ".state.safetensors")
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, device: str | torch.device = "cpu", progress: bool = True):
+        self.cfg, self.device, self.progress = config, torch.device(device), progress
+        self.learner = get_algorithm(config.algorithm)(config.hparams())
+        self.train_pool = load_split("train", config.data_root, progress=progress)
+        val_pool = load_split("val", config.data_root, progress=progress)
+        self.sampler = EpisodeSampler(self.train_pool, config.ways, config.shots, config.queries, config.seed)
+        # The same validation episodes every time, so validation accuracies are comparable.
+        self.val_episodes = [EpisodeSampler(val_pool, 5, 1, 15, VAL_SEED).sample(20)
+                             for _ in range(max(1, config.val_episodes // 20))]
+        self.meta = self._initial_meta()
+        params = list(self.meta.values())
+        if self.learner.outer_optimizer == "sgd":
+            self.opt = torch.optim.SGD(params, lr=config.meta_lr)
+        else:
+            self.opt = torch.optim.Adam(params, lr=config.meta_lr)
+        self.iteration, self.elapsed, self.best, self.log = 0, 0.0, -1.0, []
+
+    def _initial_meta(self) -> dict[str, torch.Tensor]:
+        meta = self.learner.init_meta_params(self.cfg.seed)
+        if self.cfg.init_from:
+            source = load_checkpoint(self.cfg.init_from).params
+            missing = [k for k in self.learner.body(meta) if k not in source]
+            if missing:
+                raise ValueError(f"{self.cfg.init_from} lacks {missing}: not a Conv-4 of the same width")
+            meta.update({k: source[k] for k in self.learner.body(meta)})
+        return {k: v.to(self.device).requires_grad_() for k, v in meta.items()}
+
+    # --- resumable state -------------------------------------------------------------------------
+    def save_state(self) -> None:
+        tensors = {f"meta.{k}": v.detach().cpu() for k, v in self.meta.items()}
+        opt = self.opt.state_dict()
+        for i, st in opt["state"].items():
+            for name, v in st.items():
+                tensors[f"opt.{i}.{name}"] = torch.as_tensor(v).detach().cpu().reshape(-1)
+        info = {"iteration": self.iteration, "elapsed": self.elapsed, "best": self.best, "log": self.log,
+                "rng": self.sampler.rng.bit_generator.state, "config": asdict(self.cfg)}
+        from safetensors.torch import save_file
+
+        path = _state_path(self.cfg.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        save_file(tensors, str(tmp), metadata={"state": json.dumps(info)})
+        tmp.replace(path)
+
+    def load_state(self) -> bool:
+        from safetensors import safe_open
+
+        path = _state_path(self.cfg.out)
+        if not path.exists():
+            return False
+        with safe_open(str(path), framework="pt") as f:
+            info = json.loads(f.metadata()["state"])
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+        with torch.no_grad():
+            for k, v in self.meta.items():
+                v.copy_(tensors[f"meta.{k}"])
+        opt = self.opt.state_dict()
+        for key, v in tensors.items():
+            if key.startswith("opt."):
+                _, i, name = key.split(".", 2)
+                p = self.meta[list(self.meta)[int(i)]]
+                opt["state"].setdefault(int(i), {})[name] = v.reshape(p.shape) if v.numel() == p.numel() else v[0]
+        self.opt.load_state_dict(opt)
+        self.iteration, self.elapsed, self.best, self.log = info["iteration"], info["elapsed"], info["best"], info["log"]
+        self.sampler.rng.bit_generator.state = info["rng"]
+        return True
+
+    # --- the loop --------------------------------------------------------------------------------
+    def validate(self) -> dict:
+        accs = []
+        for ep in self.val_episodes:
+            accs.extend(self.learner.query_accuracy(self.meta, ep.to(self.device)).tolist())
+        return summarize(accs)
+
+    def _lr_at(self, it: int) -> float:
+        if self.learner.outer_optimizer == "sgd":  # Reptile: outer step size annealed linearly to 0
+            return self.cfg.meta_lr * (1 - it / self.cfg.iterations)
+        return self.cfg.meta_lr
+
+    def run(self) -> dict:
+        from tqdm.auto import tqdm
+
+        cfg = self.cfg
+        bar = tqdm(total=cfg.iterations, initial=self.iteration, desc=f"meta-training {cfg.algorithm}",
+                   disable=not self.progress, unit="it")
+        recent: list[dict] = []
+        while self.iteration < cfg.iterations:
+            start = time.perf_counter()
+            for g in self.opt.param_groups:
+                g["lr"] = self._lr_at(self.iteration)
+            episode = self.sampler.sample(cfg.meta_batch).to(self.device)
+            grads, metrics = self.learner.meta_gradient(self.meta, episode)
+            for k, p in self.meta.items():
+                p.grad = grads[k]
+            self.opt.step()
+            self.iteration += 1
+            self.elapsed += time.perf_counter() - start
+            recent.append(metrics)
+            bar.update(1)
+            if self.iteration % cfg.val_every == 0 or self.iteration == cfg.iterations:
+                start = time.perf_counter()
+                val = self.validate()
+                train = {k: float(np.mean([m[k] for m in recent])) for k in recent[0]}
+                recent = []
+                entry = {"iteration": self.iteration, "seconds": round(self.elapsed, 1),
+                         "train_loss": train["loss"], "train_accuracy": train["accuracy"],
+                         "val_accuracy": val["accuracy"]}
+                self.log.append(entry)
+                bar.set_postfix(val=f"{val['accuracy']:.4f}", best=f"{max(self.best, val['accuracy']):.4f}")
+                if val["accuracy"] > self.best:
+                    self.best = val["accuracy"]
+                    self.save_checkpoint(val)
+                self.elapsed += time.perf_counter() - start
+                self.save_state()
+        bar.close()
+        return {"best_val_accuracy": self.best, "iterations": self.iteration, "seconds": self.elapsed}
+
+    def save_checkpoint(self, val: dict) -> None:
+        cfg = self.cfg
+        training = {"data": "Omniglot images_background, 28x28, rotations as extra classes",
+                    "split": {"train": "images_background without " + ", ".join(VALIDATION_ALPHABETS),
+                              "val": list(VALIDATION_ALPHABETS), "test": "images_evaluation"},
+                    "ways": cfg.ways, "shots": cfg.shots, "queries": cfg.queries, "meta_batch": cfg.meta_batch,
+                    "meta_lr": cfg.meta_lr, "iterations": self.iteration, "planned_iterations": cfg.iterations,
+                    "seed": cfg.seed, "init_from": Path(cfg.init_from).name if cfg.init_from else None,
+                    "wall_seconds": round(self.elapsed, 1), "device": str(self.device),
+                    "threads": torch.get_num_threads()}
+        meta = {"training": training, "validation": {"5way1shot": val, "log": self.log}}
+        save_checkpoint(cfg.out, Checkpoint(cfg.algorithm, self.learner.hparams, self.meta, meta))
