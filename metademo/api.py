@@ -27,7 +27,7 @@ from .algorithms.inner_loop import check_steps_lr
 from .checkpoints import Checkpoint, load_checkpoint
 from .data.preprocess import preprocess_batch
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ASSETS = Path(os.environ.get("METADEMO_ASSETS") or Path(__file__).resolve().parents[1] / "assets")
 MAX_CLASSES = 20
 MAX_IMAGES = 1000  # per call: enough for 20 classes x 50 shots, small enough to answer quickly
 MAX_LR = 10.0
@@ -57,7 +57,7 @@ def load_pretrained(name: str, device: str | torch.device | None = None) -> Meta
     if not path.is_file():
         raise FileNotFoundError(
             f"no pretrained weights for {name!r}: {path} is missing. Train them with "
-            f"`python -m metademo.train --algorithm {name} --out {path.relative_to(ASSETS.parent)}`.")
+            f"`python -m metademo.train --algorithm {name} --out {path}` (see the README for the recipe).")
     return MetaClassifier.from_checkpoint(load_checkpoint(path), device)
 
 
