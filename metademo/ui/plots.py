@@ -1,0 +1,244 @@
+"""The app's plotly figures. Each function takes plain numbers and arrays and returns a Figure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+from plotly.subplots import make_subplots
+
+PALETTE = qualitative.Plotly  # 10 distinct colours, one per class
+TEMPLATE = "plotly_white"
+ALGORITHM_COLORS = {"maml": "#636EFA", "fomaml": "#00CC96", "metasgd": "#AB63FA", "reptile": "#FFA15A",
+                    "protonet": "#EF553B"}
+MAX_QUERIES_SHOWN = 30
+
+
+def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
+    fig.update_layout(template=TEMPLATE, title={"text": title, "x": 0.01, "xanchor": "left"}, height=height,
+                      margin={"l": 50, "r": 20, "t": 60, "b": 40},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1})
+    return fig
+
+
+def empty_figure(message: str, height: int = 300) -> go.Figure:
+    """A blank chart with a message in the middle (before anything has run)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font={"size": 15, "color": "#666"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, "", height)
+
+
+def class_color(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+# --- few-shot classifier ---------------------------------------------------------------------------
+
+def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
+                      diverged_at: int | None = None) -> go.Figure:
+    """Support loss (left axis) and support accuracy (right axis) after each inner step so far."""
+    steps = [h["step"] for h in history]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=steps, y=[h["loss"] for h in history], name="support loss",
+                             mode="lines+markers", line={"color": "#EF553B", "width": 3}), secondary_y=False)
+    fig.add_trace(go.Scatter(x=steps, y=[100 * h["accuracy"] for h in history], name="support accuracy (%)",
+                             mode="lines+markers", line={"color": "#636EFA", "width": 3, "dash": "dot"}),
+                  secondary_y=True)
+    fig.update_xaxes(title_text="inner step", range=[-0.3, max(total_steps, 1) + 0.3],
+                     dtick=max(1, round(max(total_steps, 1) / 10)))
+    fig.update_yaxes(title_text="loss (cross-entropy)", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="accuracy (%)", range=[-3, 103], secondary_y=True, showgrid=False)
+    if diverged_at is not None:
+        fig.add_vline(x=diverged_at, line={"color": "#d62728", "dash": "dash"},
+                      annotation_text="diverged", annotation_position="top left")
+    return _layout(fig, title)
+
+
+def pca_2d(points: np.ndarray) -> np.ndarray:
+    """Project (n, d) points onto their two principal axes (SVD of the centred points), (n, 2).
+
+    Signs are fixed (the largest loading of each axis is positive), so the picture does not flip.
+    """
+    x = np.asarray(points, dtype=np.float64)
+    x = x - x.mean(0, keepdims=True)
+    if x.shape[0] < 2:
+        return np.zeros((x.shape[0], 2))
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    axes = vt[:2]
+    signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(1)])
+    axes = axes * np.where(signs == 0, 1, signs)[:, None]
+    out = x @ axes.T
+    if out.shape[1] < 2:
+        out = np.pad(out, ((0, 0), (0, 2 - out.shape[1])))
+    return out
+
+
+def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes: Sequence[str],
+                     prototypes: np.ndarray, queries: np.ndarray | None = None,
+                     query_predictions: Sequence[int] | None = None, title: str = "") -> go.Figure:
+    """ProtoNet's view: support embeddings (dots), prototypes (stars) and queries (crosses) in 2-D."""
+    parts = [np.asarray(support), np.asarray(prototypes)]
+    if queries is not None and len(queries):
+        parts.append(np.asarray(queries))
+    xy = pca_2d(np.concatenate(parts))
+    s, p = len(parts[0]), len(parts[1])
+    sxy, pxy, qxy = xy[:s], xy[s:s + p], xy[s + p:]
+    labels = np.asarray(support_labels)
+    fig = go.Figure()
+    for c, name in enumerate(classes):
+        color = class_color(c)
+        pts = sxy[labels == c]
+        fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=f"{name}",
+                                 legendgroup=str(c), marker={"color": color, "size": 10, "opacity": 0.75}))
+        fig.add_trace(go.Scatter(x=[pxy[c, 0]], y=[pxy[c, 1]], mode="markers", name=f"{name}: prototype",
+                                 legendgroup=str(c), showlegend=False,
+                                 marker={"color": color, "size": 22, "symbol": "star",
+                                         "line": {"color": "black", "width": 1.5}}))
+    if len(qxy):
+        preds = list(query_predictions) if query_predictions is not None else [None] * len(qxy)
+        colors = ["#444" if k is None else class_color(k) for k in preds]
+        fig.add_trace(go.Scatter(x=qxy[:, 0], y=qxy[:, 1], mode="markers+text", name="queries",
+                                 text=[f"Q{i + 1}" for i in range(len(qxy))], textposition="top center",
+                                 marker={"color": colors, "size": 13, "symbol": "x",
+                                         "line": {"color": "black", "width": 1}}))
+    fig.update_xaxes(title_text="principal axis 1", zeroline=False)
+    fig.update_yaxes(title_text="principal axis 2", zeroline=False, scaleanchor="x", scaleratio=1)
+    return _layout(fig, title or "Embeddings: examples (dots), prototypes (stars), queries (crosses)", 420)
+
+
+def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: Sequence[str],
+                       truth: Sequence[int | None] | None = None) -> go.Figure:
+    """One row per query: the image as the model sees it (28x28) and a probability bar per class.
+
+    The most likely class is drawn dark; when the right answer is known, green means right, red wrong.
+    """
+    probabilities = np.asarray(probabilities)[:MAX_QUERIES_SHOWN]
+    images = np.asarray(images)[: len(probabilities)]
+    n, c = probabilities.shape
+    truth = list(truth)[:n] if truth is not None else [None] * n
+    row_px = max(80, 20 * c + 24)
+    fig = make_subplots(rows=n, cols=2, column_widths=[0.12, 0.88], horizontal_spacing=0.03,
+                        vertical_spacing=min(0.3 / max(n, 1), 24 / (row_px * n + 60)),
+                        subplot_titles=[t for i in range(n) for t in ("", _row_title(i, probabilities[i],
+                                                                                        classes, truth[i]))])
+    names = [str(x) for x in classes]
+    for i in range(n):
+        rgb = np.repeat((255 * (1 - np.clip(images[i], 0, 1)))[..., None], 3, axis=-1).astype(np.uint8)
+        fig.add_trace(go.Image(z=rgb, hoverinfo="skip"), row=i + 1, col=1)
+        best = int(probabilities[i].argmax())
+        colors = []
+        for k in range(c):
+            if k != best:
+                colors.append("#c7d3e8")
+            elif truth[i] is None:
+                colors.append("#3b5bdb")
+            else:
+                colors.append("#2f9e44" if truth[i] == best else "#e03131")
+        fig.add_trace(go.Bar(x=probabilities[i] * 100, y=names, orientation="h", marker={"color": colors},
+                             text=[f"{100 * p:.1f}%" for p in probabilities[i]], textposition="outside",
+                             cliponaxis=False, showlegend=False,
+                             hovertemplate="%{y}: %{x:.1f}%<extra></extra>"), row=i + 1, col=2)
+        fig.update_xaxes(visible=False, row=i + 1, col=1)
+        fig.update_yaxes(visible=False, row=i + 1, col=1)
+        fig.update_xaxes(range=[0, 118], showticklabels=i == n - 1, ticksuffix="%", row=i + 1, col=2)
+        fig.update_yaxes(autorange="reversed", row=i + 1, col=2)
+    fig.update_annotations(font_size=13, x=0.12 + 0.03, xanchor="left")
+    _layout(fig, "", row_px * n + 60)
+    fig.update_layout(margin={"l": 10, "r": 30, "t": 40, "b": 30}, bargap=0.25)
+    return fig
+
+
+def _row_title(i: int, probs: np.ndarray, classes, truth: int | None) -> str:
+    best = int(np.argmax(probs))
+    text = f"Query {i + 1}: <b>{classes[best]}</b> ({100 * probs[best]:.0f}%)"
+    if truth is not None:
+        text += " ✓ right" if truth == best else f" ✗ (it is {classes[truth]})"
+    return text
+
+
+# --- comparison --------------------------------------------------------------------------------------
+
+def compare_figure(results: Sequence[dict], n_way: int, steps: int) -> go.Figure:
+    """Query accuracy against inner step, one line per algorithm (ProtoNet: one point at step 0).
+
+    Each result has ``name``, ``title``, ``accuracy`` (a list, one value per step from 0) and
+    optionally ``default_step`` (marked with a ring).
+    """
+    fig = go.Figure()
+    for r in results:
+        color = ALGORITHM_COLORS.get(r["name"], "#333")
+        acc = [100 * a for a in r["accuracy"]]
+        if len(acc) == 1:  # no inner loop: a point at step 0, and a faint line for reference
+            fig.add_trace(go.Scatter(x=[0], y=acc, mode="markers", name=r["title"],
+                                     marker={"color": color, "size": 14, "symbol": "diamond"}))
+            fig.add_trace(go.Scatter(x=[0, max(steps, 1)], y=[acc[0]] * 2, mode="lines", showlegend=False,
+                                     hoverinfo="skip", line={"color": color, "dash": "dot", "width": 1.5}))
+            continue
+        fig.add_trace(go.Scatter(x=list(range(len(acc))), y=acc, mode="lines+markers", name=r["title"],
+                                 line={"color": color, "width": 3}, marker={"size": 6}))
+        d = r.get("default_step")
+        if d is not None and d < len(acc):
+            fig.add_trace(go.Scatter(x=[d], y=[acc[d]], mode="markers", showlegend=False,
+                                     hovertemplate=f"{r['title']}: default steps ({d})<extra></extra>",
+                                     marker={"color": "rgba(0,0,0,0)", "size": 16,
+                                             "line": {"color": color, "width": 2.5}}))
+    fig.add_hline(y=100 / n_way, line={"color": "#999", "dash": "dash", "width": 1},
+                  annotation_text=f"chance ({100 / n_way:.0f}%)", annotation_position="bottom right")
+    fig.update_xaxes(title_text="inner step", range=[-0.3, max(steps, 1) + 0.3],
+                     dtick=max(1, round(max(steps, 1) / 10)))
+    fig.update_yaxes(title_text="query accuracy (%)", range=[0, 103])
+    return _layout(fig, f"{n_way}-way episode: query accuracy after each inner step (rings: default steps)", 420)
+
+
+# --- sine waves ---------------------------------------------------------------------------------------
+
+def sine_figure(x_grid: np.ndarray, y_true: np.ndarray, x_points: np.ndarray, y_points: np.ndarray,
+                curves: dict[str, Sequence[np.ndarray]], step: int, total_steps: int) -> go.Figure:
+    """Side by side, one panel per model: the true wave, the K points and the fit after each step so far."""
+    names = list(curves)
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[f"{n}: after {min(step, len(curves[n]) - 1)} of {total_steps} steps"
+                                        for n in names])
+    ys = [np.asarray(y_true).ravel()]
+    for col, name in enumerate(names, start=1):
+        seq = curves[name]
+        last = min(step, len(seq) - 1)
+        fig.add_trace(go.Scatter(x=x_grid, y=y_true, mode="lines", name="true wave", showlegend=col == 1,
+                                 legendgroup="true", line={"color": "black", "dash": "dash", "width": 2}),
+                      row=1, col=col)
+        for s in range(last + 1):
+            current = s == last
+            label = "prediction" if current else ("before adapting (step 0)" if s == 0 else "earlier steps")
+            show = col == 1 and (current or s in (0, 1))
+            fig.add_trace(go.Scatter(
+                x=x_grid, y=seq[s], mode="lines", name=label, showlegend=show, legendgroup=label,
+                hoverinfo="skip" if not current else None,
+                line={"color": "#e8590c" if current else ("#adb5bd" if s == 0 else "rgba(232,89,12,0.22)"),
+                      "width": 3.5 if current else 1.5}), row=1, col=col)
+            ys.append(np.asarray(seq[s]).ravel())
+        fig.add_trace(go.Scatter(x=np.ravel(x_points), y=np.ravel(y_points), mode="markers",
+                                 name=f"K = {len(np.ravel(x_points))} points", showlegend=col == 1,
+                                 legendgroup="points",
+                                 marker={"color": "#1c7ed6", "size": 11, "line": {"color": "white", "width": 1}}),
+                      row=1, col=col)
+    finite = np.concatenate([y[np.isfinite(y)] for y in ys] + [np.ravel(y_points)])
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-5.0, 5.0)
+    lo, hi = max(lo, -12.0), min(hi, 12.0)
+    pad = 0.1 * max(hi - lo, 1.0)
+    fig.update_yaxes(range=[lo - pad, hi + pad])
+    fig.update_xaxes(title_text="x")
+    return _layout(fig, "", 400)
+
+
+def meta_loss_figure(iterations: Sequence[int], losses: Sequence[float], total: int) -> go.Figure:
+    """The meta-loss (mean squared error after adaptation) during meta-training, as it comes."""
+    fig = go.Figure(go.Scatter(x=list(iterations), y=list(losses), mode="lines", name="meta-loss",
+                               line={"color": "#7048e8", "width": 2}))
+    fig.update_xaxes(title_text="meta-training iteration", range=[0, max(total, 1)])
+    fig.update_yaxes(title_text="loss after adapting (MSE)", type="log")
+    return _layout(fig, "Meta-training MAML on sine waves", 320)

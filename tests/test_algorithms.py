@@ -1,0 +1,272 @@
+"""The algorithms are proven, not assumed: exact gradients, exact definitions, invariances."""
+
+import threading
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from metademo.algorithms import FOMAML, MAML, REGISTRY, Episode, HParams, MetaSGD, ProtoNet, Reptile
+from metademo.algorithms.base import class_means, per_task_cross_entropy
+from metademo.networks.conv4 import Conv4
+
+GRADIENT_LEARNERS = [MAML, FOMAML, MetaSGD, Reptile]
+
+
+def smooth_images(n, seed):
+    """Blurry random images: far from pooling ties, so finite differences see a smooth function."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 1, 28, 28, generator=g, dtype=torch.float64)
+    return F.avg_pool2d(x, 3, 1, 1)
+
+
+def make_episode(n_way=3, k=2, q=2, tasks=2, seed=0):
+    sx = smooth_images(tasks * n_way * k, seed).view(tasks, n_way * k, 1, 28, 28)
+    qx = smooth_images(tasks * n_way * q, seed + 1).view(tasks, n_way * q, 1, 28, 28)
+    sy = torch.arange(n_way).repeat_interleave(k).expand(tasks, -1).contiguous()
+    qy = torch.arange(n_way).repeat_interleave(q).expand(tasks, -1).contiguous()
+    return Episode(sx, sy, qx, qy, n_way)
+
+
+def small(cls, **kw):
+    hp = cls.default_hparams.replace(hidden=4, **kw)
+    learner = cls(hp)
+    meta = {k: v.requires_grad_() for k, v in learner.init_meta_params(seed=3, dtype=torch.float64).items()}
+    return learner, meta
+
+
+def query_loss(learner, meta, episode, steps):
+    """The MAML objective evaluated directly: adapt, then the query loss (no meta-graph needed)."""
+    theta = {k: v.detach() for k, v in meta.items()}
+    final = learner.adapt(theta, episode.support_x, episode.support_y, episode.n_way, steps=steps)
+    with torch.no_grad():
+        return per_task_cross_entropy(learner.logits(final.params, episode.query_x), episode.query_y).mean().item()
+
+
+def directional_fd(learner, meta, episode, steps, direction, eps=1e-6):
+    plus = {k: v.detach() + eps * direction[k] for k, v in meta.items()}
+    minus = {k: v.detach() - eps * direction[k] for k, v in meta.items()}
+    return (query_loss(learner, plus, episode, steps) - query_loss(learner, minus, episode, steps)) / (2 * eps)
+
+
+def random_direction(meta, seed, keys=None):
+    g = torch.Generator().manual_seed(seed)
+    return {k: (torch.randn(v.shape, generator=g, dtype=v.dtype) if keys is None or k in keys
+                else torch.zeros_like(v)) for k, v in meta.items()}
+
+
+def dot(grads, direction):
+    return sum((grads[k] * direction[k]).sum() for k in grads).item()
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_maml_meta_gradient_matches_finite_differences(steps):
+    learner, meta = small(MAML, train_steps=steps, inner_lr=0.1)
+    episode = make_episode()
+    grads, _ = learner.meta_gradient(meta, episode)
+    fo_grads, _ = small(FOMAML, train_steps=steps, inner_lr=0.1)[0].meta_gradient(meta, episode)
+    for seed in range(3):
+        v = random_direction(meta, seed)
+        fd, exact = directional_fd(learner, meta, episode, steps, v), dot(grads, v)
+        assert abs(fd - exact) / abs(fd) < 1e-6, (fd, exact)
+        # The check can fail: the first-order gradient is measurably off the true one.
+        assert abs(fd - dot(fo_grads, v)) / abs(fd) > 1e-4
+
+
+def test_maml_meta_gradient_coordinatewise():
+    learner, meta = small(MAML, train_steps=2, inner_lr=0.1)
+    episode = make_episode(tasks=1)
+    grads, _ = learner.meta_gradient(meta, episode)
+    for key in ("norm4.bias", "conv1.bias"):
+        for i in range(meta[key].numel()):
+            v = {k: torch.zeros_like(t) for k, t in meta.items()}
+            v[key].view(-1)[i] = 1.0
+            fd = directional_fd(learner, meta, episode, 2, v)
+            assert abs(fd - grads[key].view(-1)[i].item()) <= 1e-6 * max(abs(fd), 1e-3)
+
+
+def test_first_order_maml_equals_analytic_first_order_gradient():
+    """FOMAML = d/dtheta L_query(theta + D_body, head0(theta) + D_head) with the inner updates D constant."""
+    steps = 2
+    learner, meta = small(FOMAML, train_steps=steps, inner_lr=0.1)
+    episode = make_episode()
+    grads, _ = learner.meta_gradient(meta, episode)
+
+    theta = {k: v.detach() for k, v in meta.items()}
+    start = learner.adapt(theta, episode.support_x, episode.support_y, episode.n_way, steps=0).params
+    end = learner.adapt(theta, episode.support_x, episode.support_y, episode.n_way, steps=steps).params
+    delta = {k: (end[k] - start[k]).detach() for k in end}
+    t = episode.support_x.shape[0]
+    body = {k: v.unsqueeze(0).expand(t, *v.shape) + delta[k] for k, v in meta.items()}
+    mu = class_means(learner.network.features(
+        {k: v.unsqueeze(0).expand(t, *v.shape) for k, v in meta.items()}, episode.support_x),
+        episode.support_y, episode.n_way)
+    head_w, head_b = 2 * mu + delta["head.weight"], -(mu * mu).sum(-1) + delta["head.bias"]
+    logits = learner.network.features(body, episode.query_x) @ head_w.transpose(1, 2) + head_b.unsqueeze(1)
+    loss = per_task_cross_entropy(logits, episode.query_y).mean()
+    expected = torch.autograd.grad(loss, list(meta.values()))
+    for (k, g), e in zip(grads.items(), expected):
+        torch.testing.assert_close(g, e, rtol=1e-10, atol=1e-12, msg=k)
+
+
+def test_metasgd_learning_rate_gradient_matches_finite_differences():
+    learner, meta = small(MetaSGD, train_steps=2, inner_lr=0.1)
+    episode = make_episode()
+    grads, _ = learner.meta_gradient(meta, episode)
+    rate_keys = [k for k in meta if k.startswith("lr.")]
+    assert "lr.head.weight" in rate_keys and "lr.conv1.weight" in rate_keys
+    for seed in range(3):
+        v = random_direction(meta, seed, keys=rate_keys)
+        fd, exact = directional_fd(learner, meta, episode, 2, v), dot(grads, v)
+        assert abs(fd - exact) / abs(fd) < 1e-6, (fd, exact)
+
+
+def test_metasgd_with_uniform_rates_is_maml():
+    steps = 2
+    sgd, meta = small(MetaSGD, train_steps=steps, inner_lr=0.1)
+    maml = small(MAML, train_steps=steps, inner_lr=0.1)[0]
+    episode = make_episode()
+    a = sgd.adapt(meta, episode.support_x, episode.support_y, 3, steps=steps).params
+    body = {k: v for k, v in meta.items() if not k.startswith("lr.")}
+    b = maml.adapt(body, episode.support_x, episode.support_y, 3, steps=steps).params
+    for k in b:
+        torch.testing.assert_close(a[k], b[k])
+
+
+def test_reptile_update_equals_its_definition():
+    """theta - eps * g must be theta + eps * (mean_i W_i - theta), W_i = k SGD steps on task i's data."""
+    steps, lr, eps = 3, 0.05, 0.5
+    learner, meta = small(Reptile, train_steps=steps, inner_lr=lr)
+    episode = make_episode()
+    grads, _ = learner.meta_gradient(meta, episode)
+
+    net = Conv4(hidden=4)
+    adapted = []
+    for i in range(episode.support_x.shape[0]):
+        x = torch.cat([episode.support_x[i], episode.query_x[i]])
+        y = torch.cat([episode.support_y[i], episode.query_y[i]])
+        w = {k: v.detach().clone().requires_grad_() for k, v in meta.items()}
+        feats = net.features(w, x)
+        mu = torch.stack([feats[y == c].mean(0) for c in range(episode.n_way)])
+        w["head.weight"], w["head.bias"] = 2 * mu, -(mu ** 2).sum(1)
+        for _ in range(steps):
+            loss = F.cross_entropy(net.features(w, x) @ w["head.weight"].T + w["head.bias"], y)
+            g = torch.autograd.grad(loss, list(w.values()))
+            w = {k: v - lr * gv for (k, v), gv in zip(w.items(), g)}
+        adapted.append({k: w[k].detach() for k in meta})
+    for k, theta in meta.items():
+        mean_w = torch.stack([a[k] for a in adapted]).mean(0)
+        torch.testing.assert_close(theta.detach() - eps * grads[k], theta.detach() + eps * (mean_w - theta.detach()))
+
+
+def test_protonet_logits_are_negative_squared_distances():
+    learner, meta = small(ProtoNet)
+    episode = make_episode(n_way=4, k=3, q=2)
+    final = learner.adapt(meta, episode.support_x, episode.support_y, 4)
+    logits = learner.logits(final.params, episode.query_x)
+    net = Conv4(hidden=4)
+    for t in range(2):
+        s = net.features(meta, episode.support_x[t])
+        protos = torch.stack([s[episode.support_y[t] == c].mean(0) for c in range(4)])
+        expected = -torch.cdist(net.features(meta, episode.query_x[t]), protos) ** 2
+        torch.testing.assert_close(logits[t], expected)
+    assert final.step == 0 and final.params["prototypes"].shape == (2, 4, 4)
+
+
+@pytest.mark.parametrize("cls", list(REGISTRY.values()), ids=list(REGISTRY))
+def test_class_order_does_not_matter(cls):
+    learner, meta = small(cls)
+    episode = make_episode(n_way=4, k=2, q=3, tasks=1)
+    perm = torch.tensor([2, 0, 3, 1])
+    base = learner.adapt(meta, episode.support_x, episode.support_y, 4)
+    permuted = learner.adapt(meta, episode.support_x, perm[episode.support_y], 4)
+    p_base = torch.softmax(learner.logits(base.params, episode.query_x), -1)
+    p_perm = torch.softmax(learner.logits(permuted.params, episode.query_x), -1)
+    torch.testing.assert_close(p_perm[..., perm], p_base, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", list(REGISTRY.values()), ids=list(REGISTRY))
+def test_non_transductive_and_support_order_free(cls):
+    learner, meta = small(cls)
+    episode = make_episode(n_way=3, k=2, q=4, tasks=1)
+    final = learner.adapt(meta, episode.support_x, episode.support_y, 3)
+    together = learner.logits(final.params, episode.query_x)
+    for j in (0, 5):
+        alone = learner.logits(final.params, episode.query_x[:, j:j + 1])
+        torch.testing.assert_close(alone[0, 0], together[0, j], rtol=1e-10, atol=1e-12)
+    order = torch.randperm(6, generator=torch.Generator().manual_seed(0))
+    shuffled = learner.adapt(meta, episode.support_x[:, order], episode.support_y[:, order], 3)
+    torch.testing.assert_close(learner.logits(shuffled.params, episode.query_x), together, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("cls", [MAML, MetaSGD, ProtoNet], ids=["maml", "metasgd", "protonet"])
+def test_batched_tasks_equal_one_task_at_a_time(cls):
+    learner, meta = small(cls, train_steps=2) if cls is not ProtoNet else small(cls)
+    episode = make_episode(tasks=3)
+    grads, _ = learner.meta_gradient(meta, episode)
+    singles = [learner.meta_gradient(meta, episode.task(i))[0] for i in range(3)]
+    for k in grads:
+        torch.testing.assert_close(grads[k], sum(s[k] for s in singles) / 3, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_way", [2, 7, 20])
+@pytest.mark.parametrize("cls", list(REGISTRY.values()), ids=list(REGISTRY))
+def test_any_number_of_classes_from_one_set_of_meta_parameters(cls, n_way):
+    learner, meta = small(cls)
+    episode = make_episode(n_way=n_way, k=1, q=1, tasks=1)
+    final = learner.adapt(meta, episode.support_x, episode.support_y, n_way, steps=1 if cls is not ProtoNet else None)
+    assert learner.logits(final.params, episode.query_x).shape == (1, n_way, n_way)
+
+
+@pytest.mark.parametrize("cls", GRADIENT_LEARNERS + [ProtoNet], ids=[c.name for c in GRADIENT_LEARNERS + [ProtoNet]])
+def test_adaptation_never_modifies_meta_parameters(cls):
+    learner, meta = small(cls)
+    before = {k: v.detach().clone() for k, v in meta.items()}
+    episode = make_episode()
+    learner.meta_gradient(meta, episode)
+    learner.adapt({k: v.detach() for k, v in meta.items()}, episode.support_x, episode.support_y, 3)
+    for k in meta:
+        assert torch.equal(meta[k].detach(), before[k]), k
+
+
+def test_concurrent_adaptation_gives_the_sequential_answer():
+    learner, meta = small(MAML)
+    theta = {k: v.detach() for k, v in meta.items()}
+    episodes = [make_episode(tasks=1, seed=s) for s in range(8)]
+
+    def answer(ep):
+        final = learner.adapt(theta, ep.support_x, ep.support_y, 3, steps=3)
+        return learner.logits(final.params, ep.query_x).detach()
+
+    expected = [answer(ep) for ep in episodes]
+    results = [None] * 8
+
+    def work(i):
+        for _ in range(3):
+            results[i] = answer(episodes[i])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r, e in zip(results, expected):
+        torch.testing.assert_close(r, e, rtol=0, atol=0)
+
+
+def test_adapt_steps_reports_each_step_and_leaves_grad_mode_alone():
+    learner, meta = small(MAML)
+    ep = make_episode(tasks=1)
+    seen = []
+    with torch.no_grad():
+        for state in learner.adapt_steps({k: v.detach() for k, v in meta.items()}, ep.support_x, ep.support_y, 3,
+                                         steps=4, lr=0.1):
+            assert not torch.is_grad_enabled()
+            seen.append((state.step, state.loss.item()))
+    assert [s for s, _ in seen] == [0, 1, 2, 3, 4]
+    assert seen[-1][1] < seen[0][1]  # gradient descent lowers the support loss
+
+
+def test_hparams_round_trip():
+    hp = HParams(hidden=8, inner_lr=0.2, train_steps=2, test_steps=5)
+    assert HParams.from_dict(hp.to_dict()) == hp
