@@ -144,12 +144,17 @@ class EpisodeSampler:
         self.pool, self.n_way, self.k_shot, self.q_queries = pool, n_way, k_shot, q_queries
         self.rng = np.random.default_rng(seed)
 
-    def sample(self, tasks: int = 1) -> Episode:
+    def sample_indices(self, tasks: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """(T, N, 1) class and (T, N, K+Q) drawing indices into the pool; the first K drawings are support."""
         n, k, q = self.n_way, self.k_shot, self.q_queries
         classes, drawings = self.pool.shape[:2]
         cls = np.stack([self.rng.choice(classes, n, replace=False) for _ in range(tasks)])  # (T, N)
         idx = np.stack([[self.rng.choice(drawings, k + q, replace=False) for _ in range(n)] for _ in range(tasks)])
-        imgs = self.pool[torch.from_numpy(cls)[..., None], torch.from_numpy(idx)]  # (T, N, K+Q, H, W)
+        return torch.from_numpy(cls)[..., None], torch.from_numpy(idx)
+
+    def sample(self, tasks: int = 1) -> Episode:
+        n, k, q = self.n_way, self.k_shot, self.q_queries
+        imgs = self.pool[self.sample_indices(tasks)]  # (T, N, K+Q, H, W)
         imgs = imgs.float().div_(255).unsqueeze(3)  # (T, N, K+Q, 1, H, W)
         labels = torch.arange(n).view(1, n, 1)
 

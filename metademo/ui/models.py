@@ -74,3 +74,19 @@ MODELS = ModelCache()
 
 def get_model(name: str):
     return MODELS.get(name)
+
+
+_sine_lock = threading.Lock()
+_sine_models: tuple | None = None
+
+
+def get_sine_models():
+    """``(maml, baseline)`` sine models, loaded once (trained on the fly by ``metademo.sine`` if missing)."""
+    global _sine_models
+    if _sine_models is None:
+        with _sine_lock:
+            if _sine_models is None:
+                from metademo.sine import load_sine_models
+
+                _sine_models = load_sine_models()
+    return _sine_models
