@@ -225,11 +225,11 @@ def test_save_load_roundtrip_and_missing_files(tmp_path, monkeypatch, caplog):
 
     # A missing file is trained (here briefly), logged and kept for the process.
     (tmp_path / "sine_maml.safetensors").unlink()
-    calls = []
+    calls, train = [], sine.train_sine_model
 
     def quick(kind):
         calls.append(kind)
-        return sine.train_sine_model(kind, iterations=5)
+        return train(kind, iterations=5)
 
     monkeypatch.setattr(sine, "_trained", {})
     monkeypatch.setattr(sine, "train_sine_model", quick)
