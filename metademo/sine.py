@@ -81,11 +81,40 @@ class SineModel:
         """The unadapted model's outputs at ``x`` (default: GRID), a float32 array of shape (N,)."""
         dtype = self.params["fc1.weight"].dtype
         x = GRID.to(dtype).reshape(-1, 1) if x is None else _as_column(x, "x", dtype)
-        with torch.no_grad():
+        with torch.no_grad(), _one_thread():
             return self.network(self.params, x)[:, 0].numpy()
 
 
 # ----------------------------------------------------------------------------------------------- inner loop
+
+
+_threads_lock = threading.Lock()
+_threads_users = 0  # how many _one_thread blocks are open, in any thread
+_threads_saved = 1
+
+
+@contextmanager
+def _one_thread():
+    """Run torch on one intra-op thread, restoring the caller's setting afterwards.
+
+    These tensors are tiny (at most 100 tasks x 200 points x 40 units): extra threads only add
+    synchronisation, and on a busy 2-core machine two threads made training ~10x and one adaptation
+    ~60x slower. The thread count is process-wide, so nested or concurrent blocks share one
+    save/restore: the last to leave restores.
+    """
+    global _threads_users, _threads_saved
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_saved = torch.get_num_threads()
+            torch.set_num_threads(1)
+        _threads_users += 1
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0:
+                torch.set_num_threads(_threads_saved)
 
 
 def per_task_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -102,12 +131,15 @@ def adapt_params(network: MLP, meta: Params, x: torch.Tensor, y: torch.Tensor, s
     result is a function of ``meta`` that autograd can differentiate twice: MAML's exact
     second-order meta-gradient.
     """
-    params = task_batched(meta, x.shape[0])
-    for _ in range(steps):
-        # Summing over tasks keeps each task's gradient its own: tasks share no parameters.
-        loss = per_task_mse(network(params, x), y).sum()
-        grads = torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
-        params = {k: p - lr * g for (k, p), g in zip(params.items(), grads)}
+    # Constant meta-parameters (evaluation, finite differences) still need graph leaves for the steps.
+    meta = {k: v if v.requires_grad else v.detach().requires_grad_() for k, v in meta.items()}
+    with torch.enable_grad():
+        params = task_batched(meta, x.shape[0])
+        for _ in range(steps):
+            # Summing over tasks keeps each task's gradient its own: tasks share no parameters.
+            loss = per_task_mse(network(params, x), y).sum()
+            grads = torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
+            params = {k: p - lr * g for (k, p), g in zip(params.items(), grads)}
     return params
 
 
@@ -173,9 +205,12 @@ def adapt_sine_steps(model: SineModel, x, y, steps: int = TEST_STEPS, lr: float 
     if len(x) == 0:
         raise ValueError("adaptation needs at least one (x, y) point; SineModel.predict() gives the prior")
     grid = GRID.to(dtype).reshape(-1, 1)
-    for step, params, loss in adapt_steps(model.network, model.params, x, y, steps, lr):
-        with torch.no_grad():
-            prediction = model.network(params, grid)[:, 0].numpy()
+    steps_iter = adapt_steps(model.network, model.params, x, y, steps, lr)
+    for _ in range(steps + 1):
+        with _one_thread():  # per step, never across a yield
+            step, params, loss = next(steps_iter)
+            with torch.no_grad():
+                prediction = model.network(params, grid)[:, 0].numpy()
         yield {"step": step, "loss": float(loss), "prediction": prediction}
 
 
@@ -209,18 +244,6 @@ def evaluate_sine(model: SineModel, n_tasks: int = 100, k: int = K_SHOT, steps: 
 
 
 # -------------------------------------------------------------------------------------------------- training
-
-
-@contextmanager
-def _one_thread():
-    """Run torch on one thread. These tensors are tiny (25 tasks x 20 points x 40 units): extra
-    threads only add synchronisation, and on a busy 2-core machine they made training ~10x slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def meta_train_sine(iterations: int | None = None, seed: int = 0, kind: str = "maml", every: int = 100
@@ -273,9 +296,10 @@ def train_baseline(iterations: int | None = None, seed: int = 0, every: int = 10
 def train_sine_model(kind: str = "maml", iterations: int | None = None, seed: int = 0) -> SineModel:
     """Train to the end and wrap the result, with the training record in its metadata."""
     start = time.perf_counter()
-    curve = []
-    for it, loss, params in meta_train_sine(iterations, seed, kind):
+    curve, params = [], None
+    for it, loss, latest in meta_train_sine(iterations, seed, kind):
         curve.append([it, round(loss, 5)])
+        params = latest
     wall = time.perf_counter() - start
     training = {"iterations": curve[-1][0], "seed": seed, "meta_batch": META_BATCH, "k": K_SHOT,
                 "train_steps": TRAIN_STEPS if kind == "maml" else 0, "meta_lr": META_LR, "optimizer": "adam",

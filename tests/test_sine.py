@@ -11,12 +11,29 @@ import pytest
 import torch
 
 from metademo import sine
-from metademo.algorithms.base import task_batched
-from metademo.data.sine import (AMPLITUDE_RANGE, PHASE_RANGE, X_RANGE, SineTask, sample_points, sample_task_batch,
-                                sample_tasks)
+from metademo.data.sine import (
+    AMPLITUDE_RANGE,
+    PHASE_RANGE,
+    X_RANGE,
+    SineTask,
+    sample_points,
+    sample_task_batch,
+    sample_tasks,
+)
 from metademo.networks.mlp import MLP
-from metademo.sine import (GRID, SineModel, adapt_params, adapt_sine, adapt_sine_steps, evaluate_sine,
-                           load_sine_model, load_sine_models, meta_train_sine, save_sine_models, sine_meta_loss)
+from metademo.sine import (
+    GRID,
+    SineModel,
+    adapt_params,
+    adapt_sine,
+    adapt_sine_steps,
+    evaluate_sine,
+    load_sine_model,
+    load_sine_models,
+    meta_train_sine,
+    save_sine_models,
+    sine_meta_loss,
+)
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 

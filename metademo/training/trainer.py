@@ -125,6 +125,9 @@ class Trainer:
         return True
 
     # --- the loop --------------------------------------------------------------------------------
+    def meta_gradient(self, episode):
+        return self.learner.meta_gradient(self.meta, episode)
+
     def validate(self) -> dict:
         accs = []
         for ep in self.val_episodes:
@@ -148,7 +151,7 @@ class Trainer:
             for g in self.opt.param_groups:
                 g["lr"] = self._lr_at(self.iteration)
             episode = self.sampler.sample(cfg.meta_batch).to(self.device)
-            grads, metrics = self.learner.meta_gradient(self.meta, episode)
+            grads, metrics = self.meta_gradient(episode)
             for k, p in self.meta.items():
                 p.grad = grads[k]
             self.opt.step()

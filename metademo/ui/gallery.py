@@ -238,10 +238,13 @@ class GalleryProvider:
             self._done.set()
 
     def _load(self, download: bool) -> bool:
-        from metademo.data.omniglot import data_root, load_omniglot
+        from metademo.data.omniglot import cache_dir, data_root, load_omniglot, omniglot_available
 
         roots = [_download_root()] if download else [data_root(self.root), _download_root()]
+        cached = any(cache_dir().glob("omniglot_evaluation_*.npz"))
         for root in roots:
+            if not (download or cached or omniglot_available(root, background=False)):
+                continue  # nothing to read: skip torchvision's (slow) import and checks
             try:
                 data = load_omniglot(root, background=False, download=download, progress=False)
             except FileNotFoundError:

@@ -33,6 +33,15 @@ def empty_figure(message: str, height: int = 300) -> go.Figure:
     return _layout(fig, "", height)
 
 
+def _finite(v) -> float | None:
+    """The number, or None (a gap in the line) when it is missing or not finite (a diverged step)."""
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
 def class_color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
@@ -43,15 +52,21 @@ def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
                       diverged_at: int | None = None) -> go.Figure:
     """Support loss (left axis) and support accuracy (right axis) after each inner step so far."""
     steps = [h["step"] for h in history]
+    loss = [_finite(h["loss"]) for h in history]
+    accuracy = [None if _finite(h["accuracy"]) is None else 100 * h["accuracy"] for h in history]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Scatter(x=steps, y=[h["loss"] for h in history], name="support loss",
+    fig.add_trace(go.Scatter(x=steps, y=loss, name="support loss",
                              mode="lines+markers", line={"color": "#EF553B", "width": 3}), secondary_y=False)
-    fig.add_trace(go.Scatter(x=steps, y=[100 * h["accuracy"] for h in history], name="support accuracy (%)",
+    fig.add_trace(go.Scatter(x=steps, y=accuracy, name="support accuracy (%)",
                              mode="lines+markers", line={"color": "#636EFA", "width": 3, "dash": "dot"}),
                   secondary_y=True)
     fig.update_xaxes(title_text="inner step", range=[-0.3, max(total_steps, 1) + 0.3],
                      dtick=max(1, round(max(total_steps, 1) / 10)))
-    fig.update_yaxes(title_text="loss (cross-entropy)", rangemode="tozero", secondary_y=False)
+    finite = [v for v in loss if v is not None and v > 0]
+    if finite and max(finite) > 50 * finite[0]:  # an exploding loss: a log axis keeps the start readable
+        fig.update_yaxes(title_text="loss (cross-entropy, log scale)", type="log", secondary_y=False)
+    else:
+        fig.update_yaxes(title_text="loss (cross-entropy)", rangemode="tozero", secondary_y=False)
     fig.update_yaxes(title_text="accuracy (%)", range=[-3, 103], secondary_y=True, showgrid=False)
     if diverged_at is not None:
         fig.add_vline(x=diverged_at, line={"color": "#d62728", "dash": "dash"},

@@ -1,0 +1,111 @@
+"""Shared fixtures: the pretrained assets (real, or random-init stand-ins) and a real app server.
+
+``pretrained_assets`` uses the repository's ``assets/`` when every file the app needs is there.
+Otherwise it builds a temporary folder in which each missing checkpoint is replaced by a
+random-initialised one of the right format (real files are linked in), and points
+``METADEMO_ASSETS`` at it. Tests using it therefore check plumbing, shapes and messages, never how
+accurate the shipped models are.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSIFIERS = ("maml", "fomaml", "metasgd", "reptile", "protonet")
+SINE_FILES = {"maml": "sine_maml.safetensors", "baseline": "sine_baseline.safetensors"}
+NEEDED = [f"{n}.safetensors" for n in CLASSIFIERS] + list(SINE_FILES.values())
+SERVER_START_TIMEOUT = 120  # seconds; generous because the test machine may be busy
+
+
+def _write_stand_in(folder: Path, file: str) -> None:
+    if file in SINE_FILES.values():
+        from metademo.sine import INNER_LR, NETWORK, SineModel, save_sine_model
+
+        kind = "maml" if file == SINE_FILES["maml"] else "baseline"
+        save_sine_model(folder / file, SineModel(f"sine_{kind}", NETWORK.init_params(0), INNER_LR, kind))
+        return
+    from metademo.algorithms import get_algorithm
+    from metademo.checkpoints import Checkpoint, save_checkpoint
+
+    name = file.removesuffix(".safetensors")
+    learner = get_algorithm(name)()
+    save_checkpoint(folder / file, Checkpoint(name, learner.hparams, learner.init_meta_params(0),
+                                              {"note": "random-init stand-in for tests"}))
+
+
+@pytest.fixture(scope="session")
+def pretrained_assets(tmp_path_factory) -> Path:
+    """A folder with all seven checkpoints; METADEMO_ASSETS points at it for the session."""
+    real = ROOT / "assets"
+    if all((real / f).is_file() for f in NEEDED):
+        folder = real
+    else:
+        folder = tmp_path_factory.mktemp("assets")
+        for f in NEEDED:
+            if (real / f).is_file():
+                (folder / f).symlink_to(real / f)
+            else:
+                _write_stand_in(folder, f)
+    import metademo.api
+    from metademo.ui import models
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("METADEMO_ASSETS", str(folder))
+        mp.setattr(metademo.api, "ASSETS", folder)  # read at import time; the env var covers subprocesses
+        mp.setattr(models, "_sine_models", None)
+        models.MODELS.clear()
+        yield folder
+        models.MODELS.clear()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(pretrained_assets, tmp_path_factory):
+    """``python app.py`` on a free localhost port; yields .url, .startup_seconds and .log (a path)."""
+    tmp = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    env = {**os.environ, "METADEMO_ASSETS": str(pretrained_assets), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", "METADEMO_GALLERY_DOWNLOAD": "0",
+           "GRADIO_TEMP_DIR": str(tmp / "gradio"), "PYTHONUNBUFFERED": "1"}
+    log_path = tmp / "server.log"
+    url = f"http://127.0.0.1:{port}/"
+    with open(log_path, "w") as log:
+        start = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+                if time.monotonic() - start > SERVER_START_TIMEOUT:
+                    pytest.fail(f"app.py did not answer within {SERVER_START_TIMEOUT} s:\n"
+                                f"{log_path.read_text()[-3000:]}")
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.2)
+            startup = time.monotonic() - start
+            yield SimpleNamespace(url=url, port=port, startup_seconds=startup, log=log_path, process=proc)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)

@@ -1,0 +1,518 @@
+"""The web app's event handlers as plain functions (no server, no browser), and its helpers.
+
+Handlers receive what Gradio would pass them (galleries as lists of (image, caption) pairs, drawings
+as dicts with a "composite" array) and return plain values, figures and ``gr.update``/``gr.skip``
+dicts. ``gr.Warning`` outside a running app becomes a ``UserWarning``, which the tests catch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from PIL import Image, ImageDraw
+
+from metademo.ui import gallery as gallery_mod
+from metademo.ui import handlers as h
+from metademo.ui import plots, text
+from metademo.ui.gallery import (DRAWINGS, PROVIDER, GalleryProvider, OmniglotSource, SyntheticSource, drawing_key,
+                                 parse_key)
+from metademo.ui.models import ModelCache
+
+pytestmark = pytest.mark.usefixtures("pretrained_assets")
+SKIP = {"__type__": "update"}
+
+
+@pytest.fixture(autouse=True)
+def no_pause(monkeypatch):
+    monkeypatch.setattr(h, "FRAME_PAUSE", 0)
+
+
+@pytest.fixture(scope="module")
+def source():
+    PROVIDER.wait(60)
+    return PROVIDER.current()
+
+
+def fill(k=3, exclude=()):
+    """A class filled from the gallery, as the Gallery value the browser would send back."""
+    examples, notice = h.fill_from_gallery(k, None, *exclude)
+    assert "Gallery:" in notice
+    return examples
+
+
+def classes(n=3, k=3):
+    out = []
+    for _ in range(n):
+        out.append(fill(k, out))
+    return out
+
+
+def drawing(stroke=True, size=120) -> dict:
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 0))  # transparent, like the sketchpad's canvas
+    if stroke:
+        ImageDraw.Draw(img).line([(20, 20), (90, 100), (100, 30)], fill=(0, 0, 0, 255), width=8)
+    return {"background": None, "layers": [], "composite": np.asarray(img)}
+
+
+def save_png(img: Image.Image, path) -> str:
+    img.save(path)
+    return str(path)
+
+
+def adapt_args(galleries, names=None, n=None):
+    n = n or len(galleries)
+    names = list(names or [f"class {i + 1}" for i in range(n)])
+    names += [""] * (h.MAX_CLASSES - len(names))
+    gals = list(galleries) + [None] * (h.MAX_CLASSES - len(galleries))
+    return names, gals
+
+
+# --- text, plots, models, gallery ---------------------------------------------------------------------
+
+def test_algorithm_titles_match_the_registry():
+    import metademo
+    from metademo.algorithms import get_algorithm
+
+    assert [name for _, name in text.ALGORITHMS] == metademo.available_algorithms()
+    assert all(get_algorithm(name).title == title for title, name in text.ALGORITHMS)
+
+
+def test_accuracy_markdown_reads_the_file_or_says_not_measured(tmp_path):
+    assert "Not measured yet" in text.accuracy_markdown(tmp_path / "missing.md")
+    (tmp_path / "acc.md").write_text("| algorithm | accuracy |\n|---|---|\n| MAML | 98% |\n")
+    assert "| MAML | 98% |" in text.accuracy_markdown(tmp_path / "acc.md")
+    (tmp_path / "empty.md").write_text("  \n")
+    assert "Not measured yet" in text.accuracy_markdown(tmp_path / "empty.md")
+
+
+def test_drawing_keys_round_trip():
+    assert parse_key(drawing_key("Angelic/character01", 2)) == ("Angelic/character01", 2)
+    assert parse_key("drawing") is None and parse_key(None) is None and parse_key("x #0") is None
+
+
+def test_pca_is_two_dimensional_and_does_not_flip():
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(12, 64)) * np.linspace(5, 0.1, 64)
+    a, b = plots.pca_2d(pts), plots.pca_2d(-pts + 3)
+    assert a.shape == (12, 2)
+    assert np.allclose(np.abs(a), np.abs(b))  # same picture up to the fixed sign convention
+    assert np.allclose(plots.pca_2d(pts), a)
+    assert plots.pca_2d(pts[:1]).shape == (1, 2)
+
+
+def test_adaptation_figure_survives_a_diverged_step():
+    history = [{"step": 0, "loss": 1.0, "accuracy": 0.5}, {"step": 1, "loss": float("nan"), "accuracy": 0.3}]
+    fig = plots.adaptation_figure(history, 5, "t", diverged_at=1)
+    assert list(fig.data[0].y) == [1.0, None]
+    fig.to_json()  # serialisable
+
+
+def test_predictions_figure_has_an_image_and_bars_per_query():
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    fig = plots.predictions_figure(np.zeros((2, 28, 28)), probs, ["a", "b", "c"], [0, 1])
+    kinds = [type(t).__name__ for t in fig.data]
+    assert kinds == ["Image", "Bar", "Image", "Bar"]
+    assert list(fig.data[1].y) == ["a", "b", "c"]
+    titles = " ".join(a.text for a in fig.layout.annotations)
+    assert "✓ right" in titles and "✗ (it is b)" in titles
+
+
+def test_model_cache_loads_each_model_once_across_threads():
+    calls = []
+
+    def loader(name):
+        calls.append(name)
+        time.sleep(0.05)
+        return object()
+
+    cache = ModelCache(loader)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(cache.get("maml"))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == ["maml"] and len({id(g) for g in got}) == 1
+    assert cache.loaded() == ["maml"]
+
+
+def test_gallery_falls_back_to_synthetic_fast_when_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("METADEMO_CACHE", str(tmp_path / "cache"))  # no cached Omniglot either
+    monkeypatch.setattr(gallery_mod, "_can_reach", lambda host, timeout: False)
+    provider = GalleryProvider(root=tmp_path / "no-data", download=True)
+    start = time.monotonic()
+    assert provider.wait(10)
+    assert time.monotonic() - start < 5
+    assert provider.status == "synthetic" and provider.current().synthetic
+    assert "synthetic glyphs" in provider.notice()
+
+
+def test_gallery_downloads_only_the_evaluation_set_when_online(tmp_path, monkeypatch):
+    monkeypatch.setenv("METADEMO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(gallery_mod, "_can_reach", lambda host, timeout: True)
+    calls = []
+
+    def fake_load(root, background, download, progress):
+        calls.append((background, download))
+        if not download:
+            raise FileNotFoundError("not here")
+        return type("Set", (), {"images": np.zeros((3, 20, 28, 28), np.uint8),
+                                "characters": ["A/character01", "A/character02", "B/character01"]})()
+
+    monkeypatch.setattr("metademo.data.omniglot.load_omniglot", fake_load)
+    provider = GalleryProvider(root=tmp_path / "no-data", download=True)
+    assert provider.wait(10)
+    assert provider.status == "omniglot" and len(provider.current()) == 3
+    assert all(background is False for background, _ in calls) and calls[-1] == (False, True)
+
+
+def test_gallery_without_download_stays_synthetic(tmp_path, monkeypatch):
+    monkeypatch.setenv("METADEMO_CACHE", str(tmp_path / "cache"))
+    reached = []
+    monkeypatch.setattr(gallery_mod, "_can_reach", lambda *a: reached.append(a) or True)
+    provider = GalleryProvider(root=tmp_path / "no-data", download=False)
+    assert provider.wait(10) and provider.current().synthetic and not reached
+
+
+def test_gallery_sources_give_black_on_white_drawings_and_model_inputs():
+    ink = np.zeros((2, DRAWINGS, 28, 28), np.uint8)
+    ink[:, :, 8:20, 12:16] = 255
+    for src in (OmniglotSource(ink, ["X/character01", "X/character02"]), SyntheticSource(50)):
+        img = src.drawing(1, 3)
+        arr = np.asarray(img)
+        assert img.mode == "L" and arr.max() == 255 and arr.min() < 100 and np.median(arr) == 255
+        x = src.tensor(1, [0, 5])
+        assert tuple(x.shape) == (2, 1, 28, 28) and float(x.max()) > 0.5
+        i, js = src.pick(np.random.default_rng(0), 4, exclude=[src.name(0)])
+        assert i != 0 and len(set(js)) == 4
+    with pytest.raises(ValueError, match="already in use"):
+        OmniglotSource(ink, ["X/character01", "X/character02"]).pick(
+            np.random.default_rng(0), 2, ["X/character01", "X/character02"])
+
+
+# --- page-level handlers -------------------------------------------------------------------------------
+
+def test_page_info_names_the_device_and_the_gallery():
+    device, notice, accuracy = h.page_info()
+    assert any(d in device for d in ("**cpu**", "**cuda**", "**mps**"))
+    assert notice.startswith("Gallery:")
+    assert "ccuracy" in accuracy
+
+
+def test_show_classes():
+    updates = h.show_classes(4)
+    assert [u["visible"] for u in updates] == [True] * 4 + [False] * 6
+    for bad in (1, 11, 2.5, None):
+        with pytest.raises(gr.Error):
+            h.show_classes(bad)
+
+
+def test_algorithm_defaults_follow_the_checkpoint():
+    import metademo
+
+    clf = metademo.load_pretrained("reptile")
+    steps, lr, note = h.algorithm_defaults("reptile")
+    assert steps["value"] == clf.default_steps and lr["value"] == pytest.approx(clf.default_lr)
+    assert steps["interactive"] and "Reptile" in note
+    steps, lr, note = h.algorithm_defaults("Prototypical Networks")  # a title works too
+    assert steps["interactive"] is False and lr["interactive"] is False and "no inner steps" in note
+    with pytest.raises(gr.Error, match="Unknown algorithm"):
+        h.algorithm_defaults("SVM")
+
+
+# --- building classes ------------------------------------------------------------------------------------
+
+def test_add_uploads_keeps_images_and_skips_the_rest(tmp_path, source):
+    good = [save_png(source.drawing(0, j), tmp_path / f"a{j}.png") for j in range(3)]
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image")
+    existing = [(good[0], "a0.png")]
+    with pytest.warns(UserWarning, match="notes.txt"):
+        out = h.add_uploads([good[1], str(bad), good[2]], existing)
+    assert [c for _, c in out] == ["a0.png", "a1.png", "a2.png"]
+    with pytest.warns(UserWarning, match="At most 2"):
+        assert len(h.add_uploads(good, [], limit=2)) == 2
+    assert h.add_uploads(None, existing) == existing
+
+
+def test_add_drawing_appends_and_clears_the_pad():
+    out, pad = h.add_drawing(drawing(), [("x.png", "x.png")])
+    assert pad is None and len(out) == 2 and out[1][1] == "drawing"
+    assert isinstance(out[1][0], Image.Image) and np.asarray(out[1][0]).min() < 50  # black ink on white
+    with pytest.warns(UserWarning, match="empty"):
+        assert h.add_drawing(drawing(stroke=False), out) == (SKIP, SKIP)
+    with pytest.warns(UserWarning, match="empty"):
+        assert h.add_drawing(None, out) == (SKIP, SKIP)
+
+
+def test_fill_from_gallery_gives_k_drawings_of_a_new_character_each_time():
+    first = fill(4)
+    keys = [parse_key(c) for _, c in first]
+    assert len(first) == 4 and len({k[0] for k in keys}) == 1 and len({k[1] for k in keys}) == 4
+    assert all(isinstance(img, Image.Image) for img, _ in first)
+    others = classes(3, 1)
+    for _ in range(5):  # never the class's own character, never another class's
+        again, _ = h.fill_from_gallery(2, first, *others, first)
+        char = parse_key(again[0][1])[0]
+        assert char not in {parse_key(c)[0] for g in [first, *others] for _, c in g}
+    with pytest.raises(gr.Error):
+        h.fill_from_gallery(0, None)
+
+
+def test_select_remove_and_clear():
+    examples = [("a.png", "a"), ("b.png", "b"), ("c.png", "c")]
+    evt = type("Evt", (), {"index": 1})()
+    assert h.select_index(evt) == 1
+    assert h.remove_selected(examples, 1) == ([("a.png", "a"), ("c.png", "c")], None)
+    with pytest.warns(UserWarning, match="select"):
+        assert h.remove_selected(examples, None) == (SKIP, None)
+    with pytest.warns(UserWarning):
+        assert h.remove_selected(examples, 7) == (SKIP, None)
+    assert h.clear_examples() == ([], None) and h.clear_selection() is None
+
+
+def test_queries_from_gallery_are_unused_drawings_of_the_class_characters():
+    galleries = classes(3, 5)
+    queries = h.queries_from_gallery(None, 2, *galleries)  # only the 2 active classes
+    assert len(queries) == 2
+    chars = [parse_key(g[0][1])[0] for g in galleries]
+    used = {parse_key(c) for g in galleries for _, c in g}
+    for (img, caption), char in zip(queries, chars[:2]):
+        assert parse_key(caption)[0] == char and parse_key(caption) not in used
+    more = h.queries_from_gallery(queries, 2, *galleries)
+    assert len(more) == 4 and len({c for _, c in more}) == 4
+    with pytest.warns(UserWarning, match="Pick from gallery"):
+        assert h.queries_from_gallery(None, 2, [("x.png", "x.png")], [("y.png", "y.png")]) == SKIP
+
+
+# --- adapting and predicting -----------------------------------------------------------------------------
+
+def test_adapt_streams_the_curve_then_predicts():
+    galleries = classes(3, 3)
+    queries = h.queries_from_gallery(None, 3, *galleries)
+    names, gals = adapt_args(galleries, ["alpha", "beta", "gamma"])
+    frames = list(h.adapt("maml", 4, 0.4, 3, None, *names, *gals, queries))
+    assert len(frames) == 6  # steps 0..4, then the final frame
+    for i, (chart, status, state, pred, table) in enumerate(frames[:-1]):
+        assert isinstance(chart, go.Figure) and state == SKIP and pred == SKIP
+        assert len(chart.data[0].x) == i + 1 and f"step {i} of 4" in status
+    chart, status, state, pred, table = frames[-1]
+    assert len(chart.data[0].x) == 5 and "adapted to 3 classes from 9 examples" in status
+    assert state["names"] == ["alpha", "beta", "gamma"] and len(state["history"]) == 5
+    assert state["characters"] == [[parse_key(g[0][1])[0]] for g in galleries]
+    assert [type(t).__name__ for t in pred.data] == ["Image", "Bar"] * 3
+    assert len(table["data"]) == 3 and {r[3] for r in table["data"]} == {"alpha", "beta", "gamma"}
+    assert {r[4] for r in table["data"]} <= {"yes", "no"}
+    # the same state classifies new queries without adapting again
+    pred2, table2 = h.classify_queries(state, queries[:1])
+    assert len(table2["data"]) == 1 and table2["data"][0][:4] == table["data"][0][:4]
+
+
+def test_adapt_with_many_steps_limits_chart_updates(monkeypatch):
+    monkeypatch.setattr(h, "MAX_FRAMES", 5)
+    names, gals = adapt_args(classes(2, 2))
+    frames = list(h.adapt("fomaml", 20, 0.1, 2, None, *names, *gals, None))
+    assert len(frames) == 7 and frames[-1][2]["steps"] == 20  # steps 0, 4, ..., 20, then the final frame
+    assert "Add queries" in frames[-1][3].layout.annotations[0].text
+
+
+def test_adapt_protonet_shows_embeddings_not_a_curve():
+    galleries = classes(3, 3)
+    queries = h.queries_from_gallery(None, 3, *galleries)
+    names, gals = adapt_args(galleries)
+    frames = list(h.adapt("protonet", 7, 99, 3, None, *names, *gals, queries))  # steps and lr are ignored
+    assert len(frames) == 1
+    chart, status, state, pred, table = frames[0]
+    stars = [t for t in chart.data if t.marker.symbol == "star"]
+    assert len(stars) == 3 and any(t.name == "queries" for t in chart.data)
+    assert state["step"] == 0 and state["history"] == [] and "prototypes" in status
+    assert len(table["data"]) == 3
+
+
+def test_adapt_refuses_unusable_input_with_clear_messages():
+    galleries = classes(2, 2)
+    names, gals = adapt_args(galleries)
+    cases = [
+        (("maml", 3, 0.4, 2, None, *adapt_args([galleries[0], None])[0], *adapt_args([galleries[0], None])[1]),
+         "Class 2 .* has no examples"),
+        (("maml", 3, 0.4, 2, None, *adapt_args(galleries, ["same", "same"])[0], *gals), "Two classes are called"),
+        (("maml", 3, 0, 2, None, *names, *gals), "learning rate"),
+        (("maml", 3, 11, 2, None, *names, *gals), "learning rate"),
+        (("maml", 101, 0.4, 2, None, *names, *gals), "Inner steps"),
+        (("k-NN", 3, 0.4, 2, None, *names, *gals), "Unknown algorithm"),
+        (("maml", 3, 0.4, 12, None, *names, *gals), "number of classes"),
+    ]
+    for args, message in cases:
+        with pytest.raises(gr.Error, match=message):
+            list(h.adapt(*args))
+
+
+class _Diverging:
+    """A stand-in model whose adaptation blows up at step 2, as a far too large learning rate does."""
+
+    default_steps, default_lr = 3, 0.4
+
+    def __init__(self):
+        self.learner = type("L", (), {"has_inner_loop": True})()
+
+    def fit_steps(self, images, labels, steps=None, lr=None):
+        from metademo.api import FittedClassifier
+
+        hist = [{"step": 0, "loss": 1.0, "accuracy": 0.5}, {"step": 1, "loss": 40.0, "accuracy": 0.5}]
+        yield FittedClassifier(self, [0, 1], {}, hist[:1], 0, False)
+        yield FittedClassifier(self, [0, 1], {}, hist, 1, False)
+        hist.append({"step": 2, "loss": float("nan"), "accuracy": 0.0})
+        yield FittedClassifier(self, [0, 1], {}, hist, 1, True)
+
+
+def test_divergence_warns_and_still_shows_the_curve(monkeypatch):
+    monkeypatch.setattr(h, "MODELS", ModelCache(lambda name: _Diverging()))
+    names, gals = adapt_args([[("a.png", "a")], [("b.png", "b")]])
+    with pytest.warns(UserWarning, match="diverged at step 2.*too large"):
+        frames = list(h.adapt("maml", 30, 10.0, 2, None, *names, *gals, None))
+    chart, status, state, _, _ = frames[-1]
+    assert state["diverged"] and state["step"] == 1 and "diverged" in status
+    assert list(chart.data[0].y) == [1.0, 40.0, None]
+    assert chart.layout.shapes  # the "diverged" marker line
+
+
+def test_real_divergence_is_not_a_crash():
+    names, gals = adapt_args(classes(2, 2))
+    with pytest.warns() as record:
+        frames = list(h.adapt("maml", 30, 10.0, 2, None, *names, *gals, None))
+    state = frames[-1][2]
+    assert isinstance(frames[-1][0], go.Figure)
+    if state["diverged"]:
+        assert any("diverged" in str(w.message) for w in record)
+
+
+def test_predictions_before_adapting_or_without_queries_are_placeholders():
+    fig, table = h.classify_queries(None, [("q.png", "q")])
+    assert "Adapt" in fig.layout.annotations[0].text and table["data"] == []
+    fig, table = h.classify_queries({"names": ["a", "b"]}, [])
+    assert "Add queries" in fig.layout.annotations[0].text
+
+
+def test_unexpected_errors_become_a_short_message(caplog):
+    @h.friendly
+    def broken():
+        raise KeyError("internal detail")
+
+    with pytest.raises(gr.Error) as e:
+        broken()
+    assert "logged" in e.value.message and "internal detail" not in e.value.message
+    assert "internal detail" in caplog.text
+
+
+# --- comparison -------------------------------------------------------------------------------------------
+
+def test_new_episode_and_compare_every_algorithm():
+    episode, shown, info = h.new_episode(3, 2, 2)
+    assert len(episode["characters"]) == 3 and len(shown) == 6 and "3-way 2-shot" in info
+    assert all(not set(s) & set(q) for s, q in zip(episode["support"], episode["query"]))
+    frames = list(h.compare(episode, 3, 2, 2, 3))
+    assert len(frames) == 5  # one frame per algorithm as it finishes
+    chart, table, ep, shown2, info2 = frames[-1]
+    assert ep is episode and shown2 == SKIP  # the same episode was used
+    rows = {r[0]: r for r in table["data"]}
+    assert list(rows) == [t for t, _ in text.ALGORITHMS]
+    assert rows["Prototypical Networks"][1] == 0 and rows["MAML"][1] == 3
+    assert all(r[5] > 0 for r in rows.values())
+    for trace in chart.data:
+        if trace.mode == "lines+markers":
+            assert all(0 <= y <= 100 for y in trace.y) and len(trace.y) == 4
+
+
+def test_compare_draws_a_new_episode_when_needed():
+    frames = list(h.compare(None, 2, 1, 1, 0))
+    chart, table, ep, shown, info = frames[0]
+    assert ep["n_way"] == 2 and len(shown) == 2 and "2-way 1-shot" in info
+    with pytest.raises(gr.Error, match="at most 20"):
+        list(h.compare(None, 2, 10, 11, 1))
+    with pytest.raises(gr.Error, match="N-way"):
+        h.new_episode(1, 1, 1)
+
+
+# --- sine waves ---------------------------------------------------------------------------------------------
+
+def test_sine_adapt_streams_both_models():
+    frames = list(h.sine_adapt(2.0, 0.5, 5, 3, 0.01, 1))
+    assert len(frames) == 4
+    fig, status = frames[-1]
+    names = {t.name for t in fig.data}
+    assert {"true wave", "prediction", "K = 5 points"} <= names
+    assert "Step 3 of 3" in status and "baseline" in status
+    assert len(fig.layout.annotations) >= 2  # one panel per model
+
+
+def test_sine_adapt_rejects_bad_input_and_falls_back_to_the_pretrained_maml():
+    with pytest.raises(gr.Error, match="amplitude"):
+        list(h.sine_adapt(9, 0.5, 5, 3, 0.01, 1))
+    with pytest.raises(gr.Error, match="K"):
+        list(h.sine_adapt(2, 0.5, 0, 3, 0.01, 1))
+    with pytest.warns(UserWarning, match="not meta-trained"):
+        frames = list(h.sine_adapt(2, 0.5, 5, 1, 0.01, 1, h.SINE_CHOICES[1], None))
+    assert "pretrained" in frames[-1][1]
+
+
+def test_sine_train_streams_the_meta_loss_and_hands_over_the_model():
+    frames = list(h.sine_train(100, 3))
+    assert len(frames) == 11  # every 10 iterations, then the final frame
+    fig, status, trained, choice = frames[-1]
+    assert len(fig.data[0].x) == 10 and "Done: 100 iterations" in status
+    assert choice["value"] == h.SINE_CHOICES[1] and set(trained["params"]) >= {"fc1.weight"}
+    frames = list(h.sine_adapt(2.0, 0.5, 5, 1, 0.01, 1, h.SINE_CHOICES[1], trained))
+    assert "your MAML (100 iterations)" in frames[-1][1]
+    with pytest.raises(gr.Error, match="Iterations"):
+        list(h.sine_train(5, 0))
+
+
+# --- the programmatic API ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, source):
+    d = tmp_path_factory.mktemp("imgs")
+    rng = np.random.default_rng(1)
+    chars = rng.choice(len(source), 2, replace=False)
+    return {name: [save_png(source.drawing(int(c), j), d / f"{name}{j}.png") for j in range(4)]
+            for name, c in zip(("beta", "alpha"), chars)}
+
+
+def test_classify_returns_probabilities_per_query(files):
+    support = files["beta"][:2] + files["alpha"][:2]
+    out = h.classify("MAML", support, ["beta", "beta", "alpha", "alpha"], [files["alpha"][3], files["beta"][3]], None)
+    assert out["classes"] == ["alpha", "beta"]  # sorted labels, as scikit-learn does
+    probs = np.array(out["probabilities"])
+    assert probs.shape == (2, 2) and np.allclose(probs.sum(1), 1)
+    assert out["predictions"] == [out["classes"][i] for i in probs.argmax(1)]
+    assert [r["step"] for r in out["history"]] == list(range(out["steps"] + 1))
+    out = h.classify("protonet", support, "beta, beta, alpha, alpha", [files["alpha"][3]], 5)
+    assert out["history"] == [] and out["steps"] == 0 and np.array(out["probabilities"]).shape == (1, 2)
+    out = h.classify("reptile", support, '["beta", "beta", "alpha", "alpha"]', [files["alpha"][3]], 2.0)
+    assert out["steps"] == 2
+
+
+def test_classify_errors_are_readable(files, tmp_path):
+    support, labels, q = files["beta"][:2] + files["alpha"][:2], ["b", "b", "a", "a"], [files["alpha"][3]]
+    text_file = tmp_path / "readme.txt"
+    text_file.write_text("hello")
+    cases = [
+        (("knn", support, labels, q, None), "Unknown algorithm"),
+        (("maml", [], labels, q, None), "no files"),
+        (("maml", support, labels[:3], q, None), "4 support images but 3 labels"),
+        (("maml", support, labels, None, None), "query_files: no files"),
+        (("maml", support, labels, [str(text_file)], None), "Query file 1 \\(readme.txt\\)"),
+        (("maml", support, labels, q, 101), "steps must be a whole number"),
+        (("maml", support, labels, q, 2.5), "steps must be a whole number"),
+        (("maml", support, ["a"] * 4, q, None), "at least 2 classes"),
+        (("maml", support, [["x"], "b", "a", "a"], q, None), "Labels must be strings"),
+    ]
+    for args, message in cases:
+        with pytest.raises(gr.Error, match=message) as e:
+            h.classify(*args)
+        assert "Traceback" not in e.value.message and "/tmp/" not in e.value.message
