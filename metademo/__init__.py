@@ -7,8 +7,14 @@ Networks, pretrained on Omniglot, adapting to new classes from a few examples.
     fitted.predict_proba(queries)
 """
 
-from .api import (FittedClassifier, MetaClassifier, available_algorithms, default_device, load_classifier,
-                  load_pretrained)
+from .api import (
+                  FittedClassifier,
+                  MetaClassifier,
+                  available_algorithms,
+                  default_device,
+                  load_classifier,
+                  load_pretrained,
+)
 
 __version__ = "0.1.0"
 __all__ = ["available_algorithms", "load_pretrained", "load_classifier", "default_device", "MetaClassifier",

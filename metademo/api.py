@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .algorithms import REGISTRY, MetaLearner, get_algorithm
+from .algorithms.base import last
 from .algorithms.inner_loop import check_steps_lr
 from .checkpoints import Checkpoint, load_checkpoint
 from .data.preprocess import preprocess_batch
@@ -109,10 +110,7 @@ class MetaClassifier:
 
     def fit(self, images, labels, steps: int | None = None, lr: float | None = None) -> FittedClassifier:
         """Adapt to the classes in ``labels`` from their example ``images``."""
-        fitted = None
-        for fitted in self.fit_steps(images, labels, steps, lr):
-            pass
-        return fitted
+        return last(self.fit_steps(images, labels, steps, lr))
 
     def fit_steps(self, images, labels, steps: int | None = None, lr: float | None = None
                   ) -> Iterator[FittedClassifier]:

@@ -25,6 +25,7 @@ CLASSIFIERS = ("maml", "fomaml", "metasgd", "reptile", "protonet")
 SINE_FILES = {"maml": "sine_maml.safetensors", "baseline": "sine_baseline.safetensors"}
 NEEDED = [f"{n}.safetensors" for n in CLASSIFIERS] + list(SINE_FILES.values())
 SERVER_START_TIMEOUT = 120  # seconds; generous because the test machine may be busy
+SERVER_QUEUE_SIZE = 4  # a small queue, so that a test can fill it cheaply
 
 
 def _write_stand_in(folder: Path, file: str) -> None:
@@ -81,7 +82,8 @@ def app_server(pretrained_assets, tmp_path_factory):
     port = _free_port()
     env = {**os.environ, "METADEMO_ASSETS": str(pretrained_assets), "GRADIO_SERVER_NAME": "127.0.0.1",
            "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", "METADEMO_GALLERY_DOWNLOAD": "0",
-           "GRADIO_TEMP_DIR": str(tmp / "gradio"), "PYTHONUNBUFFERED": "1"}
+           "GRADIO_TEMP_DIR": str(tmp / "gradio"), "PYTHONUNBUFFERED": "1",
+           "METADEMO_MAX_QUEUE": str(SERVER_QUEUE_SIZE)}
     log_path = tmp / "server.log"
     url = f"http://127.0.0.1:{port}/"
     with open(log_path, "w") as log:

@@ -11,14 +11,17 @@ meta-batch in one grouped call.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import torch
 import torch.nn.functional as F
 
 from ..networks.conv4 import Conv4, Params
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,6 +72,11 @@ class AdaptStep:
     params: Params  # task-batched: every tensor has a leading task dimension
     loss: torch.Tensor  # (T,) support loss at ``params``
     accuracy: torch.Tensor  # (T,)
+
+
+def last(items: Iterable[T]) -> T:
+    """The final item of an iterator (e.g. the end of an adaptation), consuming it."""
+    return deque(items, maxlen=1).pop()
 
 
 def per_task_cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -131,10 +139,7 @@ class MetaLearner:
 
     # --- conveniences built on the verbs ---------------------------------------------------------
     def adapt(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int, **kw) -> AdaptStep:
-        last = None
-        for last in self.adapt_steps(meta, x, y, n_way, **kw):
-            pass
-        return last
+        return last(self.adapt_steps(meta, x, y, n_way, **kw))
 
     def query_accuracy(self, meta: Params, episode: Episode, steps: int | None = None,
                        lr: float | None = None) -> torch.Tensor:

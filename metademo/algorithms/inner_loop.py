@@ -23,8 +23,7 @@ from collections.abc import Iterator
 import torch
 
 from ..networks.conv4 import Params, linear
-from .base import (AdaptStep, MetaLearner, class_means, per_task_accuracy, per_task_cross_entropy,
-                   task_batched)
+from .base import AdaptStep, MetaLearner, class_means, per_task_accuracy, per_task_cross_entropy, task_batched
 
 MAX_STEPS = 100
 
@@ -67,6 +66,7 @@ class GradientLearner(MetaLearner):
         sizes = self.step_sizes(meta, lr)
         with torch.enable_grad():
             params = self.initial_params(meta, x, y, n_way)
+        loss = None
         for step in range(steps + 1):
             # Grad mode is set per step, never across a yield, so it cannot leak into the caller.
             with torch.enable_grad():

@@ -9,7 +9,7 @@ Adam on it is the "Reptile with Adam" variant of the paper).
 
 import torch
 
-from .base import HParams
+from .base import HParams, last
 from .inner_loop import GradientLearner
 
 
@@ -27,8 +27,6 @@ class Reptile(GradientLearner):
         steps = self.adapt_steps(theta, x, y, episode.n_way, steps=self.hparams.train_steps)
         first = next(steps)  # before any update: how well the initialisation alone does
         metrics = {"loss": first.loss.mean().item(), "accuracy": first.accuracy.mean().item()}
-        final = first
-        for final in steps:
-            pass
+        final = last(steps) if self.hparams.train_steps else first
         grads = {k: theta[k] - final.params[k].detach().mean(0) for k in theta}
         return grads, metrics

@@ -76,8 +76,13 @@ class Trainer:
 
     def _initial_meta(self) -> dict[str, torch.Tensor]:
         meta = self.learner.init_meta_params(self.cfg.seed)
+        self.init_seconds = 0.0
         if self.cfg.init_from:
-            source = load_checkpoint(self.cfg.init_from).params
+            source_ckpt = load_checkpoint(self.cfg.init_from)
+            source = source_ckpt.params
+            # Time to accuracy counts the run we started from too.
+            t = source_ckpt.metadata.get("training", {})
+            self.init_seconds = (t.get("wall_seconds") or 0.0) + (t.get("init_seconds") or 0.0)
             missing = [k for k in self.learner.body(meta) if k not in source]
             if missing:
                 raise ValueError(f"{self.cfg.init_from} lacks {missing}: not a Conv-4 of the same width")
@@ -120,7 +125,8 @@ class Trainer:
                 p = self.meta[list(self.meta)[int(i)]]
                 opt["state"].setdefault(int(i), {})[name] = v.reshape(p.shape) if v.numel() == p.numel() else v[0]
         self.opt.load_state_dict(opt)
-        self.iteration, self.elapsed, self.best, self.log = info["iteration"], info["elapsed"], info["best"], info["log"]
+        self.iteration, self.elapsed = info["iteration"], info["elapsed"]
+        self.best, self.log = info["best"], info["log"]
         self.sampler.rng.bit_generator.state = info["rng"]
         return True
 
@@ -185,6 +191,7 @@ class Trainer:
                     "ways": cfg.ways, "shots": cfg.shots, "queries": cfg.queries, "meta_batch": cfg.meta_batch,
                     "meta_lr": cfg.meta_lr, "iterations": self.iteration, "planned_iterations": cfg.iterations,
                     "seed": cfg.seed, "init_from": Path(cfg.init_from).name if cfg.init_from else None,
+                    "init_seconds": self.init_seconds,
                     "wall_seconds": round(self.elapsed, 1), "device": str(self.device),
                     "threads": torch.get_num_threads()}
         meta = {"training": training, "validation": {"5way1shot": val, "log": self.log}}

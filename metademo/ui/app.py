@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 
 import gradio as gr
@@ -21,8 +22,8 @@ from .models import MODELS, get_sine_models
 log = logging.getLogger("metademo.ui")
 
 #: ``demo.queue(**QUEUE_OPTIONS)``: two jobs at a time fit two CPU cores; beyond ``max_size`` waiting
-#: jobs, visitors are told the app is busy and to try again.
-QUEUE_OPTIONS = {"default_concurrency_limit": 2, "max_size": 16}
+#: jobs (``METADEMO_MAX_QUEUE``, default 16), visitors are told the app is busy and to try again.
+QUEUE_OPTIONS = {"default_concurrency_limit": 2, "max_size": int(os.environ.get("METADEMO_MAX_QUEUE") or 16)}
 COMPUTE = {"concurrency_id": "compute", "concurrency_limit": 2}  # every model-running event shares 2 slots
 HIDDEN_API = {"api_visibility": "undocumented"}  # page plumbing: callable by clients, not in the API docs
 
@@ -30,6 +31,13 @@ CSS = """
 .class-block {border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 6px !important;}
 #device-info {text-align: right; opacity: 0.85;}
 #gallery-source p {font-size: 0.92em;}
+.examples .caption-label, #episode-support .caption-label {display: none;}
+.examples .grid-container, #episode-support .grid-container {
+    grid-template-columns: repeat(var(--grid-cols), minmax(44px, 1fr)) !important;
+    grid-template-rows: none !important; grid-auto-rows: auto !important; gap: 6px !important;}
+.examples .thumbnail-lg, #episode-support .thumbnail-lg {aspect-ratio: 1 / 1; height: auto !important;}
+.examples .grid-wrap, #episode-support .grid-wrap {padding-top: 34px !important;}
+#episode-support .grid-container {max-width: calc(var(--grid-cols) * 140px);}
 .small-buttons button {min-width: 0 !important;}
 """
 
@@ -58,8 +66,9 @@ def warm_up() -> threading.Thread:
 
 
 def _example_gallery(label: str, elem_id: str, columns: int = 5) -> gr.Gallery:
-    return gr.Gallery(label=label, elem_id=elem_id, columns=columns, height=170, object_fit="contain",
-                      format="png", interactive=False, allow_preview=True, buttons=[], type="filepath")
+    return gr.Gallery(label=label, elem_id=elem_id, columns=columns, height=200, object_fit="contain",
+                      format="png", interactive=False, allow_preview=False, buttons=[], type="filepath",
+                      fit_columns=False, elem_classes="examples")
 
 
 def _classifier_tab():
@@ -72,44 +81,42 @@ def _classifier_tab():
                               info=text.INFO["k_gallery"], elem_id="k-gallery")
     blocks, names, galleries, selections, buttons = [], [], [], [], []
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            with gr.Row(equal_height=False):
-                for i in range(h.MAX_CLASSES):
-                    with gr.Column(visible=i < h.DEFAULT_CLASSES, min_width=300, elem_classes="class-block",
-                                   elem_id=f"class-{i + 1}") as block:
-                        names.append(gr.Textbox(value=f"class {i + 1}", label=f"Class {i + 1}: name",
-                                                max_lines=1, elem_id=f"class-{i + 1}-name"))
-                        galleries.append(_example_gallery(f"Class {i + 1}: examples (click one to select it)",
-                                                          f"class-{i + 1}-gallery"))
-                        with gr.Row(elem_classes="small-buttons"):
-                            upload = gr.UploadButton("📁 Upload", file_count="multiple", file_types=["image"],
-                                                     size="sm", elem_id=f"class-{i + 1}-upload")
-                            pick = gr.Button("🎲 Pick from gallery", size="sm", elem_id=f"class-{i + 1}-pick")
-                            draw = gr.Button("✏️ Add drawing", size="sm", elem_id=f"class-{i + 1}-draw")
-                        with gr.Row(elem_classes="small-buttons"):
-                            remove = gr.Button("Remove selected", size="sm", variant="secondary",
-                                               elem_id=f"class-{i + 1}-remove")
-                            clear = gr.Button("Clear", size="sm", variant="secondary", elem_id=f"class-{i + 1}-clear")
-                        selections.append(gr.State(None))
-                        blocks.append(block)
-                        buttons.append((upload, pick, draw, remove, clear))
-        with gr.Column(scale=2, min_width=320):
-            sketch = gr.Sketchpad(label="Drawing pad", type="numpy", image_mode="RGBA", canvas_size=(320, 320),
-                                  layers=False, height=360, elem_id="sketchpad",
+        for i in range(h.MAX_CLASSES):
+            with gr.Column(visible=i < h.DEFAULT_CLASSES, min_width=330, elem_classes="class-block",
+                           elem_id=f"class-{i + 1}") as block:
+                names.append(gr.Textbox(value=f"class {i + 1}", label=f"Class {i + 1}: name", max_lines=1,
+                                        elem_id=f"class-{i + 1}-name"))
+                galleries.append(_example_gallery(f"Class {i + 1}: examples (click one to select it)",
+                                                  f"class-{i + 1}-gallery"))
+                with gr.Row(elem_classes="small-buttons"):
+                    upload = gr.UploadButton("Upload", file_count="multiple", file_types=["image"], size="sm",
+                                             elem_id=f"class-{i + 1}-upload")
+                    pick = gr.Button("Pick from gallery", size="sm", elem_id=f"class-{i + 1}-pick")
+                    draw = gr.Button("Add drawing", size="sm", elem_id=f"class-{i + 1}-draw")
+                with gr.Row(elem_classes="small-buttons"):
+                    remove = gr.Button("Remove selected", size="sm", variant="secondary",
+                                       elem_id=f"class-{i + 1}-remove")
+                    clear = gr.Button("Clear", size="sm", variant="secondary", elem_id=f"class-{i + 1}-clear")
+                selections.append(gr.State(None))
+                blocks.append(block)
+                buttons.append((upload, pick, draw, remove, clear))
+
+    gr.Markdown("### Draw, then adapt")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            sketch = gr.Sketchpad(label="Drawing pad", type="numpy", image_mode="RGBA", canvas_size=(300, 300),
+                                  layers=False, height=380, elem_id="sketchpad",
                                   brush=gr.Brush(default_size=10, colors=["#000000"], color_mode="fixed"))
             gr.Markdown(text.SKETCH_HELP)
-
-    gr.Markdown("### Adapt")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=280):
+        with gr.Column(scale=1, min_width=260):
             algorithm = gr.Dropdown(choices=text.ALGORITHMS, value="maml", label="Algorithm",
                                     info=text.INFO["algorithm"], elem_id="algorithm")
             steps = gr.Slider(0, h.MAX_STEPS, value=3, step=1, label="Inner steps", info=text.INFO["steps"],
                               elem_id="steps")
             lr = gr.Number(value=0.4, label="Inner learning rate", info=text.INFO["lr"], minimum=0,
                            maximum=h.MAX_LR, step=0.05, elem_id="lr")
-            algo_note = gr.Markdown(text.ALGORITHM_NOTES["maml"], elem_id="algorithm-note")
             adapt_btn = gr.Button("Adapt", variant="primary", elem_id="adapt")
+            algo_note = gr.Markdown(text.ALGORITHM_NOTES["maml"], elem_id="algorithm-note")
         with gr.Column(scale=2):
             adapt_plot = gr.Plot(label="Adaptation", elem_id="adapt-plot")
             adapt_status = gr.Markdown(elem_id="adapt-status")
@@ -119,10 +126,10 @@ def _classifier_tab():
         with gr.Column(scale=1, min_width=300):
             queries = _example_gallery("Queries (click one to select it)", "queries", columns=6)
             with gr.Row(elem_classes="small-buttons"):
-                q_upload = gr.UploadButton("📁 Upload", file_count="multiple", file_types=["image"], size="sm",
+                q_upload = gr.UploadButton("Upload", file_count="multiple", file_types=["image"], size="sm",
                                            elem_id="queries-upload")
-                q_pick = gr.Button("🎲 From gallery", size="sm", elem_id="queries-pick")
-                q_draw = gr.Button("✏️ Add drawing", size="sm", elem_id="queries-draw")
+                q_pick = gr.Button("From gallery", size="sm", elem_id="queries-pick")
+                q_draw = gr.Button("Add drawing", size="sm", elem_id="queries-draw")
             with gr.Row(elem_classes="small-buttons"):
                 q_remove = gr.Button("Remove selected", size="sm", variant="secondary", elem_id="queries-remove")
                 q_clear = gr.Button("Clear", size="sm", variant="secondary", elem_id="queries-clear")
@@ -180,19 +187,16 @@ def _compare_tab():
         c_steps = gr.Slider(0, 50, value=10, step=1, label="Inner steps", info=text.INFO["compare_steps"],
                             elem_id="compare-steps")
     with gr.Row():
-        new_btn = gr.Button("🎲 New episode", elem_id="new-episode")
+        new_btn = gr.Button("New episode", elem_id="new-episode")
         run_btn = gr.Button("Run every algorithm on this episode", variant="primary", elem_id="run-compare")
     episode_info = gr.Markdown("Press *New episode* to draw one (or *Run*, which draws one if needed).",
                                elem_id="episode-info")
-    support = gr.Gallery(label="Support set (the labelled examples)", columns=10, height=190, object_fit="contain",
-                         format="png", interactive=False, buttons=[], elem_id="episode-support")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            compare_plot = gr.Plot(label="Comparison",
-                                   elem_id="compare-plot")
-        with gr.Column(scale=2):
-            compare_table = gr.Dataframe(headers=h.COMPARE_HEADERS, interactive=False, label="Results",
-                                         elem_id="compare-table", wrap=True)
+    support = gr.Gallery(label="Support set (the labelled examples, one column per class)", columns=10, height=260,
+                         object_fit="contain", format="png", interactive=False, buttons=[], fit_columns=False,
+                         allow_preview=False, elem_id="episode-support")
+    compare_plot = gr.Plot(label="Comparison", elem_id="compare-plot")
+    compare_table = gr.Dataframe(headers=h.COMPARE_HEADERS, interactive=False, label="Results (query accuracy)",
+                                 elem_id="compare-table")
     episode = gr.State(None)
     new_btn.click(h.new_episode, [n_way, k_shot, q_per], [episode, support, episode_info], api_name="new_episode")
     run_btn.click(h.compare, [episode, n_way, k_shot, q_per, c_steps],
@@ -218,7 +222,7 @@ def _sine_tab():
             choice = gr.Radio(list(h.SINE_CHOICES), value=h.SINE_CHOICES[0], label="MAML model",
                               elem_id="maml-choice")
             with gr.Row():
-                points_btn = gr.Button("🎲 New points", elem_id="new-points")
+                points_btn = gr.Button("New points", elem_id="new-points")
                 sine_btn = gr.Button("Adapt", variant="primary", elem_id="sine-adapt")
         with gr.Column(scale=2):
             sine_plot = gr.Plot(label="Sine wave", elem_id="sine-plot")

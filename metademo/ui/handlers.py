@@ -41,11 +41,12 @@ MAX_STEPS = 100  # as metademo.algorithms.inner_loop.MAX_STEPS
 MAX_LR = 10.0  # as metademo.api.MAX_LR
 MAX_FRAMES = 40  # chart updates per adaptation; more steps update every few steps
 FRAME_PAUSE = 0.04  # seconds between chart updates, so that a fast adaptation still visibly grows
+EXPLODED = 100  # a support loss this many times its starting value means the learning rate is too large
 SINE_CHOICES = ("pretrained MAML", "the MAML you trained")
 GENERIC_ERROR = "Something went wrong on the server (it has been logged). Please try again."
 PRED_HEADERS = ["query", "prediction", "confidence", "right answer", "correct?"]
-COMPARE_HEADERS = ["algorithm", "inner steps", "accuracy at step 0", "accuracy at the end",
-                   "accuracy at its default steps", "time (ms)"]
+COMPARE_HEADERS = ["algorithm", "inner steps", "before adapting (step 0)", "after the last step",
+                   "after its default steps", "time (ms)"]
 
 
 # --- errors -----------------------------------------------------------------------------------------
@@ -217,11 +218,11 @@ def algorithm_defaults(algorithm) -> tuple[dict, dict, str]:
 # --- building the classes -----------------------------------------------------------------------------
 
 def _checked_upload(path) -> str | None:
-    """None if ``path`` is a usable image, else why not."""
-    from metademo.data.preprocess import open_image
+    """None if ``path`` is a usable image (readable, not blank), else why not."""
+    from metademo.data.preprocess import preprocess
 
     try:
-        open_image(path)
+        preprocess(path)
     except ValueError as e:
         return _message(e)
     return None
@@ -275,6 +276,19 @@ def _sketch_image(sketch) -> Image.Image | None:
     return img.convert("L")
 
 
+def _crop_to_ink(img: Image.Image) -> Image.Image:
+    """The drawing cut to a square around its ink, with a margin (a tidy thumbnail; the model crops anyway)."""
+    arr = np.asarray(img)
+    rows, cols = np.flatnonzero((arr < 128).any(1)), np.flatnonzero((arr < 128).any(0))
+    if rows.size == 0:
+        return img
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    side = int(max(bottom - top, right - left) * 1.25) + 8
+    canvas = Image.new("L", (side, side), 255)
+    canvas.paste(img.crop((left, top, right, bottom)), ((side - (right - left)) // 2, (side - (bottom - top)) // 2))
+    return canvas
+
+
 @friendly
 def add_drawing(sketch, examples, limit: int = MAX_EXAMPLES):
     """Append the drawing on the pad to a class's (or the queries') examples and clear the pad."""
@@ -294,7 +308,7 @@ def add_drawing(sketch, examples, limit: int = MAX_EXAMPLES):
     if len(current) >= limit:
         gr.Warning(f"At most {limit} images here: remove one first.")
         return gr.skip(), gr.skip()
-    return current + [(img, "drawing")], None
+    return current + [(_crop_to_ink(img), "drawing")], None
 
 
 @friendly
@@ -470,6 +484,15 @@ def predict_queries(state, queries):
 classify_queries = friendly(predict_queries)
 
 
+def _predictions_or_message(state, queries):
+    """Predictions after adapting; a query that cannot be read must not undo the adaptation."""
+    try:
+        return predict_queries(state, queries)
+    except gr.Error as e:
+        gr.Warning(e.message)
+        return _empty_predictions(e.message)
+
+
 def _protonet_figure(clf, images, labels, names, queries, fitted):
     import torch
 
@@ -482,8 +505,11 @@ def _protonet_figure(clf, images, labels, names, queries, fitted):
         y = np.asarray(labels)
         protos = np.stack([emb[y == c].mean(0) for c in range(len(names))])
         q_emb = q_pred = None
-        if items(queries):
-            qx, _ = _query_tensor(queries)
+        try:
+            qx = _query_tensor(queries)[0] if items(queries) else None
+        except gr.Error:
+            qx = None  # reported with the predictions
+        if qx is not None:
             qx = qx.to(clf.device)
             q_emb = clf.learner.network.features(body, qx).cpu().numpy()
             q_pred = fitted.proba_of_tensor(qx).argmax(1).tolist()
@@ -510,9 +536,10 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
     every = max(1, math.ceil(steps / MAX_FRAMES))
     if progress is not None:
         progress((0, max(steps, 1)), desc="Adapting", unit="steps")
-    start = time.perf_counter()
+    spent, tick = 0.0, time.perf_counter()  # time spent adapting, not drawing charts
     fitted = None
     for fitted in clf.fit_steps(images, labels, steps=steps, lr=lr):
+        spent += time.perf_counter() - tick
         if progress is not None:
             progress((fitted.step, max(steps, 1)), desc="Adapting", unit="steps")
         if inner and (fitted.step % every == 0 or fitted.step == steps or fitted.diverged):
@@ -522,7 +549,8 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
                    status, gr.skip(), gr.skip(), gr.skip())
             if FRAME_PAUSE and fitted.step < steps:
                 time.sleep(FRAME_PAUSE)
-    elapsed = 1000 * (time.perf_counter() - start)
+        tick = time.perf_counter()
+    elapsed = 1000 * spent
     state = {"algorithm": name, "names": names, "characters": characters,
              "params": {k: v.detach() for k, v in fitted.params.items()}, "history": fitted.history,
              "step": fitted.step, "diverged": fitted.diverged, "steps": steps, "lr": lr}
@@ -534,17 +562,24 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
         status = (f"**{title}** adapted to {len(names)} classes from {len(images)} examples: {steps} steps of "
                   f"learning rate {lr:g} in {elapsed:.0f} ms. Support accuracy {100 * good['accuracy']:.0f}%, "
                   f"loss {good['loss']:.3f}.")
+        message = None
         if fitted.diverged:
             message = (f"The adaptation diverged at step {diverged_at}: the learning rate {lr:g} is too large. "
                        f"The predictions use step {fitted.step}, the last good one. Try a smaller learning rate.")
+        else:
+            losses = [x["loss"] for x in fitted.history]
+            peak = max(losses)
+            if peak > EXPLODED * max(losses[0], 0.1):
+                message = (f"The support loss exploded (up to {peak:.3g}, from {losses[0]:.3g}): the learning rate "
+                           f"{lr:g} is too large, so the steps overshoot. Try a smaller learning rate.")
+        if message:
             gr.Warning(message)
             status += f"\n\n⚠️ {message}"
     else:
         chart = _protonet_figure(clf, images, labels, names, queries, fitted)
         status = (f"**{title}**: prototypes of {len(names)} classes from {len(images)} examples in {elapsed:.0f} ms "
                   "(no inner steps).")
-    predictions = predict_queries(state, queries)
-    yield chart, status, state, *predictions
+    yield chart, status, state, *_predictions_or_message(state, queries)
 
 
 @friendly
@@ -575,19 +610,19 @@ def _episode_sizes(n_way, k_shot, queries):
 
 
 def _episode_view(episode: dict):
-    """Support images with captions, and a line describing the episode."""
+    """The support images, one column per class (a gallery update), and a line describing the episode."""
     shown = []
-    for c, (name, js) in enumerate(zip(episode["characters"], episode["support"])):
-        found = PROVIDER.find(name)
-        if found is None:
-            continue
-        source, i = found
-        shown += [(source.drawing(i, j), f"class {c + 1}: {drawing_key(name, j)}") for j in js]
+    for shot in range(episode["k_shot"]):  # row by row: shot 1 of every class, then shot 2, ...
+        for c, (name, js) in enumerate(zip(episode["characters"], episode["support"])):
+            found = PROVIDER.find(name)
+            if found is not None and shot < len(js):
+                source, i = found
+                shown.append((source.drawing(i, js[shot]), f"class {c + 1}: {drawing_key(name, js[shot])}"))
     kind = "synthetic glyphs" if episode["kind"] == "synthetic" else "Omniglot evaluation characters"
     info = (f"**{episode['n_way']}-way {episode['k_shot']}-shot episode** of {kind} (the models never saw them), "
             f"{episode['queries']} queries per class: " + ", ".join(f"{c + 1}. `{n}`"
                                                                    for c, n in enumerate(episode["characters"])))
-    return shown, info
+    return gr.update(value=shown, columns=episode["n_way"]), info
 
 
 @friendly
@@ -741,7 +776,7 @@ def sine_train(iterations, seed, progress=gr.Progress()):  # noqa: B008
     trained = {"params": params, "iterations": iterations, "seed": seed, "loss": losses[-1], "curve": losses}
     status = (f"Done: {iterations} iterations in {wall:.0f} s, final meta-loss {losses[-1]:.3f}. "
               "'The MAML you trained' is now selected above: press **Adapt** to see it learn a new wave.")
-    yield plots.meta_loss_figure(its, losses, iterations), status, trained, gr.update(value=SINE_CHOICES[1])
+    yield plots.meta_loss_figure(its, losses, iterations), status, trained, SINE_CHOICES[1]
 
 
 # --- the programmatic API -----------------------------------------------------------------------------------

@@ -50,27 +50,35 @@ def class_color(i: int) -> str:
 
 def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
                       diverged_at: int | None = None) -> go.Figure:
-    """Support loss (left axis) and support accuracy (right axis) after each inner step so far."""
+    """Support loss (left axis) and support accuracy (right axis) after each inner step so far.
+
+    Built in one go (no make_subplots): it is redrawn after every step while the model adapts.
+    """
     steps = [h["step"] for h in history]
     loss = [_finite(h["loss"]) for h in history]
     accuracy = [None if _finite(h["accuracy"]) is None else 100 * h["accuracy"] for h in history]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Scatter(x=steps, y=loss, name="support loss",
-                             mode="lines+markers", line={"color": "#EF553B", "width": 3}), secondary_y=False)
-    fig.add_trace(go.Scatter(x=steps, y=accuracy, name="support accuracy (%)",
-                             mode="lines+markers", line={"color": "#636EFA", "width": 3, "dash": "dot"}),
-                  secondary_y=True)
-    fig.update_xaxes(title_text="inner step", range=[-0.3, max(total_steps, 1) + 0.3],
-                     dtick=max(1, round(max(total_steps, 1) / 10)))
+    top = max(total_steps, 1)
     finite = [v for v in loss if v is not None and v > 0]
-    if finite and max(finite) > 50 * finite[0]:  # an exploding loss: a log axis keeps the start readable
-        fig.update_yaxes(title_text="loss (cross-entropy, log scale)", type="log", secondary_y=False)
-    else:
-        fig.update_yaxes(title_text="loss (cross-entropy)", rangemode="tozero", secondary_y=False)
-    fig.update_yaxes(title_text="accuracy (%)", range=[-3, 103], secondary_y=True, showgrid=False)
+    exploding = bool(finite) and max(finite) > 50 * finite[0]  # a log axis keeps the start readable
+    layout = {
+        "xaxis": {"title": {"text": "inner step"}, "range": [-0.3, top + 0.3], "dtick": max(1, round(top / 10))},
+        "yaxis": {"title": {"text": "loss (cross-entropy" + (", log scale)" if exploding else ")")},
+                  "type": "log" if exploding else "linear", "rangemode": "tozero"},
+        "yaxis2": {"title": {"text": "accuracy (%)"}, "range": [-3, 103], "overlaying": "y", "side": "right",
+                   "showgrid": False},
+    }
     if diverged_at is not None:
-        fig.add_vline(x=diverged_at, line={"color": "#d62728", "dash": "dash"},
-                      annotation_text="diverged", annotation_position="top left")
+        layout["shapes"] = [{"type": "line", "x0": diverged_at, "x1": diverged_at, "y0": 0, "y1": 1,
+                             "yref": "paper", "line": {"color": "#d62728", "dash": "dash"}}]
+        layout["annotations"] = [{"x": diverged_at, "y": 1, "yref": "paper", "text": "diverged",
+                                  "showarrow": False, "xanchor": "right", "yanchor": "bottom",
+                                  "font": {"color": "#d62728"}}]
+    fig = go.Figure(
+        data=[go.Scatter(x=steps, y=loss, name="support loss", mode="lines+markers",
+                         line={"color": "#EF553B", "width": 3}),
+              go.Scatter(x=steps, y=accuracy, name="support accuracy (%)", mode="lines+markers", yaxis="y2",
+                         line={"color": "#636EFA", "width": 3, "dash": "dot"})],
+        layout=layout)
     return _layout(fig, title)
 
 
@@ -136,9 +144,11 @@ def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: S
     images = np.asarray(images)[: len(probabilities)]
     n, c = probabilities.shape
     truth = list(truth)[:n] if truth is not None else [None] * n
-    row_px = max(80, 20 * c + 24)
+    row_px = max(70, 18 * c + 16)  # the bars
+    gap_px = 34  # room for each query's title
+    total = (row_px + gap_px) * n + 40
     fig = make_subplots(rows=n, cols=2, column_widths=[0.12, 0.88], horizontal_spacing=0.03,
-                        vertical_spacing=min(0.3 / max(n, 1), 24 / (row_px * n + 60)),
+                        vertical_spacing=gap_px / total if n > 1 else 0,
                         subplot_titles=[t for i in range(n) for t in ("", _row_title(i, probabilities[i],
                                                                                         classes, truth[i]))])
     names = [str(x) for x in classes]
@@ -163,8 +173,8 @@ def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: S
         fig.update_xaxes(range=[0, 118], showticklabels=i == n - 1, ticksuffix="%", row=i + 1, col=2)
         fig.update_yaxes(autorange="reversed", row=i + 1, col=2)
     fig.update_annotations(font_size=13, x=0.12 + 0.03, xanchor="left")
-    _layout(fig, "", row_px * n + 60)
-    fig.update_layout(margin={"l": 10, "r": 30, "t": 40, "b": 30}, bargap=0.25)
+    _layout(fig, "", total)
+    fig.update_layout(margin={"l": 10, "r": 30, "t": 34, "b": 30}, bargap=0.25)
     return fig
 
 
@@ -214,40 +224,55 @@ def compare_figure(results: Sequence[dict], n_way: int, steps: int) -> go.Figure
 
 def sine_figure(x_grid: np.ndarray, y_true: np.ndarray, x_points: np.ndarray, y_points: np.ndarray,
                 curves: dict[str, Sequence[np.ndarray]], step: int, total_steps: int) -> go.Figure:
-    """Side by side, one panel per model: the true wave, the K points and the fit after each step so far."""
+    """Side by side, one panel per model: the true wave, the K points and the fit after each step so far.
+
+    Built in one go (no make_subplots): it is redrawn after every step.
+    """
     names = list(curves)
-    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, horizontal_spacing=0.04,
-                        subplot_titles=[f"{n}: after {min(step, len(curves[n]) - 1)} of {total_steps} steps"
-                                        for n in names])
-    ys = [np.asarray(y_true).ravel()]
+    gap = 0.04
+    width = (1 - gap * (len(names) - 1)) / len(names)
+    x_grid, y_true = np.asarray(x_grid).ravel(), np.asarray(y_true).ravel()
+    x_points, y_points = np.ravel(x_points), np.ravel(y_points)
+    layout, traces, annotations = {}, [], []
+    ys = [y_true, y_points]
     for col, name in enumerate(names, start=1):
+        xa, ya = ("x", "y") if col == 1 else (f"x{col}", f"y{col}")
+        left = (col - 1) * (width + gap)
+        layout["xaxis" if col == 1 else f"xaxis{col}"] = {"domain": [left, left + width], "title": {"text": "x"},
+                                                          "anchor": ya}
+        shared = {} if col == 1 else {"matches": "y", "showticklabels": False}
+        layout["yaxis" if col == 1 else f"yaxis{col}"] = {"anchor": xa, **shared}
         seq = curves[name]
         last = min(step, len(seq) - 1)
-        fig.add_trace(go.Scatter(x=x_grid, y=y_true, mode="lines", name="true wave", showlegend=col == 1,
-                                 legendgroup="true", line={"color": "black", "dash": "dash", "width": 2}),
-                      row=1, col=col)
+        annotations.append({"text": f"<b>{name}</b>: after {last} of {total_steps} steps", "x": left + width / 2,
+                            "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+                            "showarrow": False, "font": {"size": 14}})
+        traces.append(go.Scatter(x=x_grid, y=y_true, mode="lines", name="true wave", showlegend=col == 1,
+                                 legendgroup="true", xaxis=xa, yaxis=ya,
+                                 line={"color": "black", "dash": "dash", "width": 2}))
         for s in range(last + 1):
             current = s == last
             label = "prediction" if current else ("before adapting (step 0)" if s == 0 else "earlier steps")
-            show = col == 1 and (current or s in (0, 1))
-            fig.add_trace(go.Scatter(
-                x=x_grid, y=seq[s], mode="lines", name=label, showlegend=show, legendgroup=label,
-                hoverinfo="skip" if not current else None,
+            y = np.asarray(seq[s]).ravel()
+            ys.append(y)
+            traces.append(go.Scatter(
+                x=x_grid, y=y, mode="lines", name=label, legendgroup=label, xaxis=xa, yaxis=ya,
+                showlegend=col == 1 and (current or s in (0, 1)), hoverinfo=None if current else "skip",
                 line={"color": "#e8590c" if current else ("#adb5bd" if s == 0 else "rgba(232,89,12,0.22)"),
-                      "width": 3.5 if current else 1.5}), row=1, col=col)
-            ys.append(np.asarray(seq[s]).ravel())
-        fig.add_trace(go.Scatter(x=np.ravel(x_points), y=np.ravel(y_points), mode="markers",
-                                 name=f"K = {len(np.ravel(x_points))} points", showlegend=col == 1,
-                                 legendgroup="points",
-                                 marker={"color": "#1c7ed6", "size": 11, "line": {"color": "white", "width": 1}}),
-                      row=1, col=col)
-    finite = np.concatenate([y[np.isfinite(y)] for y in ys] + [np.ravel(y_points)])
+                      "width": 3.5 if current else 1.5}))
+        traces.append(go.Scatter(x=x_points, y=y_points, mode="markers", name=f"K = {len(x_points)} points",
+                                 showlegend=col == 1, legendgroup="points", xaxis=xa, yaxis=ya,
+                                 marker={"color": "#1c7ed6", "size": 11, "line": {"color": "white", "width": 1}}))
+    finite = np.concatenate([y[np.isfinite(y)] for y in ys])
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-5.0, 5.0)
     lo, hi = max(lo, -12.0), min(hi, 12.0)
     pad = 0.1 * max(hi - lo, 1.0)
-    fig.update_yaxes(range=[lo - pad, hi + pad])
-    fig.update_xaxes(title_text="x")
-    return _layout(fig, "", 400)
+    layout["yaxis"]["range"] = [lo - pad, hi + pad]
+    layout["annotations"] = annotations
+    fig = go.Figure(data=traces, layout=layout)
+    _layout(fig, "", 420)
+    fig.update_layout(margin={"t": 80}, legend={"y": 1.08})
+    return fig
 
 
 def meta_loss_figure(iterations: Sequence[int], losses: Sequence[float], total: int) -> go.Figure:

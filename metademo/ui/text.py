@@ -36,7 +36,8 @@ saw; 2) press **Adapt** and watch the model learn from them (the *support set*);
 and read how sure the model is about each class.
 """
 
-SKETCH_HELP = "Draw one character (black ink), then press **Add drawing** in a class or under *Queries*."
+SKETCH_HELP = ("Pick the brush (the pen icon on the left of the pad), draw one character, then press "
+               "**Add drawing** in a class or under *Queries*. The bin icon clears the pad.")
 
 COMPARE_INTRO = """\
 One *episode* (N unseen characters, K examples of each, and 5 more drawings of each as queries
@@ -72,7 +73,7 @@ INFO = {
     "k_points": "K: how many points of the new wave the models see.",
     "sine_steps": "Gradient steps each model takes on the K points.",
     "sine_lr": "Step size of those gradient steps.",
-    "iterations": "Meta-training iterations (each one a batch of new waves).",
+    "iterations": "Meta-training iterations, each on a batch of 25 new waves (2000 take about half a minute).",
 }
 
 ALGORITHM_NOTES = {
@@ -135,8 +136,8 @@ have been evaluated.
 
 API_HELP = """\
 ### Use it from a program
-Every button here is also an API endpoint (see *Use via API* at the bottom of the page). The main one,
-`/classify`, adapts a model to labelled images and classifies queries in one call:
+The main actions of this page are also API endpoints (see *Use via API* at the bottom of the page). The
+main one, `/classify`, adapts a model to labelled images and classifies queries in one call:
 
 ```python
 from gradio_client import Client, handle_file

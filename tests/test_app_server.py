@@ -1,0 +1,166 @@
+"""The real ``python app.py`` server on localhost, driven by gradio_client through its API endpoints."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+
+from metademo.data.omniglot import data_root
+
+pytestmark = pytest.mark.slow
+STARTUP_LIMIT = float(os.environ.get("METADEMO_STARTUP_LIMIT", "20"))  # seconds; the target is 10 on idle 2 cores
+
+
+@pytest.fixture(scope="module")
+def client(app_server):
+    return Client(app_server.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> dict[str, list[str]]:
+    """Three characters with 4 drawings each: real Omniglot evaluation files when present, else synthetic."""
+    folder = data_root() / "omniglot-py" / "images_evaluation" / "Atlantean"
+    if folder.is_dir():
+        chars = sorted(p for p in folder.iterdir() if p.is_dir())[:3]
+        return {f"char{i}": [str(p) for p in sorted(c.glob("*.png"))[:4]] for i, c in enumerate(chars)}
+    from metademo.data.synthetic import synthetic_gallery
+
+    d = tmp_path_factory.mktemp("glyphs")
+    out = {}
+    for i, row in enumerate(synthetic_gallery(3, 4, seed=5)):
+        out[f"char{i}"] = []
+        for j, img in enumerate(row):
+            img.save(d / f"c{i}_{j}.png")
+            out[f"char{i}"].append(str(d / f"c{i}_{j}.png"))
+    return out
+
+
+def test_starts_quickly_and_serves_the_page(app_server):
+    import urllib.request
+
+    print(f"\ncold start: {app_server.startup_seconds:.1f} s until the page answered")
+    assert app_server.startup_seconds < STARTUP_LIMIT
+    with urllib.request.urlopen(app_server.url, timeout=10) as r:
+        page = r.read().decode()
+    assert "metademo" in page
+
+
+def test_the_public_api_lists_the_main_endpoints(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/classify", "/compare", "/new_episode", "/sine_adapt", "/sine_train", "/algorithm_defaults"} <= set(
+        endpoints)
+    params = [p["parameter_name"] for p in endpoints["/classify"]["parameters"]]
+    assert params == ["algorithm", "support_files", "support_labels", "query_files", "steps"]
+
+
+def test_classify_happy_path(client, images):
+    support = images["char2"][:2] + images["char0"][:2] + images["char1"][:2]
+    labels = ["gamma", "gamma", "alpha", "alpha", "beta", "beta"]
+    queries = [images["char0"][3], images["char1"][3], images["char2"][3]]
+    out = client.predict("maml", [handle_file(p) for p in support], labels, [handle_file(p) for p in queries], None,
+                         api_name="/classify")
+    assert out["classes"] == ["alpha", "beta", "gamma"]
+    probs = np.array(out["probabilities"])
+    assert probs.shape == (3, 3) and np.allclose(probs.sum(1), 1) and (probs >= 0).all()
+    assert out["predictions"] == [out["classes"][i] for i in probs.argmax(1)]
+    assert [h["step"] for h in out["history"]] == list(range(out["steps"] + 1)) and out["steps"] >= 1
+    out = client.predict("protonet", [handle_file(p) for p in support], labels, [handle_file(queries[0])], 0,
+                         api_name="/classify")
+    assert out["history"] == [] and len(out["probabilities"]) == 1
+
+
+def test_bad_input_gives_a_clear_error_and_the_server_keeps_serving(client, images, tmp_path):
+    support = [handle_file(p) for p in images["char0"][:2] + images["char1"][:2]]
+    labels = ["a", "a", "b", "b"]
+    query = [handle_file(images["char0"][3])]
+    not_image = tmp_path / "notes.txt"
+    not_image.write_text("definitely not a picture")
+    cases = [
+        (("resnet", support, labels, query, None), "Unknown algorithm"),
+        (("maml", support, labels[:3], query, None), "4 support images but 3 labels"),
+        (("maml", support + [handle_file(str(not_image))], labels + ["c"], query, None), "Support file 5"),
+        (("maml", support, labels, query, 500), "steps must be a whole number from 0 to 100"),
+        (("maml", support, labels, [], None), "query_files: no files"),
+    ]
+    for args, message in cases:
+        with pytest.raises(Exception, match=message) as e:
+            client.predict(*args, api_name="/classify")
+        assert "Traceback" not in str(e.value) and "/tmp/" not in str(e.value)
+    out = client.predict("fomaml", support, labels, query, 2, api_name="/classify")
+    assert out["classes"] == ["a", "b"] and out["steps"] == 2
+
+
+def test_compare_runs_every_algorithm(client):
+    episode_gallery, info = client.predict(3, 1, 2, api_name="/new_episode")  # a gallery update: one column per class
+    assert len(episode_gallery["value"]) == 3 and episode_gallery["columns"] == 3 and "3-way 1-shot" in info
+    chart, table, gallery, info = client.predict(3, 1, 2, 2, api_name="/compare")
+    assert [row[0] for row in table["data"]] == ["MAML", "first-order MAML", "Meta-SGD", "Reptile",
+                                                 "Prototypical Networks"]
+    assert chart["type"] == "plotly"
+
+
+def test_sine_adapt_and_defaults(client):
+    chart, status = client.predict(2.5, 1.0, 5, 3, 0.01, 7, "pretrained MAML", api_name="/sine_adapt")
+    assert chart["type"] == "plotly" and "Step 3 of 3" in status
+    steps, lr, note = client.predict("protonet", api_name="/algorithm_defaults")
+    assert steps["value"] == 0 and steps["interactive"] is False and "prototype" in note  # gr.update dicts
+    with pytest.raises(Exception, match="[Aa]mplitude|maximum"):
+        client.predict(50, 1.0, 5, 3, 0.01, 7, "pretrained MAML", api_name="/sine_adapt")
+
+
+def test_sine_train_streams_to_the_end(client):
+    chart, status, choice = client.predict(500, 1, api_name="/sine_train")
+    assert "Done: 500 iterations" in status and choice == "the MAML you trained"
+
+
+def test_gallery_fill_endpoint(client):
+    gallery, notice = client.predict(4, [], *([[]] * 10), api_name="/fill_from_gallery_1")
+    assert len(gallery) == 4 and notice.startswith("Gallery:")
+    captions = {item["caption"].rsplit(" #", 1)[0] for item in gallery}
+    assert len(captions) == 1
+
+
+def test_a_full_queue_says_busy_try_again_and_recovers(client, images):
+    """Two long jobs run, four wait (the test server's queue holds 4), the next one is turned away."""
+    from gradio_client.utils import Status
+
+    from tests.conftest import SERVER_QUEUE_SIZE
+
+    jobs = [client.submit(6000, i, api_name="/sine_train") for i in range(2 + SERVER_QUEUE_SIZE)]
+    try:
+        deadline = time.monotonic() + 60
+        while any(j.status().code in (Status.STARTING, Status.JOINING_QUEUE) for j in jobs):
+            assert time.monotonic() < deadline, [j.status().code for j in jobs]
+            time.sleep(0.2)
+        extra = client.submit(6000, 99, api_name="/sine_train")
+        with pytest.raises(Exception, match="(?i)queue is full.*try again"):
+            extra.result(timeout=60)
+    finally:
+        for j in jobs:
+            j.cancel()
+    deadline = time.monotonic() + 90  # the running ones stop at their next chart update
+    while not all(j.done() for j in jobs) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    support = [images["char0"][0], images["char1"][0]]
+    out = client.predict("protonet", [handle_file(p) for p in support], ["a", "b"], [handle_file(support[0])], None,
+                         api_name="/classify")
+    assert out["classes"] == ["a", "b"]
+
+
+def test_queue_is_configured_for_two_cores():
+    from metademo.ui import QUEUE_OPTIONS
+
+    assert QUEUE_OPTIONS["default_concurrency_limit"] == 2 and 0 < QUEUE_OPTIONS["max_size"] <= 64
+
+
+def test_no_share_link_and_no_analytics(app_server):
+    log = Path(app_server.log).read_text()
+    assert "gradio.live" not in log
+    source = (Path(__file__).resolve().parents[1] / "app.py").read_text()
+    assert "GRADIO_ANALYTICS_ENABLED" in source and "share=False" in source
+    assert "server_port" not in source and "server_name" not in source  # Gradio reads the env vars itself

@@ -1,0 +1,79 @@
+"""The baselines of benchmarks/meta_train.py compute what ours computes, so its speed ratios are fair.
+
+``higher`` and the per-task ``torch.func`` loop must give the same second-order MAML meta-gradient
+(prototype head, SGD on body and head) as ``MAML.meta_gradient``, to float64 precision.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from metademo.data.omniglot import EpisodeSampler
+
+pytest.importorskip("higher")
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "meta_train.py"
+
+
+def load_script():
+    name = "benchmarks_meta_train"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, SCRIPT)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses and pickling look modules up by name
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def glyph_pool(classes=8, drawings=20, seed=0):
+    """Sparse random 'ink' on a blank page, uint8 like Omniglot's pool: many exact zeros, as in real glyphs."""
+    g = torch.Generator().manual_seed(seed)
+    ink = torch.rand(classes, drawings, 28, 28, generator=g) < 0.15
+    return (ink * torch.randint(100, 256, ink.shape, generator=g)).to(torch.uint8)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny convolutions gain nothing from threads, and on a busy machine idle OpenMP threads spin."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def episode():
+    return EpisodeSampler(glyph_pool(), n_way=5, k_shot=1, q_queries=3, seed=1).sample(2)
+
+
+def test_three_implementations_agree(episode):
+    bench = load_script()
+    result = bench.check_agreement(episode, hidden=8, steps=(1, 2), lr=0.1, seed=0, dtype=torch.float64)
+    assert set(result) == {1, 2}
+    for steps, errs in result.items():
+        assert errs["norm"] > 1e-3, (steps, errs)  # not a comparison of zeros
+        for name in ("higher", "loop", "higher_vs_loop"):
+            assert errs[name] < 1e-6, (steps, name, errs)
+
+
+def test_agreement_check_can_fail(episode):
+    """A different inner learning rate in one implementation is caught: the check is not vacuous."""
+    bench = load_script()
+    ep = episode.to("cpu", torch.float64)
+    meta, module = bench.build(8, 0, torch.float64)
+    ours = bench.implementations(meta, module, ep, hidden=8, steps=1, lr=0.1)["ours"]()
+    other = bench.loop_meta_gradient(module, ep, steps=1, lr=0.11)
+    assert bench.max_relative_error(ours, other) > 1e-4
+
+
+def test_module_matches_functional_conv4(episode):
+    bench = load_script()
+    from metademo.networks.conv4 import Conv4
+
+    x = episode.support_x[0].double()
+    meta, module = bench.build(8, 0, torch.float64)
+    expected = Conv4(hidden=8).features({k: v.detach() for k, v in meta.items()}, x)
+    torch.testing.assert_close(module(x), expected, rtol=1e-12, atol=1e-12)

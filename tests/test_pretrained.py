@@ -1,0 +1,40 @@
+"""The shipped checkpoints are as good as the README says (a broken checkpoint or preprocessing is caught)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import metademo
+from metademo.api import weights_path
+from metademo.checkpoints import load_checkpoint
+from metademo.data.omniglot import load_split, omniglot_available
+from metademo.training.evaluation import evaluate_episodes
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTED = json.loads((ROOT / "docs" / "accuracy.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def test_pool():
+    if not omniglot_available(background=False):
+        pytest.skip("Omniglot not in ../shared/data")
+    return load_split("test")
+
+
+def test_every_algorithm_ships_weights_with_full_metadata():
+    for name in metademo.available_algorithms():
+        ckpt = load_checkpoint(weights_path(name))
+        assert ckpt.algorithm == name
+        training = ckpt.metadata["training"]
+        for key in ("data", "split", "iterations", "seed", "wall_seconds"):
+            assert training.get(key) is not None, (name, key)
+        assert ckpt.metadata["validation"]["5way1shot"]["accuracy"] > 0.9
+
+
+@pytest.mark.parametrize("name", ["maml", "fomaml", "metasgd", "reptile", "protonet"])
+def test_shipped_checkpoint_is_within_3_points_of_its_documented_accuracy(name, test_pool):
+    ckpt = load_checkpoint(weights_path(name))
+    result = evaluate_episodes(ckpt.learner(), ckpt.params, test_pool, 5, 1, queries=15, episodes=100, seed=1)
+    documented = DOCUMENTED[name]["5w1s"]["accuracy"]
+    assert result["accuracy"] >= documented - 0.03, (result, documented)
