@@ -43,7 +43,7 @@ TARGETS_5W1S = {"maml": 98.0, "metasgd": 98.0, "protonet": 98.0, "reptile": 96.5
 
 
 def evaluate(args) -> dict:
-    path = DOCS / "accuracy.json"
+    path = Path(args.json)
     results = json.loads(path.read_text()) if path.exists() else {}
     pool = load_split("test", args.data_root)
     runs = load_lake_runs(args.data_root)
@@ -152,16 +152,26 @@ def main(argv=None):
     p.add_argument("--threads", type=int)
     p.add_argument("--data-root")
     p.add_argument("--only-docs", action="store_true", help="rewrite the table and plot from accuracy.json")
+    p.add_argument("--json", default=str(DOCS / "accuracy.json"),
+                   help="results file to update (parallel runs: one file each, then --merge them)")
+    p.add_argument("--merge", nargs="*", default=[], help="results files to merge into --json first")
     args = p.parse_args(argv)
     args.algorithms = [a for a in args.algorithms.split(",") if a]
     args.settings = [s for s in args.settings.split(",") if s]
     args.episodes_for = {k: int(v) for k, v in (kv.split("=") for kv in args.episodes_for.split(",") if kv)}
     if args.threads:
         torch.set_num_threads(args.threads)
+    merged = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
+    for extra in args.merge:
+        merged.update(json.loads(Path(extra).read_text()))
+    if args.merge:
+        Path(args.json).write_text(json.dumps(merged, indent=1))
     if args.only_docs:
-        results = json.loads((DOCS / "accuracy.json").read_text())
+        results = merged
     else:
         results = evaluate(args)
+    if args.json != str(DOCS / "accuracy.json"):
+        return  # a partial run: merge it into docs/accuracy.json, then write the docs
     (DOCS / "accuracy.md").write_text(markdown(results))
     plot(DOCS / "time_to_accuracy.png")
     print(markdown(results))

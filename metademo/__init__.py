@@ -7,15 +7,16 @@ Networks, pretrained on Omniglot, adapting to new classes from a few examples.
     fitted.predict_proba(queries)
 """
 
-from .api import (
-                  FittedClassifier,
-                  MetaClassifier,
-                  available_algorithms,
-                  default_device,
-                  load_classifier,
-                  load_pretrained,
-)
-
 __version__ = "0.1.0"
 __all__ = ["available_algorithms", "load_pretrained", "load_classifier", "default_device", "MetaClassifier",
            "FittedClassifier", "__version__"]
+
+
+def __getattr__(name):
+    # The API (and torch with it) is imported on first use (PEP 562), so that the app can serve its
+    # page before torch has loaded.
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'metademo' has no attribute {name!r}")

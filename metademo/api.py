@@ -28,7 +28,7 @@ from .algorithms.inner_loop import check_steps_lr
 from .checkpoints import Checkpoint, load_checkpoint
 from .data.preprocess import preprocess_batch
 
-ASSETS = Path(os.environ.get("METADEMO_ASSETS") or Path(__file__).resolve().parents[1] / "assets")
+SHIPPED_ASSETS = Path(__file__).resolve().parents[1] / "assets"
 MAX_CLASSES = 20
 MAX_IMAGES = 1000  # per call: enough for 20 classes x 50 shots, small enough to answer quickly
 MAX_LR = 10.0
@@ -47,8 +47,13 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
+def assets_dir() -> Path:
+    """``$METADEMO_ASSETS`` if set, else the repository's ``assets/`` (read at each call)."""
+    return Path(os.environ.get("METADEMO_ASSETS") or SHIPPED_ASSETS)
+
+
 def weights_path(name: str) -> Path:
-    return ASSETS / f"{name}.safetensors"
+    return assets_dir() / f"{name}.safetensors"
 
 
 def load_pretrained(name: str, device: str | torch.device | None = None) -> MetaClassifier:

@@ -57,12 +57,10 @@ def pretrained_assets(tmp_path_factory) -> Path:
                 (folder / f).symlink_to(real / f)
             else:
                 _write_stand_in(folder, f)
-    import metademo.api
     from metademo.ui import models
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("METADEMO_ASSETS", str(folder))
-        mp.setattr(metademo.api, "ASSETS", folder)  # read at import time; the env var covers subprocesses
         mp.setattr(models, "_sine_models", None)
         models.MODELS.clear()
         yield folder
@@ -77,7 +75,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_server(pretrained_assets, tmp_path_factory):
-    """``python app.py`` on a free localhost port; yields .url, .startup_seconds and .log (a path)."""
+    """``python app.py`` on a free localhost port; yields .url, .startup_seconds, .log (a path), .queue_size."""
     tmp = tmp_path_factory.mktemp("server")
     port = _free_port()
     env = {**os.environ, "METADEMO_ASSETS": str(pretrained_assets), "GRADIO_SERVER_NAME": "127.0.0.1",
@@ -103,7 +101,8 @@ def app_server(pretrained_assets, tmp_path_factory):
                 except OSError:
                     time.sleep(0.2)
             startup = time.monotonic() - start
-            yield SimpleNamespace(url=url, port=port, startup_seconds=startup, log=log_path, process=proc)
+            yield SimpleNamespace(url=url, port=port, startup_seconds=startup, log=log_path, process=proc,
+                                  queue_size=SERVER_QUEUE_SIZE)
         finally:
             proc.terminate()
             try:

@@ -121,7 +121,7 @@ def test_bad_arguments_have_clear_messages(gallery, tmp_path):
 
 
 def test_missing_weights_say_which_file_and_how_to_train(monkeypatch, tmp_path):
-    monkeypatch.setattr(metademo.api, "ASSETS", tmp_path)
+    monkeypatch.setenv("METADEMO_ASSETS", str(tmp_path))
     with pytest.raises(FileNotFoundError) as e:
         metademo.load_pretrained("reptile")
     assert "reptile.safetensors" in str(e.value) and "python -m metademo.train --algorithm reptile" in str(e.value)

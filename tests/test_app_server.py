@@ -125,13 +125,11 @@ def test_gallery_fill_endpoint(client):
     assert len(captions) == 1
 
 
-def test_a_full_queue_says_busy_try_again_and_recovers(client, images):
-    """Two long jobs run, four wait (the test server's queue holds 4), the next one is turned away."""
+def test_a_full_queue_says_busy_try_again_and_recovers(client, images, app_server):
+    """Two long jobs run, the queue fills up (the test server's holds 4), and the next job is turned away."""
     from gradio_client.utils import Status
 
-    from tests.conftest import SERVER_QUEUE_SIZE
-
-    jobs = [client.submit(6000, i, api_name="/sine_train") for i in range(2 + SERVER_QUEUE_SIZE)]
+    jobs = [client.submit(6000, i, api_name="/sine_train") for i in range(2 + app_server.queue_size)]
     try:
         deadline = time.monotonic() + 60
         while any(j.status().code in (Status.STARTING, Status.JOINING_QUEUE) for j in jobs):

@@ -86,24 +86,44 @@ def test_protonet_shows_its_embeddings(browser_page):
     assert not _error_toasts(page), _error_toasts(page)
 
 
-def test_drawing_on_the_pad_adds_an_example(browser_page):
-    page, ex = browser_page, expect()
-    page.locator("#sketchpad button[aria-label='Brush']").first.click()  # the pad starts with no tool chosen
+def _settled(page) -> None:
+    """Wait until the pad has sent the drawing to the server (Gradio uploads it in the background)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !/processing|queue/.test(document.querySelector('#sketchpad').innerText)",
+                           timeout=SLOW)
+
+
+def _stroke(page, dx0: float = 0) -> None:
     canvas = page.locator("#sketchpad canvas").first
-    canvas.scroll_into_view_if_needed()
+    canvas.scroll_into_view_if_needed()  # mouse events only reach what is on screen
     box = canvas.bounding_box()
     assert box and box["width"] > 50
-    x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
+    x0, y0 = box["x"] + box["width"] * 0.3 + dx0, box["y"] + box["height"] * 0.3
     page.mouse.move(x0, y0)
     page.mouse.down()
-    for dx, dy in ((30, 40), (60, 70), (90, 40), (120, 0)):  # a "V"-like stroke, few events (slow when busy)
+    for dx, dy in ((30, 40), (60, 70), (90, 40), (120, 0)):  # a "V", in few events (each is slow when busy)
         page.mouse.move(x0 + dx, y0 + dy)
     page.mouse.up()
-    page.wait_for_timeout(500)
-    before = page.locator("#class-2-gallery img").count()
-    page.click("#class-2-draw")
-    ex(page.locator("#class-2-gallery img")).to_have_count(before + 1, timeout=SLOW)
+    page.wait_for_timeout(1000)  # the pad sends the drawing to the server in the background
+    _settled(page)
+
+
+def test_drawing_on_the_pad_adds_an_example(browser_page):
+    page, ex = browser_page, expect()
+    brush = page.locator("#sketchpad button[aria-label='Brush']").first
+    ex(brush).to_have_class(re.compile("highlight"), timeout=SLOW)  # the app picks the brush for the visitor
+    gallery = page.locator("#class-2-gallery img")
+    before = gallery.count()
+    _stroke(page)
     page.locator("#sketchpad").screenshot(path=str(SHOTS / "02_drawing_pad.png"))
+    page.click("#class-2-draw")
+    ex(gallery).to_have_count(before + 1, timeout=SLOW)
+    page.locator("#sketchpad button[aria-label='Clear canvas']").first.click()  # the bin icon
+    ex(brush).to_have_class(re.compile("highlight"), timeout=SLOW)  # picked again after the pad restarted
+    _stroke(page, 10)
+    page.click("#class-2-draw")
+    ex(gallery).to_have_count(before + 2, timeout=SLOW)
+    assert not _error_toasts(page), _error_toasts(page)
 
 
 def test_uploading_a_query(browser_page, tmp_path):
@@ -141,10 +161,29 @@ def test_sine_tab(browser_page):
     assert not _error_toasts(page), _error_toasts(page)
 
 
-def test_learn_tab(browser_page):
+def test_learn_tab_and_the_classify_form(browser_page, tmp_path):
+    from metademo.data.synthetic import synthetic_gallery
+
     page, ex = browser_page, expect()
     page.get_by_role("tab", name="Learn").click()
     ex(page.get_by_text("Support set and query set")).to_be_visible(timeout=SLOW)
     ex(page.locator("#accuracy")).to_contain_text(re.compile("ccuracy"))
     page.screenshot(path=str(SHOTS / "05_learn.png"), full_page=True)
+
+    paths = []
+    for i, row in enumerate(synthetic_gallery(2, 3, seed=21)):
+        for j, img in enumerate(row):
+            img.save(tmp_path / f"c{i}_{j}.png")
+            paths.append(str(tmp_path / f"c{i}_{j}.png"))
+    page.get_by_text("Try /classify here").click()
+    page.locator("#api-support input[type=file]").set_input_files([paths[0], paths[1], paths[3], paths[4]])
+    page.locator("#api-queries input[type=file]").set_input_files([paths[2], paths[5]])
+    page.locator("#api-labels-text textarea, #api-labels-text input").first.fill("ring, ring, zag, zag")
+    ex(page.locator("#api-support")).to_contain_text("c1_1", timeout=SLOW)  # uploads finished
+    ex(page.locator("#api-queries")).to_contain_text("c1_2", timeout=SLOW)
+    page.click("#api-go")
+    ex(page.locator("#api-result")).to_contain_text("probabilities", timeout=SLOW)
+    ex(page.locator("#api-result")).to_contain_text("zag")
+    page.locator("#api-result").screenshot(path=str(SHOTS / "06_classify_form.png"))
+    assert not _error_toasts(page), _error_toasts(page)
     assert not page.page_errors, page.page_errors

@@ -259,14 +259,14 @@ def test_add_uploads_keeps_images_and_skips_the_rest(tmp_path, source):
     assert h.add_uploads(None, existing) == existing
 
 
-def test_add_drawing_appends_and_clears_the_pad():
-    out, pad = h.add_drawing(drawing(), [("x.png", "x.png")])
-    assert pad is None and len(out) == 2 and out[1][1] == "drawing"
+def test_add_drawing_appends_the_drawing():
+    out = h.add_drawing(drawing(), [("x.png", "x.png")])
+    assert len(out) == 2 and out[1][1] == "drawing"
     assert isinstance(out[1][0], Image.Image) and np.asarray(out[1][0]).min() < 50  # black ink on white
     with pytest.warns(UserWarning, match="empty"):
-        assert h.add_drawing(drawing(stroke=False), out) == (SKIP, SKIP)
+        assert h.add_drawing(drawing(stroke=False), out) == SKIP
     with pytest.warns(UserWarning, match="empty"):
-        assert h.add_drawing(None, out) == (SKIP, SKIP)
+        assert h.add_drawing(None, out) == SKIP
 
 
 def test_fill_from_gallery_gives_k_drawings_of_a_new_character_each_time():
@@ -293,6 +293,27 @@ def test_select_remove_and_clear():
     with pytest.warns(UserWarning):
         assert h.remove_selected(examples, 7) == (SKIP, None)
     assert h.clear_examples() == ([], None) and h.clear_selection() is None
+
+
+def test_query_uploads_and_drawings_use_the_query_limit(tmp_path, source, monkeypatch):
+    monkeypatch.setattr(h, "MAX_QUERIES", 2)
+    paths = [save_png(source.drawing(1, j), tmp_path / f"q{j}.png") for j in range(3)]
+    with pytest.warns(UserWarning, match="At most 2"):
+        queries = h.add_query_uploads(paths, None)
+    assert [c for _, c in queries] == ["q0.png", "q1.png"]
+    with pytest.warns(UserWarning, match="At most 2"):
+        assert h.add_query_drawing(drawing(), queries) == SKIP
+    assert len(h.add_query_drawing(drawing(), queries[:1])) == 2
+
+
+def test_new_seed_and_labels_from_text():
+    seeds = {h.new_seed() for _ in range(5)}
+    assert len(seeds) > 1 and all(isinstance(x, int) and 0 <= x < 1_000_000 for x in seeds)
+    assert h.labels_from_text("a, b ,c") == ["a", "b", "c"]
+    assert h.labels_from_text('["x", 2]') == ["x", 2]
+    assert h.labels_from_text("") == []
+    with pytest.raises(gr.Error, match="must not be empty"):
+        h.labels_from_text("a,,b")
 
 
 def test_queries_from_gallery_are_unused_drawings_of_the_class_characters():

@@ -24,6 +24,23 @@ log = logging.getLogger("metademo.ui")
 #: ``demo.queue(**QUEUE_OPTIONS)``: two jobs at a time fit two CPU cores; beyond ``max_size`` waiting
 #: jobs (``METADEMO_MAX_QUEUE``, default 16), visitors are told the app is busy and to try again.
 QUEUE_OPTIONS = {"default_concurrency_limit": 2, "max_size": int(os.environ.get("METADEMO_MAX_QUEUE") or 16)}
+#: Gradio's drawing pad starts, and restarts after it is cleared, with no tool chosen ("select the draw tool
+#: to start"). This script picks the brush whenever neither brush nor eraser is chosen. Purely cosmetic: if
+#: the buttons are not found (another Gradio version, another language), it does nothing.
+HEAD = """<script>
+(() => {
+    let off = 0;
+    setInterval(() => {
+        const pad = document.querySelector('#sketchpad');
+        const brush = pad && pad.querySelector('button[aria-label="Brush"]');
+        if (!brush || !pad.querySelector('canvas')) return;
+        const eraser = pad.querySelector('button[aria-label="Erase"]');
+        const chosen = brush.classList.contains('highlight') || (eraser && eraser.classList.contains('highlight'));
+        off = chosen ? 0 : off + 1;
+        if (off >= 3) { brush.click(); off = 0; }  // unchosen for a moment: the pad has finished (re)starting
+    }, 200);
+})();
+</script>"""
 COMPUTE = {"concurrency_id": "compute", "concurrency_limit": 2}  # every model-running event shares 2 slots
 HIDDEN_API = {"api_visibility": "undocumented"}  # page plumbing: callable by clients, not in the API docs
 
@@ -44,7 +61,7 @@ CSS = """
 
 def launch_options() -> dict:
     """Keyword arguments for ``demo.launch`` that style the page (Gradio 6 takes theme and css there)."""
-    return {"theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"), "css": CSS}
+    return {"theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"), "css": CSS, "head": HEAD}
 
 
 def warm_up() -> threading.Thread:
@@ -150,7 +167,7 @@ def _classifier_tab():
         upload.upload(h.add_uploads, [upload, gal], gal, api_name=f"add_uploads_{n}", **HIDDEN_API)
         pick.click(h.fill_from_gallery, [k_gallery, gal, *galleries], [gal, gallery_md],
                    api_name=f"fill_from_gallery_{n}", **HIDDEN_API)
-        draw.click(h.add_drawing, [sketch, gal], [gal, sketch], api_name=f"add_drawing_{n}", **HIDDEN_API)
+        draw.click(h.add_drawing, [sketch, gal], gal, api_name=f"add_drawing_{n}", **HIDDEN_API)
         gal.select(h.select_index, None, sel, api_visibility="private", queue=False)
         gal.change(h.clear_selection, None, sel, api_visibility="private", queue=False)
         remove.click(h.remove_selected, [gal, sel], [gal, sel], api_name=f"remove_selected_{n}", **HIDDEN_API)
@@ -164,8 +181,7 @@ def _classifier_tab():
     q_upload.upload(h.add_query_uploads, [q_upload, queries], queries, api_name="add_query_uploads", **HIDDEN_API)
     q_pick.click(h.queries_from_gallery, [queries, n_classes, *galleries], queries, api_name="queries_from_gallery",
                  **HIDDEN_API)
-    q_draw.click(h.add_query_drawing, [sketch, queries], [queries, sketch], api_name="add_query_drawing",
-                 **HIDDEN_API)
+    q_draw.click(h.add_query_drawing, [sketch, queries], queries, api_name="add_query_drawing", **HIDDEN_API)
     queries.select(h.select_index, None, q_selection, api_visibility="private", queue=False)
     q_remove.click(h.remove_selected, [queries, q_selection], [queries, q_selection], api_name="remove_query",
                    **HIDDEN_API)

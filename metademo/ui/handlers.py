@@ -291,7 +291,11 @@ def _crop_to_ink(img: Image.Image) -> Image.Image:
 
 @friendly
 def add_drawing(sketch, examples, limit: int = MAX_EXAMPLES):
-    """Append the drawing on the pad to a class's (or the queries') examples and clear the pad."""
+    """Append the drawing on the pad to a class's (or the queries') examples.
+
+    The pad is left as it is (its bin icon clears it): in Gradio 6.31 a pad cleared by an event's output
+    stops sending later drawings to the server.
+    """
     from metademo.data.preprocess import preprocess
 
     img = _sketch_image(sketch)
@@ -302,13 +306,14 @@ def add_drawing(sketch, examples, limit: int = MAX_EXAMPLES):
         except ValueError:
             blank = True
     if blank:
-        gr.Warning("The drawing pad is empty: draw a character on it first.")
-        return gr.skip(), gr.skip()
+        gr.Warning("The drawing pad is empty: draw a character on it first (if you just drew one, it may still "
+                   "be saving: wait a second and press 'Add drawing' again).")
+        return gr.skip()
     current = items(examples)
     if len(current) >= limit:
         gr.Warning(f"At most {limit} images here: remove one first.")
-        return gr.skip(), gr.skip()
-    return current + [(_crop_to_ink(img), "drawing")], None
+        return gr.skip()
+    return current + [(_crop_to_ink(img), "drawing")]
 
 
 @friendly

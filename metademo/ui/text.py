@@ -36,8 +36,9 @@ saw; 2) press **Adapt** and watch the model learn from them (the *support set*);
 and read how sure the model is about each class.
 """
 
-SKETCH_HELP = ("Pick the brush (the pen icon on the left of the pad), draw one character, then press "
-               "**Add drawing** in a class or under *Queries*. The bin icon clears the pad.")
+SKETCH_HELP = ("Draw one character, then press **Add drawing** in a class or under *Queries*. Clear the pad "
+               "with its bin icon (top right) before the next drawing. If the pad says *select the draw tool*, "
+               "click the pen icon on its left.")
 
 COMPARE_INTRO = """\
 One *episode* (N unseen characters, K examples of each, and 5 more drawings of each as queries
