@@ -11,7 +11,8 @@ Setting: second-order MAML on Omniglot 5-way 1-shot with 15 queries per class, C
 a meta-batch of 32 tasks, inner learning rate 0.1, with 1 and with 5 inner steps. Three
 implementations compute the meta-gradient of the *same* tasks from the *same* initial weights:
 
-(a) ``ours``: ``MAML(...).meta_gradient(meta, episode)``, all tasks at once (grouped convolutions);
+(a) ``ours``: ``MAML(...).meta_gradient(meta, episode)``, all tasks in one call with task-batched
+    parameters (one convolution per task on the CPU, grouped convolutions on accelerators);
 (b) ``higher``: ``higher.innerloop_ctx`` over an ``nn.Module`` Conv-4 (``nn.Conv2d``,
     ``nn.GroupNorm(1, C)``, ``nn.ReLU``, ``nn.MaxPool2d``) of identical arithmetic, one task at a time;
     ``diffopt.step`` updates the body, the prototype head is updated by hand (higher's optimiser only
