@@ -91,14 +91,17 @@ def markdown(results: dict) -> str:
         lines.append(f"| {title} | | " + " | ".join(f"{n}" for n in nums) + " | |")
     lines += ["| people (Lake 2015) | | | | | | 95.5 |", "| Bayesian Program Learning (Lake 2015) | | | | | | 96.7 |",
               "| Siamese network (Koch 2015) | | | | | | 92.0 |"]
-    episodes = sorted({(k, r[k]["episodes"]) for r in results.values() for k in SETTINGS if k in r})
-    counts = ", ".join(f"{k}: {n}" for k, n in episodes)
+    groups: dict[tuple, list[str]] = {}  # episode counts per setting -> the algorithms evaluated so
+    for name in ALGORITHMS:
+        r = results.get(name, {})
+        groups.setdefault(tuple(r[k]["episodes"] for k in SETTINGS if k in r), []).append(TITLES[name])
+    counts = "; ".join(", ".join(names) + ": " + " / ".join(str(n) for n in key) for key, names in groups.items())
     return "\n".join([
         "# Accuracy on Omniglot",
         "",
         "Ours: images_evaluation (20 alphabets, 659 characters never seen in training), mean query accuracy "
         "(%) over seeded episodes with 15 queries per class, ± the 95% confidence interval "
-        f"(1.96 std / sqrt(episodes)); episodes per setting: {counts}. "
+        f"(1.96 std / sqrt(episodes)); episodes (5w1s / 5w5s / 20w1s / 20w5s): {counts}. "
         "Lake runs: the 20 official within-alphabet 20-way one-shot runs of Lake et al. (2015). "
         "Published numbers below ours: most use a random 1200-character train/test split, which mixes "
         "alphabets and is easier than our background/evaluation alphabet split.",
@@ -172,7 +175,15 @@ def main(argv=None):
         results = evaluate(args)
     if args.json != str(DOCS / "accuracy.json"):
         return  # a partial run: merge it into docs/accuracy.json, then write the docs
-    (DOCS / "accuracy.md").write_text(markdown(results))
+    table = markdown(results)
+    (DOCS / "accuracy.md").write_text(table)
+    readme = ROOT / "README.md"  # the README shows the same table, between two markers
+    text = readme.read_text()
+    start, end = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
+    if start in text and end in text:
+        body = table.split("\n", 2)[2]  # without the page title
+        text = text[: text.index(start) + len(start)] + "\n" + body + text[text.index(end):]
+        readme.write_text(text)
     plot(DOCS / "time_to_accuracy.png")
     print(markdown(results))
 

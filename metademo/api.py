@@ -113,6 +113,16 @@ class MetaClassifier:
     def default_lr(self) -> float:
         return self.learner.hparams.inner_lr
 
+    def fingerprint(self) -> str:
+        """SHA-256 of the meta-parameters: proof that adapting never changed them."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for k in sorted(self.meta_params):
+            h.update(k.encode())
+            h.update(self.meta_params[k].detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()
+
     def fit(self, images, labels, steps: int | None = None, lr: float | None = None) -> FittedClassifier:
         """Adapt to the classes in ``labels`` from their example ``images``."""
         return last(self.fit_steps(images, labels, steps, lr))

@@ -35,7 +35,9 @@ def params_hash(clf):
     h = hashlib.sha256()
     for k in sorted(clf.meta_params):
         h.update(clf.meta_params[k].cpu().numpy().tobytes())
-    return h.hexdigest()
+    digest = h.hexdigest()
+    assert len(clf.fingerprint()) == 64
+    return digest + clf.fingerprint()
 
 
 def test_available_algorithms():

@@ -162,3 +162,33 @@ def test_no_share_link_and_no_analytics(app_server):
     source = (Path(__file__).resolve().parents[1] / "app.py").read_text()
     assert "GRADIO_ANALYTICS_ENABLED" in source and "share=False" in source
     assert "server_port" not in source and "server_name" not in source  # Gradio reads the env vars itself
+
+
+def test_concurrent_clients_never_change_the_model(app_server, images):
+    import threading
+
+    support = [f for files in images.values() for f in files[:2]]
+    labels = [name for name, files in images.items() for _ in files[:2]]
+    queries = [files[3] for files in images.values()]
+    before = Client(app_server.url, verbose=False).predict("maml", api_name="/model_hash")
+    results, errors = [], []
+
+    def work():
+        try:
+            c = Client(app_server.url, verbose=False)
+            for _ in range(2):
+                out = c.predict("maml", [handle_file(f) for f in support], labels, [handle_file(f) for f in queries],
+                                None, api_name="/classify")
+                results.append(out["probabilities"])
+        except Exception as e:  # noqa: BLE001 - re-raised below in the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 8
+    for r in results:  # every visitor got the same answer for the same request
+        np.testing.assert_allclose(r, results[0], rtol=1e-5)
+    assert Client(app_server.url, verbose=False).predict("maml", api_name="/model_hash") == before

@@ -282,6 +282,7 @@ def _learn_tab():
                 go = gr.Button("Classify", variant="primary", elem_id="api-go")
             with gr.Column():
                 result = gr.JSON(label="result", elem_id="api-result")
+    gr.api(h.model_hash, api_name="model_hash", **HIDDEN_API)
     go.click(h.labels_from_text, labels_text, labels, api_name="parse_labels", **HIDDEN_API).then(
         h.classify, [algorithm, support, labels, query_files, steps], result, api_name="classify", **COMPUTE)
     return accuracy

@@ -901,3 +901,9 @@ def classify(algorithm, support_files, support_labels, query_files, steps=None) 
         "diverged": fitted.diverged,
         "device": str(clf.device),
     })
+
+
+@friendly
+def model_hash(algorithm: str) -> str:
+    """API ``/model_hash``: the SHA-256 of a loaded model's meta-parameters (they never change)."""
+    return MODELS.get(algorithm_name(algorithm)).fingerprint()
