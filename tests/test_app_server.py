@@ -192,3 +192,19 @@ def test_concurrent_clients_never_change_the_model(app_server, images):
     for r in results:  # every visitor got the same answer for the same request
         np.testing.assert_allclose(r, results[0], rtol=1e-5)
     assert Client(app_server.url, verbose=False).predict("maml", api_name="/model_hash") == before
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../../README.md", "README.md", "%2e%2e/%2e%2e/etc/passwd"])
+def test_files_outside_the_app_folders_are_never_served(app_server, path):
+    import urllib.error
+    import urllib.request
+
+    for prefix in ("gradio_api/file=", "file="):
+        try:
+            with urllib.request.urlopen(app_server.url + prefix + path, timeout=10) as r:
+                body = r.read().decode(errors="replace")
+        except urllib.error.HTTPError as e:
+            assert e.code in (403, 404), e.code
+            continue
+        # Some routes answer 200 with the app's page instead of a 404: never with the file itself.
+        assert "root:" not in body and "# metademo" not in body and "sdk_version" not in body
