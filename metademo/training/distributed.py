@@ -32,8 +32,9 @@ def distributed_meta_gradient(learner: MetaLearner, meta: dict, episode: Episode
     """The meta-gradient of the whole ``episode`` batch, each process doing 1/world of the tasks."""
     rank, world = dist.get_rank(), dist.get_world_size()
     grads, metrics = learner.meta_gradient(meta, shard(episode, rank, world))
-    flat = torch.cat([g.reshape(-1) for g in grads.values()] + [torch.tensor([metrics["loss"],
-                     metrics["accuracy"]], dtype=next(iter(grads.values())).dtype, device=flat_device(grads))])
+    first = next(iter(grads.values()))
+    scalars = torch.tensor([metrics["loss"], metrics["accuracy"]], dtype=first.dtype, device=first.device)
+    flat = torch.cat([g.reshape(-1) for g in grads.values()] + [scalars])
     dist.all_reduce(flat)
     flat /= world
     out, i = {}, 0
@@ -41,10 +42,6 @@ def distributed_meta_gradient(learner: MetaLearner, meta: dict, episode: Episode
         out[k] = flat[i:i + g.numel()].view_as(g)
         i += g.numel()
     return out, {"loss": flat[i].item(), "accuracy": flat[i + 1].item()}
-
-
-def flat_device(grads: dict) -> torch.device:
-    return next(iter(grads.values())).device
 
 
 class DistributedTrainer(Trainer):
@@ -60,10 +57,6 @@ class DistributedTrainer(Trainer):
 
     def meta_gradient(self, episode):
         return distributed_meta_gradient(self.learner, self.meta, episode)
-
-    def validate(self):
-        result = super().validate()  # every process scores the same episodes: cheap enough, no sync
-        return result
 
     def save_checkpoint(self, val):
         if self.rank == 0:
