@@ -4,8 +4,8 @@ Every process samples the same meta-batch (same seed), computes the meta-gradien
 contiguous share of the tasks, and the shares are averaged with an all-reduce (gloo on CPU, nccl on
 CUDA) before the identical optimiser step on every process. This is DistributedDataParallel's
 gradient averaging done explicitly: meta-gradients come from ``torch.autograd.grad`` (and Reptile's
-is not a gradient at all), which DDP's backward hooks never see. Process 0 validates and writes
-checkpoints.
+is not a gradient at all), which DDP's backward hooks never see. Every process validates on the same
+episodes (so all agree on the best); process 0 alone writes checkpoints.
 """
 
 from __future__ import annotations
