@@ -36,11 +36,17 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
     meta = {**ckpt.metadata, "format": FORMAT, "algorithm": ckpt.algorithm, "hparams": ckpt.hparams.to_dict(),
             "network": {"name": "conv4", "hidden": ckpt.hparams.hidden, "norm": "layer", "input": [1, 28, 28]}}
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in ckpt.params.items()}
+    write_safetensors(path, tensors, {"metademo": json.dumps(meta)})
+
+
+def write_safetensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor], metadata: dict[str, str]) -> Path:
+    """Write atomically: a crash mid-write never leaves a broken file behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"metademo": json.dumps(meta)})
-    tmp.replace(path)  # atomic: a crash mid-write never leaves a broken checkpoint behind
+    save_file(tensors, str(tmp), metadata=metadata)
+    tmp.replace(path)
+    return path
 
 
 def read_metadata(path: str | os.PathLike) -> dict:

@@ -313,15 +313,10 @@ def train_sine_model(kind: str = "maml", iterations: int | None = None, seed: in
 def save_sine_model(path: str | os.PathLike, model: SineModel) -> Path:
     meta = {**model.metadata, "format": FORMAT, "name": model.name, "kind": model.kind, "inner_lr": model.inner_lr,
             "network": {"name": "mlp", "sizes": list(model.network.sizes), "activation": model.network.activation}}
-    from safetensors.torch import save_file
+    from .checkpoints import write_safetensors
 
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.params.items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata={"metademo": json.dumps(meta)})
-    tmp.replace(path)  # atomic: a crash mid-write never leaves a broken file behind
-    return path
+    return write_safetensors(path, tensors, {"metademo": json.dumps(meta)})
 
 
 def load_sine_model(path: str | os.PathLike) -> SineModel:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..algorithms import HParams, get_algorithm
-from ..checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from ..checkpoints import Checkpoint, load_checkpoint, save_checkpoint, write_safetensors
 from ..data.omniglot import VALIDATION_ALPHABETS, EpisodeSampler, load_split
 from .evaluation import summarize
 
@@ -98,13 +98,7 @@ class Trainer:
                 tensors[f"opt.{i}.{name}"] = torch.as_tensor(v).detach().cpu().reshape(-1)
         info = {"iteration": self.iteration, "elapsed": self.elapsed, "best": self.best, "log": self.log,
                 "rng": self.sampler.rng.bit_generator.state, "config": asdict(self.cfg)}
-        from safetensors.torch import save_file
-
-        path = _state_path(self.cfg.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        save_file(tensors, str(tmp), metadata={"state": json.dumps(info)})
-        tmp.replace(path)
+        write_safetensors(_state_path(self.cfg.out), tensors, {"state": json.dumps(info)})
 
     def load_state(self) -> bool:
         from safetensors import safe_open
