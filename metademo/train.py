@@ -28,6 +28,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--meta-batch", type=int, default=16, help="tasks per outer step (default 16)")
     p.add_argument("--iterations", type=int, default=2000, help="outer steps (default 2000)")
     p.add_argument("--meta-lr", type=float, default=1e-3, help="outer learning rate (Reptile: its epsilon)")
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant",
+                   help="outer learning rate over the run: constant, or cosine-annealed to 0 (Adam)")
     p.add_argument("--inner-lr", type=float, help="inner learning rate (default: the algorithm's)")
     p.add_argument("--train-steps", type=int, help="inner steps while meta-training")
     p.add_argument("--test-steps", type=int, help="default inner steps when adapting to a new task")
@@ -51,9 +53,10 @@ def main(argv=None) -> int:
     device = args.device or str(default_device())
     cfg = TrainConfig(algorithm=args.algorithm, out=args.out, ways=args.ways, shots=args.shots,
                       queries=args.queries, meta_batch=args.meta_batch, iterations=args.iterations,
-                      meta_lr=args.meta_lr, inner_lr=args.inner_lr, train_steps=args.train_steps,
-                      test_steps=args.test_steps, seed=args.seed, val_every=args.val_every,
-                      val_episodes=args.val_episodes, init_from=args.init_from, data_root=args.data_root)
+                      meta_lr=args.meta_lr, lr_schedule=args.lr_schedule, inner_lr=args.inner_lr,
+                      train_steps=args.train_steps, test_steps=args.test_steps, seed=args.seed,
+                      val_every=args.val_every, val_episodes=args.val_episodes, init_from=args.init_from,
+                      data_root=args.data_root)
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
         from .training.distributed import DistributedTrainer as trainer_cls
     else:

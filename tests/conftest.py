@@ -25,7 +25,7 @@ CLASSIFIERS = ("maml", "fomaml", "metasgd", "reptile", "protonet")
 SINE_FILES = {"maml": "sine_maml.safetensors", "baseline": "sine_baseline.safetensors"}
 NEEDED = [f"{n}.safetensors" for n in CLASSIFIERS] + list(SINE_FILES.values())
 SERVER_START_TIMEOUT = 120  # seconds; generous because the test machine may be busy
-SERVER_QUEUE_SIZE = 4  # a small queue, so that a test can fill it cheaply
+SERVER_QUEUE_SIZE = 8  # room for 8 concurrent clients, small enough that a test can fill it cheaply
 
 
 def _write_stand_in(folder: Path, file: str) -> None:
@@ -110,3 +110,24 @@ def app_server(pretrained_assets, tmp_path_factory):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def glyph_files(tmp_path_factory) -> dict[str, list[str]]:
+    """Three characters with 4 drawings each: real Omniglot evaluation files when present, else synthetic."""
+    from metademo.data.omniglot import data_root
+
+    folder = data_root() / "omniglot-py" / "images_evaluation" / "Atlantean"
+    if folder.is_dir():
+        chars = sorted(p for p in folder.iterdir() if p.is_dir())[:3]
+        return {f"char{i}": [str(p) for p in sorted(c.glob("*.png"))[:4]] for i, c in enumerate(chars)}
+    from metademo.data.synthetic import synthetic_gallery
+
+    d = tmp_path_factory.mktemp("glyphs")
+    out = {}
+    for i, row in enumerate(synthetic_gallery(3, 4, seed=5)):
+        out[f"char{i}"] = []
+        for j, img in enumerate(row):
+            img.save(d / f"c{i}_{j}.png")
+            out[f"char{i}"].append(str(d / f"c{i}_{j}.png"))
+    return out

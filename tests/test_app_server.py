@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 
-from metademo.data.omniglot import data_root
-
 pytestmark = pytest.mark.slow
 STARTUP_LIMIT = float(os.environ.get("METADEMO_STARTUP_LIMIT", "20"))  # seconds; the target is 10 on idle 2 cores
 
@@ -22,22 +20,8 @@ def client(app_server):
 
 
 @pytest.fixture(scope="module")
-def images(tmp_path_factory) -> dict[str, list[str]]:
-    """Three characters with 4 drawings each: real Omniglot evaluation files when present, else synthetic."""
-    folder = data_root() / "omniglot-py" / "images_evaluation" / "Atlantean"
-    if folder.is_dir():
-        chars = sorted(p for p in folder.iterdir() if p.is_dir())[:3]
-        return {f"char{i}": [str(p) for p in sorted(c.glob("*.png"))[:4]] for i, c in enumerate(chars)}
-    from metademo.data.synthetic import synthetic_gallery
-
-    d = tmp_path_factory.mktemp("glyphs")
-    out = {}
-    for i, row in enumerate(synthetic_gallery(3, 4, seed=5)):
-        out[f"char{i}"] = []
-        for j, img in enumerate(row):
-            img.save(d / f"c{i}_{j}.png")
-            out[f"char{i}"].append(str(d / f"c{i}_{j}.png"))
-    return out
+def images(glyph_files) -> dict[str, list[str]]:
+    return glyph_files
 
 
 def test_starts_quickly_and_serves_the_page(app_server):
@@ -55,7 +39,7 @@ def test_the_public_api_lists_the_main_endpoints(client):
     assert {"/classify", "/compare", "/new_episode", "/sine_adapt", "/sine_train", "/algorithm_defaults"} <= set(
         endpoints)
     params = [p["parameter_name"] for p in endpoints["/classify"]["parameters"]]
-    assert params == ["algorithm", "support_files", "support_labels", "query_files", "steps"]
+    assert params == ["algorithm", "support_files", "support_labels", "query_files", "steps", "lr"]
 
 
 def test_classify_happy_path(client, images):
@@ -126,7 +110,7 @@ def test_gallery_fill_endpoint(client):
 
 
 def test_a_full_queue_says_busy_try_again_and_recovers(client, images, app_server):
-    """Two long jobs run, the queue fills up (the test server's holds 4), and the next job is turned away."""
+    """Two long jobs run, the queue fills up (the test server's is small), and the next job is turned away."""
     from gradio_client.utils import Status
 
     jobs = [client.submit(6000, i, api_name="/sine_train") for i in range(2 + app_server.queue_size)]
@@ -162,36 +146,6 @@ def test_no_share_link_and_no_analytics(app_server):
     source = (Path(__file__).resolve().parents[1] / "app.py").read_text()
     assert "GRADIO_ANALYTICS_ENABLED" in source and "share=False" in source
     assert "server_port" not in source and "server_name" not in source  # Gradio reads the env vars itself
-
-
-def test_concurrent_clients_never_change_the_model(app_server, images):
-    import threading
-
-    support = [f for files in images.values() for f in files[:2]]
-    labels = [name for name, files in images.items() for _ in files[:2]]
-    queries = [files[3] for files in images.values()]
-    before = Client(app_server.url, verbose=False).predict("maml", api_name="/model_hash")
-    results, errors = [], []
-
-    def work():
-        try:
-            c = Client(app_server.url, verbose=False)
-            for _ in range(2):
-                out = c.predict("maml", [handle_file(f) for f in support], labels, [handle_file(f) for f in queries],
-                                None, api_name="/classify")
-                results.append(out["probabilities"])
-        except Exception as e:  # noqa: BLE001 - re-raised below in the main thread
-            errors.append(e)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors and len(results) == 8
-    for r in results:  # every visitor got the same answer for the same request
-        np.testing.assert_allclose(r, results[0], rtol=1e-5)
-    assert Client(app_server.url, verbose=False).predict("maml", api_name="/model_hash") == before
 
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "../../README.md", "README.md", "%2e%2e/%2e%2e/etc/passwd"])

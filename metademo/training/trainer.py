@@ -10,6 +10,7 @@ optimiser step. Every ``val_every`` iterations the model is scored on fixed vali
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ class TrainConfig:
     meta_batch: int = 16
     iterations: int = 2000
     meta_lr: float = 1e-3
+    lr_schedule: str = "constant"  # or "cosine": meta_lr annealed to 0 along a half cosine (Adam)
     inner_lr: float | None = None
     train_steps: int | None = None
     test_steps: int | None = None
@@ -137,6 +139,8 @@ class Trainer:
     def _lr_at(self, it: int) -> float:
         if self.learner.outer_optimizer == "sgd":  # Reptile: outer step size annealed linearly to 0
             return self.cfg.meta_lr * (1 - it / self.cfg.iterations)
+        if self.cfg.lr_schedule == "cosine":
+            return self.cfg.meta_lr * 0.5 * (1 + math.cos(math.pi * it / self.cfg.iterations))
         return self.cfg.meta_lr
 
     def run(self) -> dict:
@@ -183,7 +187,8 @@ class Trainer:
                     "split": {"train": "images_background without " + ", ".join(VALIDATION_ALPHABETS),
                               "val": list(VALIDATION_ALPHABETS), "test": "images_evaluation"},
                     "ways": cfg.ways, "shots": cfg.shots, "queries": cfg.queries, "meta_batch": cfg.meta_batch,
-                    "meta_lr": cfg.meta_lr, "iterations": self.iteration, "planned_iterations": cfg.iterations,
+                    "meta_lr": cfg.meta_lr, "lr_schedule": cfg.lr_schedule,
+                    "iterations": self.iteration, "planned_iterations": cfg.iterations,
                     "seed": cfg.seed, "init_from": Path(cfg.init_from).name if cfg.init_from else None,
                     "init_seconds": self.init_seconds,
                     "wall_seconds": round(self.elapsed, 1), "device": str(self.device),

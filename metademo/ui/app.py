@@ -22,8 +22,8 @@ from .models import MODELS, get_sine_models
 log = logging.getLogger("metademo.ui")
 
 #: ``demo.queue(**QUEUE_OPTIONS)``: two jobs at a time fit two CPU cores; beyond ``max_size`` waiting
-#: jobs (``METADEMO_MAX_QUEUE``, default 16), visitors are told the app is busy and to try again.
-QUEUE_OPTIONS = {"default_concurrency_limit": 2, "max_size": int(os.environ.get("METADEMO_MAX_QUEUE") or 16)}
+#: jobs (``METADEMO_MAX_QUEUE``, default 32), visitors are told the app is busy and to try again.
+QUEUE_OPTIONS = {"default_concurrency_limit": 2, "max_size": int(os.environ.get("METADEMO_MAX_QUEUE") or 32)}
 #: Gradio's drawing pad starts, and restarts after it is cleared, with no tool chosen ("select the draw tool
 #: to start"). This script picks the brush whenever neither brush nor eraser is chosen. Purely cosmetic: if
 #: the buttons are not found (another Gradio version, another language), it does nothing.
@@ -279,12 +279,14 @@ def _learn_tab():
                 labels = gr.JSON(label="support_labels (as sent to /classify)", elem_id="api-labels")
                 query_files = gr.File(file_count="multiple", label="query_files", elem_id="api-queries")
                 steps = gr.Number(value=None, label="steps (empty: the model's default)", elem_id="api-steps")
+                lr = gr.Number(value=None, label="lr, the inner learning rate (empty: the model's default)",
+                               elem_id="api-lr")
                 go = gr.Button("Classify", variant="primary", elem_id="api-go")
             with gr.Column():
                 result = gr.JSON(label="result", elem_id="api-result")
     gr.api(h.model_hash, api_name="model_hash", **HIDDEN_API)
     go.click(h.labels_from_text, labels_text, labels, api_name="parse_labels", **HIDDEN_API).then(
-        h.classify, [algorithm, support, labels, query_files, steps], result, api_name="classify", **COMPUTE)
+        h.classify, [algorithm, support, labels, query_files, steps, lr], result, api_name="classify", **COMPUTE)
     return accuracy
 
 

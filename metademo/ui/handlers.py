@@ -39,6 +39,7 @@ MAX_EXAMPLES = 50  # per class
 MAX_QUERIES = 30
 MAX_STEPS = 100  # as metademo.algorithms.inner_loop.MAX_STEPS
 MAX_LR = 10.0  # as metademo.api.MAX_LR
+MAX_IMAGES = 1000  # per list in one /classify call, as metademo.api.MAX_IMAGES
 MAX_FRAMES = 40  # chart updates per adaptation; more steps update every few steps
 FRAME_PAUSE = 0.04  # seconds between chart updates, so that a fast adaptation still visibly grows
 EXPLODED = 100  # a support loss this many times its starting value means the learning rate is too large
@@ -423,6 +424,9 @@ def _support(names: Sequence, galleries: Sequence):
         if not examples:
             raise user_error(f"Class {i + 1} ({name!r}) has no examples yet: upload some, draw one, or press "
                              "'Pick from gallery'.")
+        if len(examples) > MAX_EXAMPLES:
+            raise user_error(f"Class {i + 1} ({name!r}) has {len(examples)} examples; at most {MAX_EXAMPLES} per "
+                             "class are used. Remove some.")
         clean.append(name)
         images += [img for img, _ in examples]
         labels += [i] * len(examples)
@@ -866,7 +870,7 @@ def _plain(x):
 
 
 @friendly
-def classify(algorithm, support_files, support_labels, query_files, steps=None) -> dict:
+def classify(algorithm, support_files, support_labels, query_files, steps=None, lr=None) -> dict:
     """API ``/classify``: adapt to labelled support images, then classify the query images.
 
     Returns ``{"algorithm", "classes", "probabilities" (one row per query, columns in the order of
@@ -876,16 +880,18 @@ def classify(algorithm, support_files, support_labels, query_files, steps=None) 
     support = _file_list(support_files, "support_files")
     labels = _labels(support_labels, len(support))
     queries = _file_list(query_files, "query_files")
-    if len(support) + len(queries) > 1000:
-        raise user_error("At most 1000 images per call.")
+    for what, files in (("support_files", support), ("query_files", queries)):
+        if len(files) > MAX_IMAGES:
+            raise user_error(f"{what}: {len(files)} images is too many; at most {MAX_IMAGES} per call.")
     if steps in ("", None):
         steps = None
     else:
         steps = _whole(steps, "steps", 0, MAX_STEPS)
+    lr = None if lr in ("", None) else _number(lr, "lr (the inner learning rate)", 0, MAX_LR, lo_open=True)
     _check_images(support, "support")
     query_x = _check_images(queries, "query")
     clf = MODELS.get(name)
-    fitted = clf.fit(support, labels, steps=steps)
+    fitted = clf.fit(support, labels, steps=steps, lr=lr)
     if fitted.diverged:
         gr.Warning("The adaptation diverged; the predictions use the last finite step.")
     probs = fitted.proba_of_tensor(query_x.to(clf.device))
@@ -897,7 +903,7 @@ def classify(algorithm, support_files, support_labels, query_files, steps=None) 
         "predictions": [classes[i] for i in probs.argmax(1)],
         "history": fitted.history,
         "steps": fitted.step,
-        "lr": clf.default_lr if clf.learner.has_inner_loop else None,
+        "lr": (clf.default_lr if lr is None else lr) if clf.learner.has_inner_loop else None,
         "diverged": fitted.diverged,
         "device": str(clf.device),
     })

@@ -150,6 +150,7 @@ result = client.predict(
     ["alpha", "beta"],                                 # one label per support image
     [handle_file("query.png")],                        # images to classify
     None,                                              # inner steps (None: the model's default)
+    None,                                              # inner learning rate (None: the model's default)
     api_name="/classify",
 )
 result["classes"], result["probabilities"], result["predictions"], result["history"]
