@@ -26,8 +26,9 @@ class ProtoNet(MetaLearner):
 
     def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False):
         params = self.body(meta)  # shared by all tasks: nothing is adapted
-        params["prototypes"] = class_means(self.network.features(params, x), y, n_way)
-        logits = self.logits(params, x)
+        feats = self.network.features(params, x)
+        params["prototypes"] = class_means(feats, y, n_way)
+        logits = negative_squared_distances(feats, params["prototypes"])  # the support's own scores, for free
         loss = per_task_cross_entropy(logits, y)
         yield AdaptStep(0, params, loss.detach(), per_task_accuracy(logits.detach(), y))
 
