@@ -38,17 +38,20 @@ def check_steps_lr(steps: int, lr: float) -> None:
 class GradientLearner(MetaLearner):
     """A meta-learner whose adaptation is gradient descent from a meta-learned initialisation."""
 
-    def initial_params(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int) -> Params:
-        """Task-batched starting point: the meta-learned body and the prototype head."""
+    def initial_params(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int
+                       ) -> tuple[Params, torch.Tensor]:
+        """Task-batched starting point (the meta-learned body and the prototype head), and the support
+        features it was built from, which step 0 reuses."""
         body = {}
         for k, v in self.body(meta).items():
             # At inference the meta-parameters are constants; gradients still need a graph leaf.
             body[k] = v if v.requires_grad else v.detach().requires_grad_()
         params = task_batched(body, x.shape[0])
-        mu = class_means(self.network.features(params, x), y, n_way)
+        feats = self.network.features(params, x)
+        mu = class_means(feats, y, n_way)
         params["head.weight"] = 2 * mu
         params["head.bias"] = -(mu * mu).sum(-1)
-        return params
+        return params, feats
 
     def step_sizes(self, meta: Params, lr: float) -> dict[str, torch.Tensor | float]:
         """Learning rate of each adapted tensor (broadcastable to its task-batched shape)."""
@@ -65,7 +68,7 @@ class GradientLearner(MetaLearner):
         keep_graph = create_graph or any(v.requires_grad for v in meta.values())
         sizes = self.step_sizes(meta, lr)
         with torch.enable_grad():
-            params = self.initial_params(meta, x, y, n_way)
+            params, feats = self.initial_params(meta, x, y, n_way)
         loss = None
         for step in range(steps + 1):
             # Grad mode is set per step, never across a yield, so it cannot leak into the caller.
@@ -77,7 +80,10 @@ class GradientLearner(MetaLearner):
                     params = {k: p - sizes[k] * g for (k, p), g in zip(params.items(), grads)}
                     if not keep_graph:
                         params = {k: p.detach().requires_grad_() for k, p in params.items()}
-                logits = self.logits(params, x)
+                if step:
+                    logits = self.logits(params, x)
+                else:  # the body is unchanged at step 0: its support features are those of the head
+                    logits = linear(feats, params["head.weight"], params["head.bias"])
                 loss = per_task_cross_entropy(logits, y)
             yield AdaptStep(step, params, loss.detach(), per_task_accuracy(logits.detach(), y))
 
