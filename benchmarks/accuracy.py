@@ -134,7 +134,7 @@ def plot(out: Path) -> None:
         ax.plot([(offset + e["seconds"]) / 60 for e in log], [100 * e["val_accuracy"] for e in log], "o-",
                 label=TITLES[name], markersize=3)
     ax.axhline(97, color="grey", lw=0.8, ls="--")
-    ax.set_xlabel("training wall time (minutes, 1 CPU thread)")
+    ax.set_xlabel("training wall time (minutes, 2-core CPU)")
     ax.set_ylabel("validation accuracy, 5-way 1-shot (%)")
     ax.set_title("Time to accuracy (held-out background alphabets)")
     ax.legend(fontsize=8)
