@@ -165,8 +165,9 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     merged = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
-    for extra in args.merge:
-        merged.update(json.loads(Path(extra).read_text()))
+    for extra in args.merge:  # per algorithm, per setting: a partial run replaces only what it measured
+        for name, row in json.loads(Path(extra).read_text()).items():
+            merged.setdefault(name, {}).update(row)
     if args.merge:
         Path(args.json).write_text(json.dumps(merged, indent=1))
     if args.only_docs:

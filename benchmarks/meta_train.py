@@ -11,8 +11,10 @@ Setting: second-order MAML on Omniglot 5-way 1-shot with 15 queries per class, C
 a meta-batch of 32 tasks, inner learning rate 0.1, with 1 and with 5 inner steps. Three
 implementations compute the meta-gradient of the *same* tasks from the *same* initial weights:
 
-(a) ``ours``: ``MAML(...).meta_gradient(meta, episode)``, all tasks in one call with task-batched
-    parameters (one convolution per task on the CPU, grouped convolutions on accelerators);
+(a) ``ours``: what ``python -m metademo.train`` runs, ``parallel_meta_gradient(MAML(...), meta,
+    episode, workers)``: on the CPU the tasks are shared out to one worker thread per torch thread,
+    each running one torch thread and ``MAML.meta_gradient`` on its tasks with task-batched
+    parameters (one convolution per task; grouped convolutions on accelerators);
 (b) ``higher``: ``higher.innerloop_ctx`` over an ``nn.Module`` Conv-4 (``nn.Conv2d``,
     ``nn.GroupNorm(1, C)``, ``nn.ReLU``, ``nn.MaxPool2d``) of identical arithmetic, one task at a time;
     ``diffopt.step`` updates the body, the prototype head is updated by hand (higher's optimiser only
@@ -36,8 +38,8 @@ depending on the convolution algorithm's rounding (seen both ways: with oneDNN o
 1.5% off the float64 gradient on such a task; with ``torch.backends.mkldnn.enabled = False``, the
 baselines were). The float32 differences on the whole meta-batch (from the timing warm-up) are
 printed for information. The baselines are written as their libraries are meant to be used, and
-they reuse the support features of the prototype at step 0 (ours recomputes them), which only
-favours the baselines.
+they reuse the support features of the prototype at step 0, as ours does. The baselines run as
+their users run them, one task after another with torch's intra-op threads.
 
 Timing: one warm-up call per implementation, then ``--repeats`` rounds in which the implementations
 take turns (so a change of load on a shared machine hits all of them alike); the median time per
@@ -78,6 +80,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from metademo.algorithms import FOMAML, MAML, MetaSGD, ProtoNet, Reptile  # noqa: E402
 from metademo.algorithms.base import Episode, HParams  # noqa: E402
 from metademo.networks.conv4 import Conv4  # noqa: E402
+from metademo.training.parallel import parallel_meta_gradient  # noqa: E402
 
 N_WAY, K_SHOT, Q_QUERIES = 5, 1, 15
 INNER_LR = 0.1
@@ -139,7 +142,8 @@ def first_tasks(episode: Episode, n: int) -> Episode:
 
 # --- the three implementations -----------------------------------------------------------------------
 def ours_meta_gradient(learner: MAML, meta: dict[str, torch.Tensor], episode: Episode) -> Grads:
-    return learner.meta_gradient(meta, episode)[0]
+    workers = torch.get_num_threads() if episode.support_x.device.type == "cpu" else 1
+    return parallel_meta_gradient(learner, meta, episode, workers)[0]
 
 
 def higher_meta_gradient(module: Conv4Module, episode: Episode, steps: int, lr: float) -> Grads:
@@ -293,15 +297,17 @@ def load_pool(data_root: str | None, seed: int) -> tuple[torch.Tensor, str]:
 
 def other_algorithms(meta_batch: Episode, hidden: int, seed: int, repeats: int,
                      warmup: bool = True) -> list[tuple[str, int, str, float]]:
-    """(name, inner steps, what, median seconds) of each other learner's ``meta_gradient``."""
+    """(name, inner steps, what, median seconds) of each other learner's meta-gradient, as the trainer runs it."""
     rows = []
     for cls, steps, what in ((FOMAML, 1, "first order"), (MetaSGD, 1, "second order, learned rates"),
                              (Reptile, 5, "no meta-graph"), (ProtoNet, 0, "no inner loop")):
         kw = {"hidden": hidden} if cls is ProtoNet else {"hidden": hidden, "inner_lr": INNER_LR, "train_steps": steps}
         learner = cls(cls.default_hparams.replace(**kw))
         meta = {k: v.requires_grad_() for k, v in learner.init_meta_params(seed).items()}
-        median, _ = time_round_robin({cls.__name__: lambda ln=learner, m=meta: ln.meta_gradient(m, meta_batch)},
-                                     repeats, warmup)
+        workers = torch.get_num_threads() if meta_batch.support_x.device.type == "cpu" else 1
+        median, _ = time_round_robin(
+            {cls.__name__: lambda ln=learner, m=meta, w=workers: parallel_meta_gradient(ln, m, meta_batch, w)},
+            repeats, warmup)
         rows.append((cls.__name__, steps, what, median[cls.__name__]))
     return rows
 

@@ -22,6 +22,7 @@ from ..algorithms import HParams, get_algorithm
 from ..checkpoints import Checkpoint, load_checkpoint, save_checkpoint, write_safetensors
 from ..data.omniglot import VALIDATION_ALPHABETS, EpisodeSampler, load_split
 from .evaluation import summarize
+from .parallel import parallel_meta_gradient
 
 VAL_SEED = 12345
 
@@ -75,6 +76,8 @@ class Trainer:
         else:
             self.opt = torch.optim.Adam(params, lr=config.meta_lr)
         self.iteration, self.elapsed, self.best, self.log = 0, 0.0, -1.0, []
+        # On the CPU the tasks of a meta-batch are shared out to one worker per torch thread.
+        self.workers = torch.get_num_threads() if self.device.type == "cpu" else 1
 
     def _initial_meta(self) -> dict[str, torch.Tensor]:
         meta = self.learner.init_meta_params(self.cfg.seed)
@@ -128,6 +131,8 @@ class Trainer:
 
     # --- the loop --------------------------------------------------------------------------------
     def meta_gradient(self, episode):
+        if self.workers > 1:
+            return parallel_meta_gradient(self.learner, self.meta, episode, self.workers)
         return self.learner.meta_gradient(self.meta, episode)
 
     def validate(self) -> dict:
