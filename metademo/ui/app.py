@@ -278,9 +278,11 @@ def _learn_tab():
                                          placeholder="alpha, alpha, beta, beta", elem_id="api-labels-text")
                 labels = gr.JSON(label="support_labels (as sent to /classify)", elem_id="api-labels")
                 query_files = gr.File(file_count="multiple", label="query_files", elem_id="api-queries")
-                steps = gr.Number(value=None, label="steps (empty: the model's default)", elem_id="api-steps")
-                lr = gr.Number(value=None, label="lr, the inner learning rate (empty: the model's default)",
-                               elem_id="api-lr")
+                # Text fields, because an empty number field sends 0 (a valid step count) rather than nothing
+                steps = gr.Textbox(value="", label="steps, a whole number (empty: the model's default)",
+                                   placeholder="the model's default", elem_id="api-steps")
+                lr = gr.Textbox(value="", label="lr, the inner learning rate (empty: the model's default)",
+                                placeholder="the model's default", elem_id="api-lr")
                 go = gr.Button("Classify", variant="primary", elem_id="api-go")
             with gr.Column():
                 result = gr.JSON(label="result", elem_id="api-result")
