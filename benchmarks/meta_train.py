@@ -142,8 +142,7 @@ def first_tasks(episode: Episode, n: int) -> Episode:
 
 # --- the three implementations -----------------------------------------------------------------------
 def ours_meta_gradient(learner: MAML, meta: dict[str, torch.Tensor], episode: Episode) -> Grads:
-    workers = torch.get_num_threads() if episode.support_x.device.type == "cpu" else 1
-    return parallel_meta_gradient(learner, meta, episode, workers)[0]
+    return parallel_meta_gradient(learner, meta, episode)[0]
 
 
 def higher_meta_gradient(module: Conv4Module, episode: Episode, steps: int, lr: float) -> Grads:
@@ -304,10 +303,8 @@ def other_algorithms(meta_batch: Episode, hidden: int, seed: int, repeats: int,
         kw = {"hidden": hidden} if cls is ProtoNet else {"hidden": hidden, "inner_lr": INNER_LR, "train_steps": steps}
         learner = cls(cls.default_hparams.replace(**kw))
         meta = {k: v.requires_grad_() for k, v in learner.init_meta_params(seed).items()}
-        workers = torch.get_num_threads() if meta_batch.support_x.device.type == "cpu" else 1
         median, _ = time_round_robin(
-            {cls.__name__: lambda ln=learner, m=meta, w=workers: parallel_meta_gradient(ln, m, meta_batch, w)},
-            repeats, warmup)
+            {cls.__name__: lambda ln=learner, m=meta: parallel_meta_gradient(ln, m, meta_batch)}, repeats, warmup)
         rows.append((cls.__name__, steps, what, median[cls.__name__]))
     return rows
 

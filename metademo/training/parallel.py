@@ -37,12 +37,15 @@ def split_tasks(episode: Episode, parts: int) -> list[Episode]:
 
 
 def parallel_meta_gradient(learner: MetaLearner, meta: dict[str, torch.Tensor], episode: Episode,
-                           workers: int) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
-    """``learner.meta_gradient(meta, episode)``, computed by ``workers`` threads of one torch thread each.
+                           workers: int | None = None) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """``learner.meta_gradient(meta, episode)``, computed by ``workers`` threads of one torch thread each
+    (default: one per torch thread for an episode on the CPU, else a single call).
 
     torch's thread count is process-wide: it is 1 while this runs and restored afterwards, so call it
     from one thread at a time (as the trainer and the benchmark do).
     """
+    if workers is None:
+        workers = torch.get_num_threads() if episode.support_x.device.type == "cpu" else 1
     shares = split_tasks(episode, workers)
     if len(shares) == 1:
         return learner.meta_gradient(meta, episode)

@@ -76,8 +76,6 @@ class Trainer:
         else:
             self.opt = torch.optim.Adam(params, lr=config.meta_lr)
         self.iteration, self.elapsed, self.best, self.log = 0, 0.0, -1.0, []
-        # On the CPU the tasks of a meta-batch are shared out to one worker per torch thread.
-        self.workers = torch.get_num_threads() if self.device.type == "cpu" else 1
 
     def _initial_meta(self) -> dict[str, torch.Tensor]:
         meta = self.learner.init_meta_params(self.cfg.seed)
@@ -131,9 +129,8 @@ class Trainer:
 
     # --- the loop --------------------------------------------------------------------------------
     def meta_gradient(self, episode):
-        if self.workers > 1:
-            return parallel_meta_gradient(self.learner, self.meta, episode, self.workers)
-        return self.learner.meta_gradient(self.meta, episode)
+        # On the CPU the tasks of a meta-batch are shared out to one worker per torch thread.
+        return parallel_meta_gradient(self.learner, self.meta, episode)
 
     def validate(self) -> dict:
         accs = []
