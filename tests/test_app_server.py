@@ -19,11 +19,6 @@ def client(app_server):
     return Client(app_server.url, verbose=False)
 
 
-@pytest.fixture(scope="module")
-def images(glyph_files) -> dict[str, list[str]]:
-    return glyph_files
-
-
 def test_starts_quickly_and_serves_the_page(app_server):
     import urllib.request
 
@@ -42,10 +37,10 @@ def test_the_public_api_lists_the_main_endpoints(client):
     assert params == ["algorithm", "support_files", "support_labels", "query_files", "steps", "lr"]
 
 
-def test_classify_happy_path(client, images):
-    support = images["char2"][:2] + images["char0"][:2] + images["char1"][:2]
+def test_classify_happy_path(client, glyph_files):
+    support = glyph_files["char2"][:2] + glyph_files["char0"][:2] + glyph_files["char1"][:2]
     labels = ["gamma", "gamma", "alpha", "alpha", "beta", "beta"]
-    queries = [images["char0"][3], images["char1"][3], images["char2"][3]]
+    queries = [glyph_files["char0"][3], glyph_files["char1"][3], glyph_files["char2"][3]]
     out = client.predict("maml", [handle_file(p) for p in support], labels, [handle_file(p) for p in queries], None,
                          api_name="/classify")
     assert out["classes"] == ["alpha", "beta", "gamma"]
@@ -58,10 +53,10 @@ def test_classify_happy_path(client, images):
     assert out["history"] == [] and len(out["probabilities"]) == 1
 
 
-def test_bad_input_gives_a_clear_error_and_the_server_keeps_serving(client, images, tmp_path):
-    support = [handle_file(p) for p in images["char0"][:2] + images["char1"][:2]]
+def test_bad_input_gives_a_clear_error_and_the_server_keeps_serving(client, glyph_files, tmp_path):
+    support = [handle_file(p) for p in glyph_files["char0"][:2] + glyph_files["char1"][:2]]
     labels = ["a", "a", "b", "b"]
-    query = [handle_file(images["char0"][3])]
+    query = [handle_file(glyph_files["char0"][3])]
     not_image = tmp_path / "notes.txt"
     not_image.write_text("definitely not a picture")
     cases = [
@@ -109,7 +104,7 @@ def test_gallery_fill_endpoint(client):
     assert len(captions) == 1
 
 
-def test_a_full_queue_says_busy_try_again_and_recovers(client, images, app_server):
+def test_a_full_queue_says_busy_try_again_and_recovers(client, glyph_files, app_server):
     """Two long jobs run, the queue fills up (the test server's is small), and the next job is turned away."""
     from gradio_client.utils import Status
 
@@ -128,7 +123,7 @@ def test_a_full_queue_says_busy_try_again_and_recovers(client, images, app_serve
     deadline = time.monotonic() + 90  # the running ones stop at their next chart update
     while not all(j.done() for j in jobs) and time.monotonic() < deadline:
         time.sleep(0.5)
-    support = [images["char0"][0], images["char1"][0]]
+    support = [glyph_files["char0"][0], glyph_files["char1"][0]]
     out = client.predict("protonet", [handle_file(p) for p in support], ["a", "b"], [handle_file(support[0])], None,
                          api_name="/classify")
     assert out["classes"] == ["a", "b"]
