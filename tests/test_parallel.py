@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from metademo.algorithms import REGISTRY
+from metademo.algorithms import REGISTRY, Episode
 from metademo.training.parallel import parallel_meta_gradient, split_tasks
 from tests.test_algorithms import make_episode, small
 
@@ -29,3 +29,29 @@ def test_parallel_meta_gradient_equals_the_whole_batch(name, workers):
     for k in expected:  # uneven shares (2/3 or 1/2/2 tasks) are weighted by their sizes
         torch.testing.assert_close(grads[k], expected[k], rtol=1e-10, atol=1e-12)
     assert metrics == pytest.approx(expected_metrics, rel=1e-10)
+
+
+def _threads_of_this_process():
+    import os
+
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/proc/self/task"), reason="needs Linux's /proc")
+def test_workers_run_one_thread_each():
+    """Each worker computes on its own thread alone: oneDNN and MKL start no helper threads in it.
+
+    (A worker thread starts with OpenMP's default thread count; helper teams would oversubscribe the
+    cores and slow every later multi-threaded call in the process.) Five workers: a pool size that no
+    other test uses, so its threads are new here.
+    """
+    learner = REGISTRY["maml"]()  # full size: big enough for oneDNN to want more threads
+    meta = {k: v.requires_grad_() for k, v in learner.init_meta_params(0).items()}
+    episode = make_episode(tasks=5, q=5).to("cpu", torch.float32)
+    # 27x27 images: the network then opens with a oneDNN convolution, the call that starts a team.
+    episode = Episode(episode.support_x[..., 1:, 1:], episode.support_y, episode.query_x[..., 1:, 1:],
+                      episode.query_y, episode.n_way)
+    learner.meta_gradient(meta, episode)  # the main thread's own OpenMP team, if any, exists now
+    before = _threads_of_this_process()
+    parallel_meta_gradient(learner, meta, episode, workers=5)
+    assert _threads_of_this_process() - before == 5

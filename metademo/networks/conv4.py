@@ -13,6 +13,10 @@ one plain call per task. Tasks that share weights (step 0 of an inner loop, Prot
 Normalisation is per example (LayerNorm over channels and pixels, i.e. GroupNorm with one group per
 task). Unlike BatchNorm it has no running statistics and never mixes examples, so a query's output
 cannot depend on the other queries (non-transductive), and its second derivatives are plain.
+
+The first block of an ungrouped call runs as :func:`metademo.networks.ops.first_block`: the same
+function, computed with the normalisation after the pooling, which saves most of the network's
+memory traffic.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from .ops import first_block, fits_first_block
 
 Params = dict[str, torch.Tensor]
 
@@ -74,8 +80,13 @@ class Conv4:
     def _blocks(self, params: Params, x: torch.Tensor, groups: int) -> torch.Tensor:
         out = x
         for i in range(1, self.blocks + 1):
-            out = F.conv2d(out, params[f"conv{i}.weight"], params[f"conv{i}.bias"], padding=1, groups=groups)
-            out = F.group_norm(out, groups, params[f"norm{i}.weight"], params[f"norm{i}.bias"])
+            conv_w, conv_b = params[f"conv{i}.weight"], params[f"conv{i}.bias"]
+            norm_w, norm_b = params[f"norm{i}.weight"], params[f"norm{i}.bias"]
+            if groups == 1 and fits_first_block(out):
+                out = first_block(out, conv_w, conv_b, norm_w, norm_b)
+                continue
+            out = F.conv2d(out, conv_w, conv_b, padding=1, groups=groups)
+            out = F.group_norm(out, groups, norm_w, norm_b)
             # ReLU after pooling equals ReLU before it (both are monotone) and touches 4x fewer values.
             out = F.relu(F.max_pool2d(out, 2))
         return out.flatten(1)

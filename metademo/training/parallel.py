@@ -28,6 +28,13 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return _pools[workers]
 
 
+def _one_thread(fn, *args):
+    # torch.set_num_threads sets OpenMP's thread count for the calling thread only (and torch's global
+    # count): without this, oneDNN and MKL in a worker would start a team of helper threads of their own.
+    torch.set_num_threads(1)
+    return fn(*args)
+
+
 def split_tasks(episode: Episode, parts: int) -> list[Episode]:
     """Contiguous shares of the tasks, as even as possible (sizes differ by at most one)."""
     t = episode.support_x.shape[0]
@@ -52,7 +59,7 @@ def parallel_meta_gradient(learner: MetaLearner, meta: dict[str, torch.Tensor], 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        results = list(_pool(len(shares)).map(lambda share: learner.meta_gradient(meta, share), shares))
+        results = list(_pool(len(shares)).map(lambda share: _one_thread(learner.meta_gradient, meta, share), shares))
     finally:
         torch.set_num_threads(threads)
     total = episode.support_x.shape[0]

@@ -1,0 +1,141 @@
+"""Conv-4's first block, computed in fewer passes over memory; the same function as the textbook layers.
+
+The first block, ``relu(max_pool2d(group_norm(conv2d(x, w, b, padding=1), 1, gamma, beta), 2))`` on a
+single-channel image, is where a Conv-4 spends its memory traffic: 64 full-resolution maps per image
+(a 75-image batch of 28x28 glyphs is 15 MB per map), written and read by every layer and again by
+every backward pass, while the convolution itself does 9 multiply-adds per value. On a CPU that
+traffic, not arithmetic, sets the time. :func:`first_block` computes the same values with the
+full-resolution map written once and read once:
+
+* **The convolution is one matrix product** of the 3x3 patches (plus a 1 for the bias) with the
+  filters, its output columns ordered by position *in the pooling window* (phase), so that the
+  four candidates of every window are four contiguous planes.
+* **The normalisation moves after the pooling.** GroupNorm with one group computes the mean and
+  variance of the whole map; with the filters ``w_c`` and patches ``u_p``, both follow from the
+  patches' mean and 10x10 covariance (``var = mean_c w_c' Cov w_c + var_c(w_c' mean_u)``), so the
+  map itself is never reduced. Its per-channel affine map ``gamma_c (z - mu) / sigma + beta_c`` is
+  monotone, increasing where ``gamma_c >= 0`` and decreasing where not; the pooled value of a
+  channel with negative gamma is the affine image of the window's *minimum*. Flipping the sign of
+  such channels' filters (``s_c = sign gamma_c``) turns every window into a maximum:
+  ``pool(norm(z))_c = (|gamma_c| m_c - gamma_c mu) / sigma + beta_c`` with ``m_c = max(s_c z_c)``.
+  The affine map then runs on the pooled quarter-size map.
+* **The max-pool routes gradients through float masks** (:func:`phase_max`), built once in the
+  forward pass: one multiplication routes a gradient, where ``max_pool2d`` scatters by 64-bit
+  indices. Ties go to the first candidate in the window's row-major order, as in ``max_pool2d``,
+  so gradients agree exactly even on the flat backgrounds of binary glyphs, where ties are the rule.
+
+Every step is differentiable twice (second-order MAML differentiates through an inner gradient), and
+``tests/test_ops.py`` checks values and first and second derivatives against the textbook layers.
+One edge differs: at ``gamma_c == 0`` exactly, a point where the block is not differentiable in
+``gamma_c``, the derivative picks the window's maximum where ``max_pool2d`` picks its first entry.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+class _PhaseMax(torch.autograd.Function):
+    """(B, C, 4, N) -> (B, C, N): the maximum of each group of four; ties go to the first."""
+
+    @staticmethod
+    def forward(ctx, z: torch.Tensor) -> torch.Tensor:
+        a, b, c, d = z.unbind(2)
+        top, bottom = torch.maximum(a, b), torch.maximum(c, d)
+        out = torch.maximum(top, bottom)
+        # Masks as floats: comparisons written into float tensors run several times faster than into
+        # bool ones on CPUs we measured, and a float mask routes a gradient with one multiplication.
+        mask = torch.empty_like(z)
+        lower = torch.gt(bottom, top, out=torch.empty_like(out))
+        upper = 1 - lower
+        torch.gt(b, a, out=mask[:, :, 1]).mul_(upper)
+        torch.sub(upper, mask[:, :, 1], out=mask[:, :, 0])
+        torch.gt(d, c, out=mask[:, :, 3]).mul_(lower)
+        torch.sub(lower, mask[:, :, 3], out=mask[:, :, 2])
+        ctx.save_for_backward(mask)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (mask,) = ctx.saved_tensors
+        return _Route.apply(grad, mask)
+
+
+class _Route(torch.autograd.Function):
+    """Sends (B, C, N) gradients to the maxima marked in a (B, C, 4, N) mask; linear in the gradient."""
+
+    @staticmethod
+    def forward(ctx, grad: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(mask)
+        out = torch.empty_like(mask)
+        for k in range(mask.shape[2]):  # four plain products beat one broadcast product here
+            torch.mul(grad, mask[:, :, k], out=out[:, :, k])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (mask,) = ctx.saved_tensors
+        return (grad_out * mask).sum(2), None
+
+
+def phase_max(z: torch.Tensor) -> torch.Tensor:
+    """Maximum over dim 2 (of size 4) of a (B, C, 4, N) tensor, with ``max_pool2d``'s gradient.
+
+    The gradient goes to the first maximal entry only, as in ``max_pool2d`` (``torch.amax`` and
+    ``torch.maximum`` split it among ties). Differentiable to any order.
+    """
+    if z.dim() != 4 or z.shape[2] != 4:
+        raise ValueError(f"phase_max expects a (B, C, 4, N) tensor, got shape {tuple(z.shape)}")
+    return _PhaseMax.apply(z)
+
+
+def phase_patches(x: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) images, H and W even -> (B, 10, H*W): each pixel's zero-padded 3x3 patch and a 1.
+
+    Columns are ordered by position in the 2x2 pooling window first, then by window: column
+    ``k * (H*W/4) + i * (W/2) + j`` is pixel ``(2i + k // 2, 2j + k % 2)``.
+    """
+    b, _, h, w = x.shape
+    cols = F.unfold(x, 3, padding=1).view(b, 9, h // 2, 2, w // 2, 2)
+    cols = cols.permute(0, 1, 3, 5, 2, 4).reshape(b, 9, h * w)
+    return torch.cat([cols, cols.new_ones(b, 1, h * w)], 1)
+
+
+def first_block(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, gamma: torch.Tensor,
+                beta: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """``relu(max_pool2d(group_norm(conv2d(x, weight, bias, padding=1), 1, gamma, beta, eps), 2))``.
+
+    ``x`` is (B, 1, H, W) with H and W even, ``weight`` (C, 1, 3, 3); returns (B, C, H/2, W/2). See the
+    module docstring for how.
+    """
+    b, _, h, w = x.shape
+    c = weight.shape[0]
+    patches = phase_patches(x)  # (B, 10, P); constants unless x itself requires grad
+    p = h * w
+    filters = torch.cat([weight.reshape(c, 9), bias.reshape(c, 1)], 1)  # (C, 10)
+
+    # Mean and variance of z = filters @ patches over (C, P), per image, from the patches' moments.
+    patch_mean = patches.mean(2)  # (B, 10)
+    centred = patches - patch_mean.unsqueeze(2)
+    cov = centred @ centred.transpose(1, 2) / p  # (B, 10, 10)
+    channel_mean = patch_mean @ filters.T  # (B, C)
+    mean = channel_mean.mean(1)
+    within = torch.einsum("ck,bkl,cl->b", filters, cov, filters) / c
+    var = within + channel_mean.var(1, unbiased=False)
+    rstd = (var + eps).rsqrt()  # (B,)
+
+    # Channels with negative gamma pool their minimum: flip their filters, then take maxima.
+    sign = torch.where(gamma.detach() >= 0, 1.0, -1.0).to(filters.dtype)
+    flipped = torch.bmm((sign.unsqueeze(1) * filters).expand(b, c, 10), patches)  # (B, C, P) = sign * z
+    pooled = phase_max(flipped.view(b, c, 4, p // 4))  # (B, C, P/4) = sign * (max or min of z)
+
+    scale = (gamma * sign).view(1, c, 1) * rstd.view(b, 1, 1)  # |gamma| / sigma
+    shift = (sign.view(1, c) * mean.view(b, 1)).unsqueeze(2)  # sign * mu
+    out = torch.addcmul(beta.view(1, c, 1), scale, pooled - shift)
+    return F.relu(out).view(b, c, h // 2, w // 2)
+
+
+def fits_first_block(x: torch.Tensor) -> bool:
+    """Whether :func:`first_block` applies: single-channel (B, 1, H, W) images of even H and W."""
+    return x.dim() == 4 and x.shape[1] == 1 and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0

@@ -1,0 +1,148 @@
+"""Conv-4's fast first block is the textbook block: same values, same first and second derivatives."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from metademo.networks.conv4 import Conv4
+from metademo.networks.ops import first_block, fits_first_block, phase_max, phase_patches
+
+
+def reference_block(x, w, b, gamma, beta):
+    return F.relu(F.max_pool2d(F.group_norm(F.conv2d(x, w, b, padding=1), 1, gamma, beta), 2))
+
+
+def glyphs(n, size=28, seed=0):
+    """Binary strokes on a flat background, like Omniglot: pooling windows full of exact ties."""
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.rand(n, 1, size // 4, size // 4, generator=g) > 0.7).to(torch.float64)
+    return F.interpolate(x, size=size, mode="nearest")
+
+
+def block_params(c=6, seed=0, dtype=torch.float64):
+    """Filters, biases and normalisation gains of both signs (never zero) and offsets."""
+    g = torch.Generator().manual_seed(seed)
+    w = torch.randn(c, 1, 3, 3, generator=g, dtype=dtype)
+    b = torch.randn(c, generator=g, dtype=dtype)
+    gamma = torch.randn(c, generator=g, dtype=dtype)
+    gamma = gamma + 0.2 * gamma.sign()
+    assert (gamma < 0).any() and (gamma > 0).any()
+    beta = torch.randn(c, generator=g, dtype=dtype)
+    return [t.requires_grad_() for t in (w, b, gamma, beta)]
+
+
+def grads(fn, inputs, cotangent, create_graph=False):
+    return torch.autograd.grad(fn(*inputs), inputs, cotangent, create_graph=create_graph)
+
+
+# --- phase_max ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ties", [False, True])
+def test_phase_max_values_and_gradient_are_torch_max(ties):
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(3, 5, 4, 7, generator=g, dtype=torch.float64)
+    if ties:  # few distinct values: most groups hold a tie, some a three- or four-way one
+        z = z.round().clamp(-1, 1)
+    z.requires_grad_()
+    out = phase_max(z)
+    expected = z.max(2).values  # documented to pick the first maximal index
+    assert torch.equal(out, expected)
+    cot = torch.randn(out.shape, generator=g, dtype=torch.float64)
+    (mine,) = torch.autograd.grad(out, z, cot)
+    (theirs,) = torch.autograd.grad(expected, z, cot)
+    assert torch.equal(mine, theirs)
+    if ties:  # the check can fail: a tie-splitting maximum gives a different gradient
+        (split,) = torch.autograd.grad(z.amax(2), z, cot)
+        assert not torch.equal(mine, split)
+
+
+def test_phase_max_is_twice_differentiable():
+    z = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(phase_max, (z,))
+    assert torch.autograd.gradgradcheck(phase_max, (z,))
+
+
+def test_phase_max_rejects_other_shapes():
+    with pytest.raises(ValueError, match=r"\(B, C, 4, N\)"):
+        phase_max(torch.zeros(2, 3, 5, 6))
+
+
+def test_phase_patches_order_is_window_position_then_window():
+    x = torch.arange(2 * 16, dtype=torch.float64).view(2, 1, 4, 4)
+    cols = phase_patches(x)
+    assert cols.shape == (2, 10, 16)
+    assert torch.equal(cols[:, 9], torch.ones(2, 16, dtype=torch.float64))
+    centre = cols[:, 4].view(2, 4, 2, 2)  # (image, window position k, window row i, window column j)
+    for k in range(4):
+        assert torch.equal(centre[:, k], x[:, 0, k // 2::2, k % 2::2])
+
+
+# --- first_block ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("images", ["glyphs", "smooth"])
+def test_first_block_equals_the_textbook_block(images):
+    x = glyphs(5) if images == "glyphs" else F.avg_pool2d(torch.rand(5, 1, 28, 28, dtype=torch.float64), 3, 1, 1)
+    params = block_params()
+    out, expected = first_block(x, *params), reference_block(x, *params)
+    torch.testing.assert_close(out, expected, rtol=1e-12, atol=1e-12)
+    cot = torch.randn(out.shape, dtype=torch.float64)
+    for mine, theirs in zip(grads(lambda *p: first_block(x, *p), params, cot),
+                            grads(lambda *p: reference_block(x, *p), params, cot)):
+        torch.testing.assert_close(mine, theirs, rtol=1e-10, atol=1e-10)
+
+
+def test_first_block_second_derivatives_equal_the_textbook_block():
+    """Hessian-vector products, what second-order MAML takes through an inner step, on glyphs (ties)."""
+    x = glyphs(4, size=12, seed=2)
+    params = block_params(c=4, seed=3)
+    g = torch.Generator().manual_seed(4)
+    cot = torch.randn(4, 4, 6, 6, generator=g, dtype=torch.float64)
+    vs = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in params]
+
+    def hvp(block):
+        first = grads(lambda *p: block(x, *p), params, cot, create_graph=True)
+        return torch.autograd.grad(sum((d * v).sum() for d, v in zip(first, vs)), params)
+
+    for mine, theirs in zip(hvp(first_block), hvp(reference_block)):
+        torch.testing.assert_close(mine, theirs, rtol=1e-10, atol=1e-10)
+
+
+def test_first_block_gradcheck_and_gradgradcheck():
+    x = F.avg_pool2d(torch.rand(2, 1, 8, 8, dtype=torch.float64), 3, 1, 1)
+    params = block_params(c=3, seed=5)
+    assert torch.autograd.gradcheck(lambda *p: first_block(x, *p), params)
+    assert torch.autograd.gradgradcheck(lambda *p: first_block(x, *p), params)
+
+
+def test_first_block_input_gradient_equals_the_textbook_block():
+    x = F.avg_pool2d(torch.rand(3, 1, 10, 10, dtype=torch.float64), 3, 1, 1).requires_grad_()
+    params = [p.detach() for p in block_params(c=3, seed=6)]
+    cot = torch.randn(3, 3, 5, 5, dtype=torch.float64)
+    (mine,) = torch.autograd.grad(first_block(x, *params), x, cot)
+    (theirs,) = torch.autograd.grad(reference_block(x, *params), x, cot)
+    torch.testing.assert_close(mine, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_first_block_float32_is_close_to_the_textbook_block():
+    x = glyphs(16).float()
+    params = [p.detach().float() for p in block_params(c=64, seed=7)]
+    torch.testing.assert_close(first_block(x, *params), reference_block(x, *params), rtol=1e-4, atol=1e-5)
+
+
+def test_fits_first_block():
+    assert fits_first_block(torch.zeros(2, 1, 28, 28))
+    assert not fits_first_block(torch.zeros(2, 1, 27, 28))  # odd size: the textbook layers run
+    assert not fits_first_block(torch.zeros(2, 3, 28, 28))  # not a single channel
+    assert not fits_first_block(torch.zeros(1, 28, 28))
+
+
+@pytest.mark.parametrize("size", [28, 27])
+def test_conv4_features_equal_the_textbook_network(size):
+    net = Conv4(hidden=8)
+    params = net.init_params(seed=1, dtype=torch.float64)
+    params["norm1.weight"] = torch.linspace(-1.5, 1.5, 8, dtype=torch.float64)  # both signs, none zero
+    x = glyphs(3, size=28, seed=8)[..., :size, :size]
+    expected = x
+    for i in range(1, 5):
+        expected = F.relu(F.max_pool2d(F.group_norm(F.conv2d(expected, params[f"conv{i}.weight"],
+                                                              params[f"conv{i}.bias"], padding=1),
+                                                     1, params[f"norm{i}.weight"], params[f"norm{i}.bias"]), 2))
+    torch.testing.assert_close(net.features(params, x), expected.flatten(1), rtol=1e-12, atol=1e-12)
