@@ -146,3 +146,75 @@ def test_conv4_features_equal_the_textbook_network(size):
                                                               params[f"conv{i}.bias"], padding=1),
                                                      1, params[f"norm{i}.weight"], params[f"norm{i}.bias"]), 2))
     torch.testing.assert_close(net.features(params, x), expected.flatten(1), rtol=1e-12, atol=1e-12)
+
+
+# --- the compiled kernel ---------------------------------------------------------------------------------
+def test_the_kernel_builds_where_there_is_a_compiler():
+    import shutil
+
+    from metademo.networks import native
+
+    if not (shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("no C compiler: the torch formulation runs instead")
+    assert native.load() is not None
+    assert native.usable(torch.zeros(1, 1, 4, 4), torch.zeros(2, 1, 3, 3))
+    assert not native.usable(torch.zeros(1, 1, 4, 4, dtype=torch.float64), torch.zeros(2, 1, 3, 3))
+
+
+def _native_or_skip():
+    from metademo.networks import native
+
+    if native.load() is None:
+        pytest.skip("the compiled kernel is not available here")
+
+
+def test_kernel_block_matches_float64_textbook_block_to_float32_rounding():
+    """Values, gradients and Hessian-vector products of the kernel (float32) against float64 textbook layers."""
+    _native_or_skip()
+    x64 = glyphs(7, seed=9)
+    p64 = block_params(c=64, seed=10)
+    p32 = [p.detach().float().requires_grad_() for p in p64]
+    out = first_block(x64.float(), *p32)
+    assert type(out.grad_fn).__name__ == "_NativeFirstBlockBackward"
+    expected = reference_block(x64, *p64)
+
+    def rel(a, b):
+        return ((a.double() - b).norm() / b.norm().clamp_min(1e-12)).item()
+
+    assert rel(out, expected) < 1e-6
+    cot = torch.randn(out.shape, generator=torch.Generator().manual_seed(11), dtype=torch.float64)
+    for mine, theirs in zip(torch.autograd.grad(out, p32, cot.float()), grads(lambda *p: reference_block(x64, *p),
+                                                                               p64, cot)):
+        assert rel(mine, theirs) < 1e-5
+    vs = [torch.randn(p.shape, generator=torch.Generator().manual_seed(12), dtype=torch.float64) for p in p64]
+
+    def hvp(block, x, params, c, v):
+        first = torch.autograd.grad(block(x, *params), params, c, create_graph=True)
+        return torch.autograd.grad(sum((d * u).sum() for d, u in zip(first, v)), params, allow_unused=True)
+
+    mine = hvp(first_block, x64.float(), p32, cot.float(), [v.float() for v in vs])
+    theirs = hvp(reference_block, x64, p64, cot, vs)
+    for a, b in zip(mine, theirs):
+        torch.testing.assert_close(a.double(), b, rtol=1e-4, atol=1e-5)
+
+
+def test_kernel_ties_follow_max_pool2d():
+    """On glyphs most windows tie; the kernel routes each gradient to the same entry as max_pool2d."""
+    _native_or_skip()
+    x = glyphs(6, seed=13).float()
+    params = [p.detach().float().requires_grad_() for p in block_params(c=16, seed=14)]
+    cot = torch.randn(6, 16, 14, 14, generator=torch.Generator().manual_seed(15))
+    kernel = torch.autograd.grad(first_block(x, *params), params, cot)
+    graph = torch.autograd.grad(reference_block(x, *params), params, cot)
+    for a, b in zip(kernel, graph):
+        torch.testing.assert_close(a, b, rtol=2e-4, atol=2e-4)
+
+
+def test_without_the_kernel_the_torch_formulation_runs(monkeypatch):
+    from metademo.networks import native
+
+    monkeypatch.setattr(native, "load", lambda: None)
+    x = glyphs(2).float()
+    out = first_block(x, *[p.detach().float() for p in block_params()])
+    torch.testing.assert_close(out, reference_block(x, *[p.detach().float() for p in block_params()]),
+                               rtol=1e-4, atol=1e-5)

@@ -35,6 +35,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import native
+
 
 class _PhaseMax(torch.autograd.Function):
     """(B, C, 4, N) -> (B, C, N): the maximum of each group of four; ties go to the first."""
@@ -107,33 +109,111 @@ def first_block(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, gamma
     """``relu(max_pool2d(group_norm(conv2d(x, weight, bias, padding=1), 1, gamma, beta, eps), 2))``.
 
     ``x`` is (B, 1, H, W) with H and W even, ``weight`` (C, 1, 3, 3); returns (B, C, H/2, W/2). See the
-    module docstring for how.
+    module docstring for how. With the compiled kernel (:mod:`metademo.networks.native`) and float32 on
+    the CPU, the convolution and pooling run fused in C; otherwise as torch operations.
     """
+    if native.usable(x, weight, bias, gamma, beta):
+        return _NativeFirstBlock.apply(x, weight, bias, gamma, beta, eps)
+    return _first_block_graph(x, weight, bias, gamma, beta, eps)
+
+
+def _statistics(patch_mean: torch.Tensor, cov: torch.Tensor, filters: torch.Tensor,
+                eps: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and 1/std over (C, P) of z = filters @ patches, per image, from the patches' mean and covariance."""
+    channel_mean = patch_mean @ filters.T  # (B, C)
+    within = torch.einsum("ck,bkl,cl->b", filters, cov, filters) / filters.shape[0]
+    var = within + channel_mean.var(1, unbiased=False)
+    return channel_mean.mean(1), (var + eps).rsqrt()
+
+
+def _normalise_pooled(pooled: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, sign: torch.Tensor,
+                      mean: torch.Tensor, rstd: torch.Tensor, channel_dim: int) -> torch.Tensor:
+    """relu of GroupNorm's affine map applied to pooled ``sign * z`` (channels along ``channel_dim``, 1 or 2)."""
+    shape = [1, 1, 1]
+    shape[channel_dim] = -1
+    per_image = (-1, 1, 1)
+    scale = (gamma * sign).view(shape) * rstd.view(per_image)  # |gamma| / sigma
+    shift = sign.view(shape) * mean.view(per_image)  # sign * mu
+    return F.relu(torch.addcmul(beta.view(shape), scale, pooled - shift))
+
+
+def _sign(gamma: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return torch.where(gamma.detach() >= 0, 1.0, -1.0).to(dtype)
+
+
+def _first_block_graph(x, weight, bias, gamma, beta, eps):
+    """:func:`first_block` as torch operations: any dtype and device, differentiable to any order."""
     b, _, h, w = x.shape
     c = weight.shape[0]
     patches = phase_patches(x)  # (B, 10, P); constants unless x itself requires grad
     p = h * w
     filters = torch.cat([weight.reshape(c, 9), bias.reshape(c, 1)], 1)  # (C, 10)
-
-    # Mean and variance of z = filters @ patches over (C, P), per image, from the patches' moments.
     patch_mean = patches.mean(2)  # (B, 10)
     centred = patches - patch_mean.unsqueeze(2)
-    cov = centred @ centred.transpose(1, 2) / p  # (B, 10, 10)
-    channel_mean = patch_mean @ filters.T  # (B, C)
-    mean = channel_mean.mean(1)
-    within = torch.einsum("ck,bkl,cl->b", filters, cov, filters) / c
-    var = within + channel_mean.var(1, unbiased=False)
-    rstd = (var + eps).rsqrt()  # (B,)
-
+    mean, rstd = _statistics(patch_mean, centred @ centred.transpose(1, 2) / p, filters, eps)
     # Channels with negative gamma pool their minimum: flip their filters, then take maxima.
-    sign = torch.where(gamma.detach() >= 0, 1.0, -1.0).to(filters.dtype)
+    sign = _sign(gamma, filters.dtype)
     flipped = torch.bmm((sign.unsqueeze(1) * filters).expand(b, c, 10), patches)  # (B, C, P) = sign * z
     pooled = phase_max(flipped.view(b, c, 4, p // 4))  # (B, C, P/4) = sign * (max or min of z)
+    return _normalise_pooled(pooled, gamma, beta, sign, mean, rstd, 1).view(b, c, h // 2, w // 2)
 
-    scale = (gamma * sign).view(1, c, 1) * rstd.view(b, 1, 1)  # |gamma| / sigma
-    shift = (sign.view(1, c) * mean.view(b, 1)).unsqueeze(2)  # sign * mu
-    out = torch.addcmul(beta.view(1, c, 1), scale, pooled - shift)
-    return F.relu(out).view(b, c, h // 2, w // 2)
+
+class _NativeFirstBlock(torch.autograd.Function):
+    """:func:`first_block` with the large tensors handled in C (float32, CPU).
+
+    The kernel computes the convolution's window maxima, keeps them and their positions, and writes
+    the normalised output; its backward pass sends the gradient through the same positions to the
+    filters. Torch handles only per-image, per-channel quantities (statistics, scale and shift).
+    Second derivatives (a backward pass run with ``create_graph``, as second-order MAML's inner step
+    does) and gradients for the images are computed by re-running :func:`_first_block_graph`.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, gamma, beta, eps):
+        _, _, h, w = x.shape
+        total, outer = native.patch_moments(x)  # float64, independent of the filters
+        patch_mean = total / (h * w)
+        cov = (outer / (h * w) - patch_mean.unsqueeze(2) * patch_mean.unsqueeze(1)).to(weight.dtype)
+        patch_mean = patch_mean.to(weight.dtype)
+        filters, sign, scale, shift = _scale_shift(weight, bias, gamma, patch_mean, cov, eps)
+        out, maxima, where = native.forward(x, (sign.unsqueeze(1) * filters).T, scale, shift, beta)
+        ctx.save_for_backward(x, weight, bias, gamma, beta, maxima, where, patch_mean, cov)
+        ctx.eps = eps
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, bias, gamma, beta, maxima, where, patch_mean, cov = ctx.saved_tensors
+        inputs = (x, weight, bias, gamma, beta)
+        if torch.is_grad_enabled() or ctx.needs_input_grad[0]:
+            # Re-run from the saved inputs themselves (not detached copies), so that the gradients are
+            # functions of them and a further backward pass reaches whatever they were computed from.
+            needed = [t for t, need in zip(inputs, ctx.needs_input_grad) if need]
+            with torch.enable_grad():
+                out = _first_block_graph(*inputs, ctx.eps)
+                grads = iter(torch.autograd.grad(out, needed, grad, create_graph=torch.is_grad_enabled()))
+            return (*(next(grads) if need else None for need in ctx.needs_input_grad[:5]), None)
+        with torch.enable_grad():  # per-image, per-channel quantities only
+            w_, b_, g_ = (t.detach().requires_grad_() for t in (weight, bias, gamma))
+            filters, sign, scale, shift = _scale_shift(w_, b_, g_, patch_mean, cov, ctx.eps)
+        gf, sum_ga, sum_gam = native.backward(x, where, maxima, grad, scale.detach(), shift.detach(), beta)
+        sum_ga, sum_gam = sum_ga.to(scale.dtype), sum_gam.to(scale.dtype)
+        # out = relu(scale * (m - shift) + beta): d/dscale = sum g (m - shift), d/dshift = -scale sum g
+        g_scale = sum_gam - shift.detach() * sum_ga
+        g_shift = -scale.detach() * sum_ga
+        gw, gb, gg = torch.autograd.grad((scale, shift), (w_, b_, g_), (g_scale, g_shift))
+        gf = gf.T.to(weight.dtype) * sign.unsqueeze(1)  # (C, 10); the kernel saw sign-flipped filters
+        return None, gw + gf[:, :9].reshape(weight.shape), gb + gf[:, 9], gg, sum_ga.sum(0), None
+
+
+def _scale_shift(weight, bias, gamma, patch_mean, cov, eps):
+    """Filters (C, 10), signs of gamma, and the per-image affine map scale = |gamma| / sigma and
+    shift = sign * mu (B, C) that the first block applies to the pooled sign-flipped convolution."""
+    c = weight.shape[0]
+    filters = torch.cat([weight.reshape(c, 9), bias.reshape(c, 1)], 1)
+    sign = _sign(gamma, filters.dtype)
+    mean, rstd = _statistics(patch_mean, cov, filters, eps)
+    return filters, sign, (gamma * sign).unsqueeze(0) * rstd.unsqueeze(1), sign.unsqueeze(0) * mean.unsqueeze(1)
 
 
 def fits_first_block(x: torch.Tensor) -> bool:

@@ -1,0 +1,151 @@
+"""A small compiled kernel for Conv-4's first block, built on first use with the system's C compiler.
+
+``kernels/first_block.c`` fuses the first block's 3x3 convolution of a single-channel image with its
+2x2 max-pool: it reads the image and writes only the pooled maxima and their positions in the window,
+so the 64 full-resolution maps of the textbook layers never reach memory. It is plain C (no Python or
+torch headers), compiled once per machine with ``cc -O3 -march=native`` into ``$METADEMO_CACHE`` (else
+the project's git-ignored ``.cache/``), and called through ``ctypes``, which releases the GIL, so the
+trainer's worker threads run it side by side.
+
+Everything here is optional: without a compiler, on other platforms, or with ``METADEMO_NATIVE=0``,
+:func:`load` returns None and :mod:`metademo.networks.ops` computes the same block with torch
+operations. The kernel takes float32 on the CPU only.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import torch
+
+SOURCE = Path(__file__).with_name("kernels") / "first_block.c"
+FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-shared", "-fPIC"]
+_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+_tried = False
+
+
+def cache_dir() -> Path:
+    """``$METADEMO_CACHE``, else ``.cache/`` in the project (git-ignored), as for the data cache."""
+    return Path(os.environ.get("METADEMO_CACHE") or Path(__file__).resolve().parents[2] / ".cache")
+
+
+def _cpu_id() -> str:
+    """What ``-march=native`` depends on: a library built here must not be loaded on another CPU."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return line
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _build(compiler: str) -> Path:
+    key = hashlib.sha256("\0".join([SOURCE.read_text(), compiler, *FLAGS, _cpu_id(), platform.machine()])
+                         .encode()).hexdigest()[:16]
+    for folder in (cache_dir() / "kernels", Path(tempfile.gettempdir()) / "metademo-kernels"):
+        target = folder / f"first_block_{key}.so"
+        if target.is_file():
+            return target
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".first_block_{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+            subprocess.run([compiler, *FLAGS, "-o", str(tmp), str(SOURCE)], check=True, capture_output=True,
+                           timeout=120)
+            os.replace(tmp, target)  # atomic: another process may be building the same file
+            return target
+        except (OSError, subprocess.SubprocessError):
+            continue
+    raise OSError("could not build the first-block kernel")
+
+
+def load() -> ctypes.CDLL | None:
+    """The compiled kernel, building it on first use; None where it cannot be had (then torch is used)."""
+    global _lib, _tried
+    if _tried:
+        return _lib
+    with _lock:
+        if _tried:
+            return _lib
+        try:
+            compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
+            if os.environ.get("METADEMO_NATIVE", "1") != "0" and compiler and sys.platform.startswith("linux"):
+                lib = ctypes.CDLL(str(_build(compiler)))
+                p, i = ctypes.c_void_p, ctypes.c_int
+                lib.fb_forward.argtypes = [p, i, i, i, i, p, i, p, p, p, p, p, p]
+                lib.fb_backward.argtypes = [p, i, i, i, i, p, p, p, p, p, p, i, p, p, p]
+                lib.fb_moments.argtypes = [p, i, i, i, i, p, p]
+                _lib = lib
+        except (OSError, AttributeError):
+            _lib = None
+        _tried = True
+    return _lib
+
+
+def usable(x: torch.Tensor, *params: torch.Tensor) -> bool:
+    """Whether the kernel can compute the first block of ``x`` (float32 on the CPU, at most 1024 channels)."""
+    return (x.device.type == "cpu" and x.dtype == torch.float32 and all(p.dtype == torch.float32 for p in params)
+            and params[0].shape[0] <= 1024 and load() is not None)
+
+
+def _ptr(t: torch.Tensor) -> int:
+    return t.data_ptr()
+
+
+def _check(status: int) -> None:
+    if status:
+        raise RuntimeError("first-block kernel refused its arguments")
+
+
+def forward(x: torch.Tensor, filters_t: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor,
+            beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x (B, 1, H, W), filters (10, C), scale and shift (B, C), beta (C) -> the block's output
+    relu(scale * (m - shift) + beta) (B, C, H/2, W/2), the convolution's window maxima m (B, H*W/4, C)
+    and their positions in the window (uint8, same shape; the first maximum wins ties)."""
+    lib = load()
+    b, _, h, w = x.shape
+    c = filters_t.shape[1]
+    x, filters_t, scale, shift, beta = (t.contiguous() for t in (x, filters_t, scale, shift, beta))
+    out = torch.empty(b, c, h // 2, w // 2, dtype=torch.float32)
+    maxima = torch.empty(b, h * w // 4, c, dtype=torch.float32)
+    where = torch.empty(b, h * w // 4, c, dtype=torch.uint8)
+    _check(lib.fb_forward(_ptr(x), 0, b, h, w, _ptr(filters_t), c, _ptr(scale), _ptr(shift), _ptr(beta),
+                          _ptr(out), _ptr(maxima), _ptr(where)))
+    return out, maxima, where
+
+
+def backward(x: torch.Tensor, where: torch.Tensor, maxima: torch.Tensor, grad: torch.Tensor, scale: torch.Tensor,
+             shift: torch.Tensor, beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Given the output's gradient (B, C, H/2, W/2): the filters' gradient through the maxima (10, C), and
+    per image and channel the sums of the gradient behind the ReLU and of it times m (B, C); float64."""
+    lib = load()
+    b, _, h, w = x.shape
+    c = scale.shape[1]
+    x, grad, scale, shift, beta = (t.contiguous() for t in (x, grad, scale, shift, beta))
+    gf = torch.zeros(10, c, dtype=torch.float64)
+    sum_ga = torch.zeros(b, c, dtype=torch.float64)
+    sum_gam = torch.zeros(b, c, dtype=torch.float64)
+    _check(lib.fb_backward(_ptr(x), 0, b, h, w, _ptr(where), _ptr(maxima), _ptr(grad), _ptr(scale), _ptr(shift),
+                           _ptr(beta), c, _ptr(gf), _ptr(sum_ga), _ptr(sum_gam)))
+    return gf, sum_ga, sum_gam
+
+
+def patch_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per image, the sum (B, 10) and sum of outer products (B, 10, 10) of its pixels' patches (float64)."""
+    lib = load()
+    b, _, h, w = x.shape
+    x = x.contiguous()
+    total = torch.empty(b, 10, dtype=torch.float64)
+    outer = torch.empty(b, 10, 10, dtype=torch.float64)
+    _check(lib.fb_moments(_ptr(x), 0, b, h, w, _ptr(total), _ptr(outer)))
+    return total, outer
