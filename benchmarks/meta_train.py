@@ -14,7 +14,8 @@ implementations compute the meta-gradient of the *same* tasks from the *same* in
 (a) ``ours``: what ``python -m metademo.train`` runs, ``parallel_meta_gradient(MAML(...), meta,
     episode, workers)``: on the CPU the tasks are shared out to one worker thread per torch thread,
     each running one torch thread and ``MAML.meta_gradient`` on its tasks with task-batched
-    parameters (one convolution per task; grouped convolutions on accelerators);
+    parameters (one convolution per task; grouped convolutions on accelerators), the first block
+    computed by :func:`metademo.networks.ops.first_block` (fused in C where a compiler is found);
 (b) ``higher``: ``higher.innerloop_ctx`` over an ``nn.Module`` Conv-4 (``nn.Conv2d``,
     ``nn.GroupNorm(1, C)``, ``nn.ReLU``, ``nn.MaxPool2d``) of identical arithmetic, one task at a time;
     ``diffopt.step`` updates the body, the prototype head is updated by hand (higher's optimiser only
@@ -48,6 +49,14 @@ MAML, Meta-SGD, Reptile and ProtoNet through their ``meta_gradient`` on the same
 ``--quick`` keeps the setting (meta-batch 32 and all) but times one repeat, checks agreement on two
 tasks instead of four, and skips the warm-up of that second table (the MAML timings before it have
 warmed the kernels and the allocator).
+
+Memory allocator: by default every implementation runs with the C library's malloc as it comes. With
+glibc, the baselines, which run on the main thread, then spend much of their time in page faults
+(about 20,000 per task here: glibc returns freed top-of-heap memory to the system and maps blocks of a
+few MB one by one, and each 15 MB activation is faulted in again), while the worker threads of ``ours``
+reuse their arenas' memory and see almost none. ``--keep-freed-memory`` sets glibc (``mallopt``) to keep
+freed memory for the whole process, i.e. for all three: the faults vanish and the comparison is of the
+implementations alone. Both are worth reading; the README gives both.
 
 The last line is ``vs_higher=<ratio> vs_loop=<ratio>``: our tasks/s divided by theirs, 1 inner step.
 
@@ -250,6 +259,16 @@ def time_round_robin(fns: dict[str, Callable], repeats: int,
     return {name: statistics.median(ts) for name, ts in times.items()}, warm
 
 
+def keep_freed_memory() -> None:
+    """glibc's malloc: never return freed memory to the system and never map large blocks one by one."""
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6")
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    if not (libc.mallopt(m_trim_threshold, 2**30) and libc.mallopt(m_mmap_threshold, 2**30)):
+        raise SystemExit("mallopt refused the settings")
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -260,7 +279,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine_report() -> str:
+def machine_report(keep_freed: bool = False) -> str:
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -270,7 +289,8 @@ def machine_report() -> str:
     except metadata.PackageNotFoundError:
         higher_version = "not installed"
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    return (f"machine: {cpu_model()}, {os.cpu_count()} cores ({usable} usable), load average {load}\n"
+    allocator = "glibc malloc keeping freed memory" if keep_freed else "the C library's default malloc"
+    return (f"machine: {cpu_model()}, {os.cpu_count()} cores ({usable} usable), load average {load}; {allocator}\n"
             f"python {platform.python_version()}, torch {torch.__version__}, higher {higher_version}, "
             f"torch threads {torch.get_num_threads()} (interop {torch.get_num_interop_threads()})")
 
@@ -321,7 +341,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-root", default=None, help="folder holding omniglot-py/ (default: $METADEMO_DATA, "
                    "else ../shared/data)")
     p.add_argument("--seed", type=int, default=0, help="seed of the tasks and of the initial weights")
+    p.add_argument("--keep-freed-memory", action="store_true",
+                   help="set glibc's malloc to keep freed memory (no trimming, no mmap for large blocks) "
+                        "for the whole process, i.e. for all three implementations: see the module docstring")
     args = p.parse_args(argv)
+    if args.keep_freed_memory:
+        keep_freed_memory()
     repeats = args.repeats if args.repeats is not None else (1 if args.quick else 5)
     check_tasks = min(args.check_tasks if args.check_tasks is not None else (2 if args.quick else 4),
                       args.meta_batch)
@@ -333,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from metademo.data.omniglot import EpisodeSampler
 
-    print(machine_report())
+    print(machine_report(args.keep_freed_memory))
     pool, source = load_pool(args.data_root, args.seed)
     print(source)
     episode = EpisodeSampler(pool, N_WAY, K_SHOT, Q_QUERIES, seed=args.seed).sample(args.meta_batch)
