@@ -5,6 +5,7 @@
 """
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -77,3 +78,13 @@ def test_module_matches_functional_conv4(episode):
     meta, module = bench.build(8, 0, torch.float64)
     expected = Conv4(hidden=8).features({k: v.detach() for k, v in meta.items()}, x)
     torch.testing.assert_close(module(x), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_keep_freed_memory_is_accepted_by_glibc_and_reported():
+    code = ("import sys; sys.path.insert(0, 'benchmarks'); import meta_train as m; m.keep_freed_memory(); "
+            "print(m.machine_report(True))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=SCRIPT.parents[1], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "glibc malloc keeping freed memory" in done.stdout
