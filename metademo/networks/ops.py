@@ -24,6 +24,11 @@ full-resolution map written once and read once:
   indices. Ties go to the first candidate in the window's row-major order, as in ``max_pool2d``,
   so gradients agree exactly even on the flat backgrounds of binary glyphs, where ties are the rule.
 
+Where the compiled kernel of :mod:`metademo.networks.native` loads (float32 on the CPU), the
+convolution, the pooling and the output are one pass in C that writes no full-resolution map at all,
+and its backward pass sends the gradient to the filters through the saved window positions; torch
+then handles only per-image, per-channel quantities.
+
 Every step is differentiable twice (second-order MAML differentiates through an inner gradient), and
 ``tests/test_ops.py`` checks values and first and second derivatives against the textbook layers.
 One edge differs: at ``gamma_c == 0`` exactly, a point where the block is not differentiable in
