@@ -110,18 +110,19 @@ def _check(status: int) -> None:
 def forward(x: torch.Tensor, filters_t: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor,
             beta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """x (B, 1, H, W), filters (10, C), scale and shift (B, C), beta (C) -> the block's output
-    relu(scale * (m - shift) + beta) (B, C, H/2, W/2), the convolution's window maxima m (B, H*W/4, C)
+    relu(scale * (m - shift) + beta) (B, C, H/2, W/2) in channels-last memory, the convolution's window
+    maxima m (B, H*W/4, C)
     and their positions in the window (uint8, same shape; the first maximum wins ties)."""
     lib = load()
     b, _, h, w = x.shape
     c = filters_t.shape[1]
     x, filters_t, scale, shift, beta = (t.contiguous() for t in (x, filters_t, scale, shift, beta))
-    out = torch.empty(b, c, h // 2, w // 2, dtype=torch.float32)
+    out = torch.empty(b, h // 2, w // 2, c, dtype=torch.float32)
     maxima = torch.empty(b, h * w // 4, c, dtype=torch.float32)
     where = torch.empty(b, h * w // 4, c, dtype=torch.uint8)
     _check(lib.fb_forward(_ptr(x), 0, b, h, w, _ptr(filters_t), c, _ptr(scale), _ptr(shift), _ptr(beta),
                           _ptr(out), _ptr(maxima), _ptr(where)))
-    return out, maxima, where
+    return out.permute(0, 3, 1, 2), maxima, where  # (B, C, H/2, W/2) in channels-last memory
 
 
 def backward(x: torch.Tensor, where: torch.Tensor, maxima: torch.Tensor, grad: torch.Tensor, scale: torch.Tensor,
@@ -131,7 +132,8 @@ def backward(x: torch.Tensor, where: torch.Tensor, maxima: torch.Tensor, grad: t
     lib = load()
     b, _, h, w = x.shape
     c = scale.shape[1]
-    x, grad, scale, shift, beta = (t.contiguous() for t in (x, grad, scale, shift, beta))
+    x, scale, shift, beta = (t.contiguous() for t in (x, scale, shift, beta))
+    grad = grad.contiguous(memory_format=torch.channels_last)  # (B, H/2, W/2, C) in memory
     gf = torch.zeros(10, c, dtype=torch.float64)
     sum_ga = torch.zeros(b, c, dtype=torch.float64)
     sum_gam = torch.zeros(b, c, dtype=torch.float64)

@@ -2,8 +2,9 @@
 
    Layouts: x is (B, H, W); filters are (10, C), row t < 9 the filter tap (t / 3, t % 3), row 9 the
    bias; window maxima m and their positions (0..3, row-major in the window; the first of equal values
-   wins, as in torch.nn.functional.max_pool2d) are (B, H/2 * W/2, C); the block's output and its
-   gradient are (B, C, H/2 * W/2), i.e. NCHW.
+   wins, as in torch.nn.functional.max_pool2d), the block's output and its gradient are all
+   (B, H/2 * W/2, C): the output is channels-last (NHWC), the layout oneDNN's next convolution reads
+   without a reorder.
    H and W are even. Every function handles images [b0, b1) so that callers may split the work. */
 #include <stdint.h>
 #include <string.h>
@@ -21,7 +22,7 @@ static void patch(const float *x, int H, int W, int r, int s, float *u) {
 }
 
 /* Window maxima m of the convolution with the filters f, their positions, and the block's output
-   out = relu(scale * (m - shift) + beta), (B, C, H/2 * W/2), with per-image, per-channel scale and shift
+   out = relu(scale * (m - shift) + beta), (B, H/2 * W/2, C), with per-image, per-channel scale and shift
    (B, C) and per-channel beta (C). */
 int fb_forward(const float *x, int b0, int b1, int H, int W, const float *f, int C, const float *scale,
                const float *shift, const float *beta, float *out, float *m, uint8_t *code) {
@@ -31,7 +32,6 @@ int fb_forward(const float *x, int b0, int b1, int H, int W, const float *f, int
     for (int b = b0; b < b1; b++) {
         const float *xb = x + (int64_t)b * H * W;
         const float *sc = scale + (int64_t)b * C, *sh = shift + (int64_t)b * C;
-        float *ob = out + (int64_t)b * C * n;
         for (int i = 0; i < h; i++)
             for (int j = 0; j < w; j++) {
                 float u[4][10];
@@ -58,14 +58,14 @@ int fb_forward(const float *x, int b0, int b1, int H, int W, const float *f, int
                     mo[c] = best;
                     co[c] = arg;
                     float v = sc[c] * (best - sh[c]) + beta[c];
-                    ob[(int64_t)c * n + win] = v > 0.0f ? v : 0.0f;
+                    out[o + c] = v > 0.0f ? v : 0.0f;
                 }
             }
     }
     return 0;
 }
 
-/* Given the output's gradient gout (B, C, H/2 * W/2): gf (10, C) += the filters' gradient through the
+/* Given the output's gradient gout (B, H/2 * W/2, C): gf (10, C) += the filters' gradient through the
    maxima, and per image and channel, sum_ga (B, C) = sum of the gradient after the ReLU and sum_gam
    (B, C) = the same weighted by m, from which the caller differentiates scale, shift and beta. */
 int fb_backward(const float *x, int b0, int b1, int H, int W, const uint8_t *code, const float *m,
@@ -78,7 +78,6 @@ int fb_backward(const float *x, int b0, int b1, int H, int W, const uint8_t *cod
     for (int b = b0; b < b1; b++) {
         const float *xb = x + (int64_t)b * H * W;
         const float *sc = scale + (int64_t)b * C, *sh = shift + (int64_t)b * C;
-        const float *gb = gout + (int64_t)b * C * n;
         double *sa = sum_ga + (int64_t)b * C, *sam = sum_gam + (int64_t)b * C;
         memset(acc, 0, sizeof(acc));
         for (int i = 0; i < h; i++)
@@ -89,7 +88,7 @@ int fb_backward(const float *x, int b0, int b1, int H, int W, const uint8_t *cod
                 const uint8_t *co = code + o;
                 for (int c = 0; c < C; c++) {
                     float v = sc[c] * (mo[c] - sh[c]) + beta[c];
-                    float ga = v > 0.0f ? gb[(int64_t)c * n + win] : 0.0f;
+                    float ga = v > 0.0f ? gout[o + c] : 0.0f;
                     sa[c] += ga;
                     sam[c] += (double)ga * mo[c];
                     gm[c] = ga * sc[c];
