@@ -27,11 +27,11 @@ static void patch(const float *x, int H, int W, int r, int s, float *u) {
 int fb_forward(const float *x, int b0, int b1, int H, int W, const float *f, int C, const float *scale,
                const float *shift, const float *beta, float *out, float *m, uint8_t *code) {
     if (C > MAXC) return 1;
-    float z[4][MAXC];
+    float z[4][MAXC], where[MAXC];
     int h = H / 2, w = W / 2, n = h * w;
     for (int b = b0; b < b1; b++) {
         const float *xb = x + (int64_t)b * H * W;
-        const float *sc = scale + (int64_t)b * C, *sh = shift + (int64_t)b * C;
+        const float *restrict sc = scale + (int64_t)b * C, *restrict sh = shift + (int64_t)b * C;
         for (int i = 0; i < h; i++)
             for (int j = 0; j < w; j++) {
                 float u[4][10];
@@ -45,21 +45,24 @@ int fb_forward(const float *x, int b0, int b1, int H, int W, const float *f, int
                         for (int c = 0; c < C; c++) zk[c] += ft[c] * ut;
                     }
                 }
-                int win = i * w + j;
-                int64_t o = ((int64_t)b * n + win) * C;
-                float *mo = m + o;
-                uint8_t *co = code + o;
+                int64_t o = ((int64_t)b * n + i * w + j) * C;
+                float *restrict mo = m + o, *restrict oo = out + o;
+                /* Branch-free, in float lanes, so that the compiler vectorises over channels. */
                 for (int c = 0; c < C; c++) {
-                    float best = z[0][c];
-                    uint8_t arg = 0;
-                    if (z[1][c] > best) { best = z[1][c]; arg = 1; }
-                    if (z[2][c] > best) { best = z[2][c]; arg = 2; }
-                    if (z[3][c] > best) { best = z[3][c]; arg = 3; }
+                    float best = z[0][c], arg = 0.0f;
+                    for (int k = 1; k < 4; k++) {
+                        float v = z[k][c];
+                        int better = v > best;  /* strict: the first of equal values wins */
+                        best = better ? v : best;
+                        arg = better ? (float)k : arg;
+                    }
                     mo[c] = best;
-                    co[c] = arg;
+                    where[c] = arg;
                     float v = sc[c] * (best - sh[c]) + beta[c];
-                    out[o + c] = v > 0.0f ? v : 0.0f;
+                    oo[c] = v > 0.0f ? v : 0.0f;
                 }
+                uint8_t *restrict co = code + o;
+                for (int c = 0; c < C; c++) co[c] = (uint8_t)where[c];
             }
     }
     return 0;
