@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from ..algorithms.base import Episode
+from ..paths import PROJECT_ROOT, cache_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VALIDATION_ALPHABETS = ("Bengali", "Futurama", "Hebrew", "Tagalog")
 IMAGE_SIZE = 28
 CACHE_VERSION = 1
@@ -34,11 +34,6 @@ SPLITS = ("train", "val", "test")
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """``root``, else ``$METADEMO_DATA``, else ``../shared/data`` beside the project."""
     return Path(root or os.environ.get("METADEMO_DATA") or PROJECT_ROOT.parent / "shared" / "data")
-
-
-def cache_dir() -> Path:
-    """``$METADEMO_CACHE``, else ``.cache/`` in the project (git-ignored)."""
-    return Path(os.environ.get("METADEMO_CACHE") or PROJECT_ROOT / ".cache")
 
 
 def omniglot_available(root: str | os.PathLike | None = None, background: bool = False) -> bool:

@@ -27,16 +27,13 @@ from pathlib import Path
 
 import torch
 
+from ..paths import cache_dir
+
 SOURCE = Path(__file__).with_name("kernels") / "first_block.c"
 FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-shared", "-fPIC"]
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 _tried = False
-
-
-def cache_dir() -> Path:
-    """``$METADEMO_CACHE``, else ``.cache/`` in the project (git-ignored), as for the data cache."""
-    return Path(os.environ.get("METADEMO_CACHE") or Path(__file__).resolve().parents[2] / ".cache")
 
 
 def _cpu_id() -> str:

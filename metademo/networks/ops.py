@@ -131,17 +131,6 @@ def _statistics(patch_mean: torch.Tensor, cov: torch.Tensor, filters: torch.Tens
     return channel_mean.mean(1), (var + eps).rsqrt()
 
 
-def _normalise_pooled(pooled: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, sign: torch.Tensor,
-                      mean: torch.Tensor, rstd: torch.Tensor, channel_dim: int) -> torch.Tensor:
-    """relu of GroupNorm's affine map applied to pooled ``sign * z`` (channels along ``channel_dim``, 1 or 2)."""
-    shape = [1, 1, 1]
-    shape[channel_dim] = -1
-    per_image = (-1, 1, 1)
-    scale = (gamma * sign).view(shape) * rstd.view(per_image)  # |gamma| / sigma
-    shift = sign.view(shape) * mean.view(per_image)  # sign * mu
-    return F.relu(torch.addcmul(beta.view(shape), scale, pooled - shift))
-
-
 def _sign(gamma: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.where(gamma.detach() >= 0, 1.0, -1.0).to(dtype)
 
@@ -152,15 +141,15 @@ def _first_block_graph(x, weight, bias, gamma, beta, eps):
     c = weight.shape[0]
     patches = phase_patches(x)  # (B, 10, P); constants unless x itself requires grad
     p = h * w
-    filters = torch.cat([weight.reshape(c, 9), bias.reshape(c, 1)], 1)  # (C, 10)
     patch_mean = patches.mean(2)  # (B, 10)
     centred = patches - patch_mean.unsqueeze(2)
-    mean, rstd = _statistics(patch_mean, centred @ centred.transpose(1, 2) / p, filters, eps)
+    filters, sign, scale, shift = _scale_shift(weight, bias, gamma, patch_mean,
+                                               centred @ centred.transpose(1, 2) / p, eps)
     # Channels with negative gamma pool their minimum: flip their filters, then take maxima.
-    sign = _sign(gamma, filters.dtype)
     flipped = torch.bmm((sign.unsqueeze(1) * filters).expand(b, c, 10), patches)  # (B, C, P) = sign * z
     pooled = phase_max(flipped.view(b, c, 4, p // 4))  # (B, C, P/4) = sign * (max or min of z)
-    return _normalise_pooled(pooled, gamma, beta, sign, mean, rstd, 1).view(b, c, h // 2, w // 2)
+    out = torch.addcmul(beta.view(1, c, 1), scale.unsqueeze(2), pooled - shift.unsqueeze(2))  # GroupNorm's affine
+    return F.relu(out).view(b, c, h // 2, w // 2)
 
 
 class _NativeFirstBlock(torch.autograd.Function):
