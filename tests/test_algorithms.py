@@ -267,6 +267,32 @@ def test_adapt_steps_reports_each_step_and_leaves_grad_mode_alone():
     assert seen[-1][1] < seen[0][1]  # gradient descent lowers the support loss
 
 
+@pytest.mark.parametrize("cls", [*GRADIENT_LEARNERS, ProtoNet])
+@pytest.mark.parametrize("steps", [0, 2])
+def test_adapted_params_are_the_end_of_adapt_steps(cls, steps):
+    """adapted_params skips the final support loss, and nothing else: the same tensors, bit for bit."""
+    learner, meta = small(cls)
+    ep = make_episode(tasks=2)
+    theta = {k: v.detach() for k, v in meta.items()}
+    kw = {} if cls is ProtoNet else {"steps": steps, "lr": 0.1}
+    expected = learner.adapt(theta, ep.support_x, ep.support_y, 3, **kw).params
+    params = learner.adapted_params(theta, ep.support_x, ep.support_y, 3, **kw)
+    assert params.keys() == expected.keys()
+    for k in params:
+        assert torch.equal(params[k], expected[k]), k
+
+
+def test_descend_without_final_loss_skips_only_the_last_evaluation():
+    learner, meta = small(MAML)
+    ep = make_episode(tasks=1)
+    theta = {k: v.detach() for k, v in meta.items()}
+    states = list(learner.descend(theta, ep.support_x, ep.support_y, 3, steps=2, lr=0.1, final_loss=False))
+    assert [s.step for s in states] == [0, 1, 2]
+    assert all(s.loss is not None for s in states[:-1]) and states[-1].loss is None and states[-1].accuracy is None
+    (only,) = learner.descend(theta, ep.support_x, ep.support_y, 3, steps=0, lr=0.1, final_loss=False)
+    assert only.loss is not None  # step 0's loss costs no forward pass: always there
+
+
 def test_hparams_round_trip():
     hp = HParams(hidden=8, inner_lr=0.2, train_steps=2, test_steps=5)
     assert HParams.from_dict(hp.to_dict()) == hp

@@ -1,4 +1,8 @@
-"""Conv-4's fast first block is the textbook block: same values, same first and second derivatives."""
+"""Conv-4's fast CPU layers are the textbook layers: same values, same first and second derivatives.
+
+The first block (:func:`first_block`) and the later blocks' convolutions (:func:`conv3x3`, whose weight
+gradient is Winograd's) against ``F.conv2d``, ``F.group_norm`` and ``F.max_pool2d``.
+"""
 
 import os
 
@@ -7,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from metademo.networks.conv4 import Conv4
-from metademo.networks.ops import first_block, fits_first_block, phase_max, phase_patches
+from metademo.networks.ops import conv3x3, first_block, fits_first_block, phase_max, phase_patches, winograd_weight_grad
 
 
 def reference_block(x, w, b, gamma, beta):
@@ -222,3 +226,76 @@ def test_without_the_kernel_the_torch_formulation_runs(monkeypatch):
     out = first_block(x, *[p.detach().float() for p in block_params()])
     torch.testing.assert_close(out, reference_block(x, *[p.detach().float() for p in block_params()]),
                                rtol=1e-4, atol=1e-5)
+
+
+# --- conv3x3: the later blocks' convolution, with Winograd's weight gradient ----------------------------
+def _conv_grads(x, w, g):
+    """Input and weight gradients of conv2d(x, w, padding=1) for the output gradient g, by torch (float64)."""
+    x, w = x.double().requires_grad_(), w.double().requires_grad_()
+    return torch.autograd.grad(F.conv2d(x, w, padding=1), (x, w), g.double())
+
+
+@pytest.mark.parametrize("shape", [(75, 64, 64, 14, 14), (3, 5, 7, 7, 7), (2, 3, 4, 5, 6), (1, 2, 3, 1, 1),
+                                   (4, 8, 8, 3, 3)], ids=str)
+@pytest.mark.parametrize("chunk", [512, 7])
+def test_winograd_weight_gradient_is_the_convolution_weight_gradient(shape, chunk):
+    """Odd and even sizes (tiles cut by the border), C != O, chunks that do and do not divide the tiles."""
+    _native_or_skip()
+    n, c, o, h, w = shape
+    gen = torch.Generator().manual_seed(sum(shape))
+    x = torch.randn(n, c, h, w, generator=gen)
+    g = torch.randn(n, o, h, w, generator=gen)
+    weight = torch.randn(o, c, 3, 3, generator=gen)
+    expected = _conv_grads(x, weight, g)[1]
+    for layout in (torch.contiguous_format, torch.channels_last):
+        mine = winograd_weight_grad(x.contiguous(memory_format=layout), g.contiguous(memory_format=layout), chunk)
+        assert mine.shape == weight.shape
+        assert ((mine.double() - expected).norm() / expected.norm()).item() < 1e-5
+
+
+def test_winograd_weight_gradient_sees_each_tap_and_channel_pair():
+    """A single nonzero pixel and output gradient: the gradient is one-hot at the right tap and channels."""
+    _native_or_skip()
+    x = torch.zeros(1, 3, 5, 5)
+    g = torch.zeros(1, 2, 5, 5)
+    x[0, 2, 1, 3] = 1.0
+    g[0, 1, 2, 2] = 1.0  # output (2, 2) reads input (1, 3) through tap (row 0, column 2)
+    expected = torch.zeros(2, 3, 3, 3)
+    expected[1, 2, 0, 2] = 1.0
+    torch.testing.assert_close(winograd_weight_grad(x, g), expected, rtol=0, atol=1e-6)
+
+
+def test_conv3x3_equals_conv2d_in_value_first_and_second_derivatives():
+    _native_or_skip()
+    gen = torch.Generator().manual_seed(21)
+    x = torch.randn(6, 8, 7, 7, generator=gen).contiguous(memory_format=torch.channels_last).requires_grad_()
+    w = torch.randn(5, 8, 3, 3, generator=gen).requires_grad_()
+    b = torch.randn(5, generator=gen).requires_grad_()
+    out = conv3x3(x, w, b)
+    assert type(out.grad_fn).__name__ == "_Conv3x3Backward"
+    torch.testing.assert_close(out, F.conv2d(x, w, b, padding=1), rtol=0, atol=0)
+    cot = torch.randn(out.shape, generator=gen)
+    mine = torch.autograd.grad(out, (x, w, b), cot)
+    theirs = torch.autograd.grad(F.conv2d(x, w, b, padding=1), (x, w, b), cot)
+    for a, t in zip(mine, theirs):
+        torch.testing.assert_close(a, t, rtol=1e-5, atol=1e-5)
+    # With create_graph (second-order MAML's inner step) the gradients are differentiable again.
+    v = [torch.randn(t.shape, generator=gen) for t in (x, w)]
+
+    def hvp(conv):
+        first = torch.autograd.grad(conv(x, w, b), (x, w), cot, create_graph=True)
+        return torch.autograd.grad(sum((d * u).sum() for d, u in zip(first, v)), (x, w, b), allow_unused=True)
+
+    for a, t in zip(hvp(conv3x3), hvp(lambda *args: F.conv2d(*args, padding=1))):
+        assert (a is None) == (t is None)
+        if a is not None:
+            torch.testing.assert_close(a, t, rtol=1e-5, atol=1e-5)
+
+
+def test_conv3x3_is_plain_conv2d_where_the_kernels_do_not_apply():
+    x = torch.randn(2, 3, 5, 5, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    assert type(conv3x3(x, w, None).grad_fn).__name__ == "ConvolutionBackward0"  # float64
+    with torch.no_grad():
+        assert conv3x3(x.float(), w.float(), None).grad_fn is None
+    assert torch.autograd.gradcheck(lambda a, b: conv3x3(a, b, None), (x, w))

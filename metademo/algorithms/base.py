@@ -70,8 +70,8 @@ class AdaptStep:
 
     step: int
     params: Params  # task-batched: every tensor has a leading task dimension
-    loss: torch.Tensor  # (T,) support loss at ``params``
-    accuracy: torch.Tensor  # (T,)
+    loss: torch.Tensor | None  # (T,) support loss at ``params`` (None only from ``descend(final_loss=False)``)
+    accuracy: torch.Tensor | None  # (T,)
 
 
 def last(items: Iterable[T]) -> T:
@@ -141,9 +141,13 @@ class MetaLearner:
     def adapt(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int, **kw) -> AdaptStep:
         return last(self.adapt_steps(meta, x, y, n_way, **kw))
 
+    def adapted_params(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int, **kw) -> Params:
+        """``adapt(...).params``; learners whose final support loss costs a forward pass skip it here."""
+        return self.adapt(meta, x, y, n_way, **kw).params
+
     def query_accuracy(self, meta: Params, episode: Episode, steps: int | None = None,
                        lr: float | None = None) -> torch.Tensor:
         """(T,) query accuracy of each task after adaptation, without building a meta-graph."""
-        final = self.adapt(meta, episode.support_x, episode.support_y, episode.n_way, steps=steps, lr=lr)
+        params = self.adapted_params(meta, episode.support_x, episode.support_y, episode.n_way, steps=steps, lr=lr)
         with torch.no_grad():
-            return per_task_accuracy(self.logits(final.params, episode.query_x), episode.query_y)
+            return per_task_accuracy(self.logits(params, episode.query_x), episode.query_y)

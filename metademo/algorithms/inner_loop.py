@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import torch
 
 from ..networks.conv4 import Params, linear
-from .base import AdaptStep, MetaLearner, class_means, per_task_accuracy, per_task_cross_entropy, task_batched
+from .base import AdaptStep, MetaLearner, class_means, last, per_task_accuracy, per_task_cross_entropy, task_batched
 
 MAX_STEPS = 100
 
@@ -61,6 +61,15 @@ class GradientLearner(MetaLearner):
         return linear(self.network.features(params, x), params["head.weight"], params["head.bias"])
 
     def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False) -> Iterator[AdaptStep]:
+        return self.descend(meta, x, y, n_way, steps, lr, create_graph)
+
+    def adapted_params(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False) -> Params:
+        return last(self.descend(meta, x, y, n_way, steps, lr, create_graph, final_loss=False)).params
+
+    def descend(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False,
+                final_loss: bool = True) -> Iterator[AdaptStep]:
+        """:meth:`adapt_steps`; with ``final_loss=False`` the last step, unless it is step 0, skips the
+        support loss (a forward pass of the support set) and carries ``None`` for loss and accuracy."""
         steps = self.hparams.test_steps if steps is None else steps
         lr = self.hparams.inner_lr if lr is None else lr
         check_steps_lr(steps, lr)
@@ -80,6 +89,9 @@ class GradientLearner(MetaLearner):
                     params = {k: p - sizes[k] * g for (k, p), g in zip(params.items(), grads)}
                     if not keep_graph:
                         params = {k: p.detach().requires_grad_() for k, p in params.items()}
+                if step == steps and step and not final_loss:
+                    yield AdaptStep(step, params, None, None)
+                    return
                 if step:
                     logits = self.logits(params, x)
                 else:  # the body is unchanged at step 0: its support features are those of the head
@@ -93,9 +105,9 @@ class MAMLFamily(GradientLearner):
     first_order = False
 
     def meta_gradient(self, meta, episode):
-        final = self.adapt(meta, episode.support_x, episode.support_y, episode.n_way,
-                           steps=self.hparams.train_steps, create_graph=not self.first_order)
-        logits = self.logits(final.params, episode.query_x)
+        params = self.adapted_params(meta, episode.support_x, episode.support_y, episode.n_way,
+                                     steps=self.hparams.train_steps, create_graph=not self.first_order)
+        logits = self.logits(params, episode.query_x)
         loss = per_task_cross_entropy(logits, episode.query_y).mean()
         grads = torch.autograd.grad(loss, list(meta.values()))
         metrics = {"loss": loss.item(),

@@ -24,7 +24,7 @@ class Reptile(GradientLearner):
         theta = {k: v.detach() for k, v in meta.items()}
         x = torch.cat([episode.support_x, episode.query_x], 1)
         y = torch.cat([episode.support_y, episode.query_y], 1)
-        steps = self.adapt_steps(theta, x, y, episode.n_way, steps=self.hparams.train_steps)
+        steps = self.descend(theta, x, y, episode.n_way, steps=self.hparams.train_steps, final_loss=False)
         first = next(steps)  # before any update: how well the initialisation alone does
         metrics = {"loss": first.loss.mean().item(), "accuracy": first.accuracy.mean().item()}
         final = last(steps) if self.hparams.train_steps else first

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .ops import first_block, fits_first_block
+from .ops import conv3x3, first_block, fits_first_block
 
 Params = dict[str, torch.Tensor]
 
@@ -70,8 +70,11 @@ class Conv4:
         t, b, c, h, w = x.shape
         if x.device.type == "cpu":
             # On CPU, oneDNN runs grouped convolutions slower than one plain convolution per task.
-            return torch.stack([self._blocks({k: v[i] for k, v in params.items()}, x[i], groups=1)
-                                for i in range(t)])
+            # unbind, not indexing: its backward stacks the T gradients once, where T separate selects
+            # would each scatter into a zero tensor of the whole batch (quadratic in T).
+            per_task = {k: v.unbind(0) for k, v in params.items()}
+            return torch.stack([self._blocks({k: v[i] for k, v in per_task.items()}, xi, groups=1)
+                                for i, xi in enumerate(x.unbind(0))])
         # Elsewhere tasks become channel groups, (T, B, C, H, W) -> (B, T*C, H, W): one kernel per layer.
         flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in params.items()}
         out = self._blocks(flat, x.transpose(0, 1).reshape(b, t * c, h, w), groups=t)
@@ -85,7 +88,10 @@ class Conv4:
             if groups == 1 and out.device.type == "cpu" and fits_first_block(out):
                 out = first_block(out, conv_w, conv_b, norm_w, norm_b)
                 continue
-            out = F.conv2d(out, conv_w, conv_b, padding=1, groups=groups)
+            if groups == 1 and out.device.type == "cpu":
+                out = conv3x3(out, conv_w, conv_b)
+            else:
+                out = F.conv2d(out, conv_w, conv_b, padding=1, groups=groups)
             out = F.group_norm(out, groups, norm_w, norm_b)
             # ReLU after pooling equals ReLU before it (both are monotone) and touches 4x fewer values.
             out = F.relu(F.max_pool2d(out, 2))

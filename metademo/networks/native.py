@@ -1,15 +1,19 @@
-"""A small compiled kernel for Conv-4's first block, built on first use with the system's C compiler.
+"""Small compiled kernels for Conv-4 on the CPU, built on first use with the system's C compiler.
 
-``kernels/first_block.c`` fuses the first block's 3x3 convolution of a single-channel image with its
-2x2 max-pool: it reads the image and writes only the pooled maxima and their positions in the window,
-so the 64 full-resolution maps of the textbook layers never reach memory. It is plain C (no Python or
-torch headers), compiled once per machine with ``cc -O3 -march=native`` into ``$METADEMO_CACHE`` (else
-the project's git-ignored ``.cache/``), and called through ``ctypes``, which releases the GIL, so the
-trainer's worker threads run it side by side.
+* ``kernels/first_block.c`` fuses the first block's 3x3 convolution of a single-channel image with its
+  2x2 max-pool: it reads the image and writes only the pooled maxima and their positions in the
+  window, so the 64 full-resolution maps of the textbook layers never reach memory.
+* ``kernels/winograd.c`` holds the two data transforms of Winograd's F(2x2, 3x3), with which
+  :func:`metademo.networks.ops.conv3x3` computes the weight gradient of the later blocks'
+  convolutions as 16 matrix products instead of 9 (2.25x fewer multiply-adds).
+
+The sources are plain C (no Python or torch headers), compiled together once per machine with
+``cc -O3 -march=native`` into ``$METADEMO_CACHE`` (else the project's git-ignored ``.cache/``), and
+called through ``ctypes``, which releases the GIL, so the trainer's worker threads run them side by side.
 
 Everything here is optional: without a compiler, on other platforms, or with ``METADEMO_NATIVE=0``,
-:func:`load` returns None and :mod:`metademo.networks.ops` computes the same block with torch
-operations. The kernel takes float32 on the CPU only.
+:func:`load` returns None and :mod:`metademo.networks.ops` computes the same values with torch
+operations. The kernels take float32 on the CPU only.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import torch
 
 from ..paths import cache_dir
 
-SOURCE = Path(__file__).with_name("kernels") / "first_block.c"
+SOURCES = [Path(__file__).with_name("kernels") / name for name in ("first_block.c", "winograd.c")]
 FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-shared", "-fPIC"]
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -48,26 +52,27 @@ def _cpu_id() -> str:
 
 
 def _build(compiler: str) -> Path:
-    key = hashlib.sha256("\0".join([SOURCE.read_text(), compiler, *FLAGS, _cpu_id(), platform.machine()])
+    texts = [source.read_text() for source in SOURCES]
+    key = hashlib.sha256("\0".join([*texts, compiler, *FLAGS, _cpu_id(), platform.machine()])
                          .encode()).hexdigest()[:16]
     for folder in (cache_dir() / "kernels", Path(tempfile.gettempdir()) / "metademo-kernels"):
-        target = folder / f"first_block_{key}.so"
+        target = folder / f"kernels_{key}.so"
         if target.is_file():
             return target
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".first_block_{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-            subprocess.run([compiler, *FLAGS, "-o", str(tmp), str(SOURCE)], check=True, capture_output=True,
-                           timeout=120)
+            tmp = folder / f".kernels_{key}.{os.getpid()}.{threading.get_ident()}.tmp"
+            subprocess.run([compiler, *FLAGS, "-o", str(tmp), *map(str, SOURCES)], check=True,
+                           capture_output=True, timeout=120)
             os.replace(tmp, target)  # atomic: another process may be building the same file
             return target
         except (OSError, subprocess.SubprocessError):
             continue
-    raise OSError("could not build the first-block kernel")
+    raise OSError("could not build the kernels")
 
 
 def load() -> ctypes.CDLL | None:
-    """The compiled kernel, building it on first use; None where it cannot be had (then torch is used)."""
+    """The compiled kernels, building them on first use; None where they cannot be had (then torch is used)."""
     global _lib, _tried
     if _tried:
         return _lib
@@ -82,6 +87,9 @@ def load() -> ctypes.CDLL | None:
                 lib.fb_forward.argtypes = [p, i, i, i, i, p, i, p, p, p, p, p, p]
                 lib.fb_backward.argtypes = [p, i, i, i, i, p, p, p, p, p, p, i, p, p, p]
                 lib.fb_moments.argtypes = [p, i, i, i, i, p, p]
+                i64 = ctypes.c_int64
+                lib.wg_input.argtypes = [p, i, i, i, i, i64, i64, i64, p]
+                lib.wg_grad_output.argtypes = [p, i, i, i, i, i64, i64, i64, p]
                 _lib = lib
         except (OSError, AttributeError):
             _lib = None
@@ -90,9 +98,10 @@ def load() -> ctypes.CDLL | None:
 
 
 def usable(x: torch.Tensor, *params: torch.Tensor) -> bool:
-    """Whether the kernel can compute the first block of ``x`` (float32 on the CPU, at most 1024 channels)."""
+    """Whether the kernels take ``x`` and the layer's ``params`` (float32 on the CPU, at most 1024 channels
+    in and out; ``params[0]`` is the weight)."""
     return (x.device.type == "cpu" and x.dtype == torch.float32 and all(p.dtype == torch.float32 for p in params)
-            and params[0].shape[0] <= 1024 and load() is not None)
+            and params[0].shape[0] <= 1024 and x.shape[1] <= 1024 and load() is not None)
 
 
 def _ptr(t: torch.Tensor) -> int:
@@ -101,7 +110,7 @@ def _ptr(t: torch.Tensor) -> int:
 
 def _check(status: int) -> None:
     if status:
-        raise RuntimeError("first-block kernel refused its arguments")
+        raise RuntimeError("a compiled kernel refused its arguments")
 
 
 def forward(x: torch.Tensor, filters_t: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor,
@@ -148,3 +157,41 @@ def patch_moments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     outer = torch.empty(b, 10, 10, dtype=torch.float64)
     _check(lib.fb_moments(_ptr(x), 0, b, h, w, _ptr(total), _ptr(outer)))
     return total, outer
+
+
+def winograd_tiles(x: torch.Tensor) -> int:
+    """The number T of 2x2 output tiles of a 3x3, padding-1 convolution of (N, C, H, W) images."""
+    n, _, h, w = x.shape
+    return n * ((h + 1) // 2) * ((w + 1) // 2)
+
+
+def winograd_planes(tiles: int, channels: int) -> torch.Tensor:
+    """An empty (16, tiles, channels) float32 buffer for the transforms, its planes 4 KiB-rounded plus
+    64 bytes apart: planes a multiple of 4 KiB apart would send the 16 values of each tile to the same
+    cache sets (seen here: 7x7 maps transformed 2x slower)."""
+    plane = -(-tiles * channels // 1024) * 1024 + 16
+    return torch.empty(16 * plane, dtype=torch.float32).as_strided((16, tiles, channels), (plane, channels, 1))
+
+
+def _channels_last(x: torch.Tensor, what: str) -> torch.Tensor:
+    if x.shape[1] > 1024:
+        raise ValueError(f"at most 1024 {what} channels, got {x.shape[1]}")
+    return x.permute(0, 2, 3, 1).contiguous()  # no copy for channels-last memory
+
+
+def winograd_input(x: torch.Tensor, t0: int, out: torch.Tensor) -> torch.Tensor:
+    """Into ``out`` (16, K, C) from :func:`winograd_planes`: the F(2x2, 3x3) transform B'dB of the input
+    tiles t0 .. t0+K-1 of (N, C, H, W) float32 images (4x4 tiles at stride 2, zero padding 1)."""
+    n, c, h, w = x.shape
+    xh = _channels_last(x, "input")
+    _check(load().wg_input(_ptr(xh), n, h, w, c, t0, t0 + out.shape[1], out.stride(0), _ptr(out)))
+    return out
+
+
+def winograd_grad_output(g: torch.Tensor, t0: int, out: torch.Tensor) -> torch.Tensor:
+    """Into ``out`` (16, K, O): the transform A g A' of the 2x2 tiles t0 .. t0+K-1 of an (N, O, H, W)
+    float32 output gradient."""
+    n, o, h, w = g.shape
+    gh = _channels_last(g, "output")
+    _check(load().wg_grad_output(_ptr(gh), n, h, w, o, t0, t0 + out.shape[1], out.stride(0), _ptr(out)))
+    return out

@@ -1,4 +1,8 @@
-"""Conv-4's first block, computed in fewer passes over memory; the same function as the textbook layers.
+"""Conv-4's layers as computed on the CPU: the same functions as the textbook layers, in less time.
+
+:func:`first_block` computes the first block in fewer passes over memory; :func:`conv3x3` computes the
+later blocks' convolutions with a faster weight gradient (see its docstring). Both are used on the
+CPU only; accelerators run the textbook layers.
 
 The first block, ``relu(max_pool2d(group_norm(conv2d(x, w, b, padding=1), 1, gamma, beta), 2))`` on a
 single-channel image, is where a Conv-4 spends its memory traffic: 64 full-resolution maps per image
@@ -213,3 +217,82 @@ def _scale_shift(weight, bias, gamma, patch_mean, cov, eps):
 def fits_first_block(x: torch.Tensor) -> bool:
     """Whether :func:`first_block` applies: single-channel (B, 1, H, W) images of even H and W."""
     return x.dim() == 4 and x.shape[1] == 1 and x.shape[2] % 2 == 0 and x.shape[3] % 2 == 0
+
+
+WINOGRAD_CHUNK = 512  # tiles per chunk: 2 x 16 x 512 x 64 floats = 4 MB of transformed data
+
+
+def _filter_transform_t(d: torch.Tensor) -> torch.Tensor:
+    """(4, ...) -> (3, ...): G' d along the first dimension, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+    F(2x2, 3x3)'s filter transform (a 3x3 filter w maps to G w G' in the 4x4 Winograd domain)."""
+    mean, half_diff = 0.5 * (d[1] + d[2]), 0.5 * (d[1] - d[2])
+    return torch.stack([d[0] + mean, half_diff, mean + d[3]])
+
+
+def winograd_weight_grad(x: torch.Tensor, grad: torch.Tensor, chunk: int = WINOGRAD_CHUNK) -> torch.Tensor:
+    """The gradient of ``conv2d(x, w, padding=1)`` with respect to a 3x3 ``w``, given the output's gradient.
+
+    Winograd's F(2x2, 3x3) (Lavin & Gray 2016): ``dw = G' [sum over 2x2 output tiles t of
+    (A g_t A') * (B' d_t B)] G``, 4 multiply-adds per pixel and channel pair where the direct sum takes
+    9. The data transforms run in C (:mod:`metademo.networks.native`), ``chunk`` tiles at a time, and
+    each chunk's sum as 16 batched matrix products, so the transformed data (4x the size of the maps)
+    stays in cache. Needs the compiled kernels; float32 on the CPU. Agrees with the direct sum to
+    float32 rounding (about 1e-6 relative).
+    """
+    o, c = grad.shape[1], x.shape[1]
+    x = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)  # channels-last, once for all chunks
+    grad = grad.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2)
+    tiles = native.winograd_tiles(x)
+    v_buf, m_buf = native.winograd_planes(min(chunk, tiles), c), native.winograd_planes(min(chunk, tiles), o)
+    du = x.new_zeros(16, o, c)  # the gradient of G w G', per position of the 4x4 domain
+    for t0 in range(0, tiles, chunk):
+        k = min(chunk, tiles - t0)
+        v = native.winograd_input(x, t0, v_buf[:, :k])  # (16, k, C)
+        m = native.winograd_grad_output(grad, t0, m_buf[:, :k])  # (16, k, O)
+        du.baddbmm_(m.transpose(1, 2), v)
+    rows = _filter_transform_t(du.view(4, 4, o, c))  # (3, 4, O, C)
+    return _filter_transform_t(rows.transpose(0, 1)).permute(2, 3, 1, 0).contiguous()  # (O, C, 3, 3)
+
+
+class _Conv3x3(torch.autograd.Function):
+    """``conv2d(x, w, b, padding=1)`` whose first-order backward pass computes the weight gradient by
+    :func:`winograd_weight_grad`. A backward pass run with ``create_graph`` (second-order MAML's inner
+    step) returns torch's own convolution gradients, which are differentiable again."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return F.conv2d(x, weight, bias, padding=1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        need_b = need_b and ctx.has_bias
+
+        def torch_grads(mask):
+            return torch.ops.aten.convolution_backward(grad, x, weight, [weight.shape[0]] if ctx.has_bias else None,
+                                                       [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask)
+
+        if torch.is_grad_enabled():
+            return torch_grads([need_x, need_w, need_b])
+        gx = torch_grads([True, False, False])[0] if need_x else None
+        gw = winograd_weight_grad(x, grad) if need_w else None
+        gb = grad.sum((0, 2, 3)) if need_b else None
+        return gx, gw, gb
+
+
+def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``conv2d(x, weight, bias, padding=1)`` for (O, C, 3, 3) filters.
+
+    With the compiled kernels and float32 on the CPU, the backward pass computes the filters' gradient
+    with Winograd's F(2x2, 3x3) (:func:`winograd_weight_grad`), which oneDNN's direct method takes
+    about twice as long for; the values and the input gradient are oneDNN's. Elsewhere, or where a
+    dtype differs, it is ``F.conv2d`` itself.
+    """
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    if (weight.dim() == 4 and weight.shape[2:] == (3, 3) and x.dim() == 4 and torch.is_grad_enabled()
+            and any(t.requires_grad for t in tensors) and native.usable(x, weight, *tensors[2:])):
+        return _Conv3x3.apply(x, weight, bias)
+    return F.conv2d(x, weight, bias, padding=1)
