@@ -15,7 +15,8 @@ implementations compute the meta-gradient of the *same* tasks from the *same* in
     episode, workers)``: on the CPU the tasks are shared out to one worker thread per torch thread,
     each running one torch thread and ``MAML.meta_gradient`` on its tasks with task-batched
     parameters (one convolution per task; grouped convolutions on accelerators), the first block
-    computed by :func:`metademo.networks.ops.first_block` (fused in C where a compiler is found);
+    computed by :func:`metademo.networks.ops.first_block` (fused in C where a compiler is found) and
+    the later blocks' weight gradients by Winograd's method (:func:`metademo.networks.ops.conv3x3`);
 (b) ``higher``: ``higher.innerloop_ctx`` over an ``nn.Module`` Conv-4 (``nn.Conv2d``,
     ``nn.GroupNorm(1, C)``, ``nn.ReLU``, ``nn.MaxPool2d``) of identical arithmetic, one task at a time;
     ``diffopt.step`` updates the body, the prototype head is updated by hand (higher's optimiser only
