@@ -16,7 +16,8 @@ cannot depend on the other queries (non-transductive), and its second derivative
 
 On the CPU the first block runs as :func:`metademo.networks.ops.first_block`: the same function,
 computed with the normalisation after the pooling (and in C where a compiler is found), which saves
-most of the network's memory traffic. Accelerators run the textbook layers.
+most of the network's memory traffic, and the later convolutions as :func:`metademo.networks.ops.conv3x3`,
+whose weight gradient is computed by Winograd's method. Accelerators run the textbook layers.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
   window, so the 64 full-resolution maps of the textbook layers never reach memory.
 * ``kernels/winograd.c`` holds the two data transforms of Winograd's F(2x2, 3x3), with which
   :func:`metademo.networks.ops.conv3x3` computes the weight gradient of the later blocks'
-  convolutions as 16 matrix products instead of 9 (2.25x fewer multiply-adds).
+  convolutions as 16 matrix products over 2x2 tiles instead of 9 over pixels (2.25x fewer
+  multiply-adds).
 
 The sources are plain C (no Python or torch headers), compiled together once per machine with
 ``cc -O3 -march=native`` into ``$METADEMO_CACHE`` (else the project's git-ignored ``.cache/``), and

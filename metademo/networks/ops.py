@@ -287,8 +287,9 @@ def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     """``conv2d(x, weight, bias, padding=1)`` for (O, C, 3, 3) filters.
 
     With the compiled kernels and float32 on the CPU, the backward pass computes the filters' gradient
-    with Winograd's F(2x2, 3x3) (:func:`winograd_weight_grad`), which oneDNN's direct method takes
-    about twice as long for; the values and the input gradient are oneDNN's. Elsewhere, or where a
+    with Winograd's F(2x2, 3x3) (:func:`winograd_weight_grad`), for which oneDNN's direct method takes
+    about 1.5 times as long (64 channels, 14x14 maps, 75 images: 20 ms against 14 ms on one core); the
+    values and the input gradient are oneDNN's. Elsewhere, or where a
     dtype differs, it is ``F.conv2d`` itself.
     """
     tensors = (x, weight) if bias is None else (x, weight, bias)
