@@ -89,10 +89,9 @@ class Conv4:
             if groups == 1 and out.device.type == "cpu" and fits_first_block(out):
                 out = first_block(out, conv_w, conv_b, norm_w, norm_b)
                 continue
-            if groups == 1 and out.device.type == "cpu":
-                out = conv3x3(out, conv_w, conv_b)
-            else:
-                out = F.conv2d(out, conv_w, conv_b, padding=1, groups=groups)
+            # conv3x3 is conv2d itself wherever its kernels do not apply (other devices, other dtypes).
+            out = conv3x3(out, conv_w, conv_b) if groups == 1 else F.conv2d(out, conv_w, conv_b, padding=1,
+                                                                              groups=groups)
             out = F.group_norm(out, groups, norm_w, norm_b)
             # ReLU after pooling equals ReLU before it (both are monotone) and touches 4x fewer values.
             out = F.relu(F.max_pool2d(out, 2))

@@ -174,25 +174,22 @@ def winograd_planes(tiles: int, channels: int) -> torch.Tensor:
     return torch.empty(16 * plane, dtype=torch.float32).as_strided((16, tiles, channels), (plane, channels, 1))
 
 
-def _channels_last(x: torch.Tensor, what: str) -> torch.Tensor:
-    if x.shape[1] > 1024:
-        raise ValueError(f"at most 1024 {what} channels, got {x.shape[1]}")
-    return x.permute(0, 2, 3, 1).contiguous()  # no copy for channels-last memory
+def _winograd_transform(kernel, x: torch.Tensor, t0: int, out: torch.Tensor, what: str) -> torch.Tensor:
+    n, c, h, w = x.shape
+    if c > 1024:
+        raise ValueError(f"at most 1024 {what} channels, got {c}")
+    xh = x.permute(0, 2, 3, 1).contiguous()  # no copy for channels-last memory
+    _check(kernel(_ptr(xh), n, h, w, c, t0, t0 + out.shape[1], out.stride(0), _ptr(out)))
+    return out
 
 
 def winograd_input(x: torch.Tensor, t0: int, out: torch.Tensor) -> torch.Tensor:
     """Into ``out`` (16, K, C) from :func:`winograd_planes`: the F(2x2, 3x3) transform B'dB of the input
     tiles t0 .. t0+K-1 of (N, C, H, W) float32 images (4x4 tiles at stride 2, zero padding 1)."""
-    n, c, h, w = x.shape
-    xh = _channels_last(x, "input")
-    _check(load().wg_input(_ptr(xh), n, h, w, c, t0, t0 + out.shape[1], out.stride(0), _ptr(out)))
-    return out
+    return _winograd_transform(load().wg_input, x, t0, out, "input")
 
 
 def winograd_grad_output(g: torch.Tensor, t0: int, out: torch.Tensor) -> torch.Tensor:
     """Into ``out`` (16, K, O): the transform A g A' of the 2x2 tiles t0 .. t0+K-1 of an (N, O, H, W)
     float32 output gradient."""
-    n, o, h, w = g.shape
-    gh = _channels_last(g, "output")
-    _check(load().wg_grad_output(_ptr(gh), n, h, w, o, t0, t0 + out.shape[1], out.stride(0), _ptr(out)))
-    return out
+    return _winograd_transform(load().wg_grad_output, g, t0, out, "output")

@@ -21,6 +21,11 @@
 #define MAXC 1024
 static const float zeros[MAXC];
 
+/* The C values of pixel (y, z) of image n, or zeros outside the image. */
+static const float *pixel(const float *x, int n, int H, int W, int C, int y, int z) {
+    return (y >= 0 && y < H && z >= 0 && z < W) ? x + (((int64_t)n * H + y) * W + z) * C : zeros;
+}
+
 /* V[k][t - t0][c] = (B' d_t B)[k], B' = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. */
 int wg_input(const float *x, int N, int H, int W, int C, int64_t t0, int64_t t1, int64_t plane, float *V) {
     int th = (H + 1) / 2, tw = (W + 1) / 2;
@@ -29,10 +34,7 @@ int wg_input(const float *x, int N, int H, int W, int C, int64_t t0, int64_t t1,
         int n = (int)(t / ((int64_t)th * tw)), i = (int)(t / tw % th), j = (int)(t % tw);
         const float *p[16];
         for (int r = 0; r < 4; r++)
-            for (int s = 0; s < 4; s++) {
-                int y = 2 * i - 1 + r, z = 2 * j - 1 + s;
-                p[r * 4 + s] = (y >= 0 && y < H && z >= 0 && z < W) ? x + (((int64_t)n * H + y) * W + z) * C : zeros;
-            }
+            for (int s = 0; s < 4; s++) p[r * 4 + s] = pixel(x, n, H, W, C, 2 * i - 1 + r, 2 * j - 1 + s);
         float *restrict out = V + (t - t0) * C;
         for (int c = 0; c < C; c++) {
             float d[16], u[16];
@@ -64,10 +66,7 @@ int wg_grad_output(const float *g, int N, int H, int W, int O, int64_t t0, int64
         int n = (int)(t / ((int64_t)th * tw)), i = (int)(t / tw % th), j = (int)(t % tw);
         const float *p[4];
         for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++) {
-                int y = 2 * i + a, z = 2 * j + b;
-                p[a * 2 + b] = (y < H && z < W) ? g + (((int64_t)n * H + y) * W + z) * O : zeros;
-            }
+            for (int b = 0; b < 2; b++) p[a * 2 + b] = pixel(g, n, H, W, O, 2 * i + a, 2 * j + b);
         float *restrict out = M + (t - t0) * O;
         for (int o = 0; o < O; o++) {
             float g00 = p[0][o], g01 = p[1][o], g10 = p[2][o], g11 = p[3][o];
