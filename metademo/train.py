@@ -35,13 +35,30 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--test-steps", type=int, help="default inner steps when adapting to a new task")
     p.add_argument("--val-every", type=int, default=100, help="validate and checkpoint every N iterations")
     p.add_argument("--val-episodes", type=int, default=200)
-    p.add_argument("--init-from", help="start the network from another checkpoint's weights")
+    p.add_argument("--first-order-iterations", type=int, default=0,
+                   help="MAML, Meta-SGD, Proto-MAML: first-order meta-gradients for the first N iterations")
+    p.add_argument("--pause-file", help="while this file exists, training waits between iterations (untimed)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", help="folder holding omniglot-py/ (default $METADEMO_DATA or ../shared/data)")
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: the best available)")
     p.add_argument("--threads", type=int, help="CPU threads for torch")
     p.add_argument("--resume", action="store_true", help="continue from --out.state.safetensors if present")
     return p.parse_args(argv)
+
+
+def recipe(argv=None) -> str:
+    """The training command as typed, without the options that do not change the result."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    skip = {"--resume": 0, "--pause-file": 1, "--data-root": 1, "--device": 1}
+    kept, i = [], 0
+    while i < len(words):
+        name = words[i].split("=", 1)[0]
+        if name in skip:
+            i += 1 + (skip[name] if "=" not in words[i] else 0)
+            continue
+        kept.append(words[i])
+        i += 1
+    return " ".join(["python -m metademo.train", *kept])
 
 
 def main(argv=None) -> int:
@@ -55,8 +72,9 @@ def main(argv=None) -> int:
                       queries=args.queries, meta_batch=args.meta_batch, iterations=args.iterations,
                       meta_lr=args.meta_lr, lr_schedule=args.lr_schedule, inner_lr=args.inner_lr,
                       train_steps=args.train_steps, test_steps=args.test_steps, seed=args.seed,
-                      val_every=args.val_every, val_episodes=args.val_episodes, init_from=args.init_from,
-                      data_root=args.data_root)
+                      val_every=args.val_every, val_episodes=args.val_episodes,
+                      first_order_iterations=args.first_order_iterations, data_root=args.data_root,
+                      pause_file=args.pause_file, recipe=recipe(argv))
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
         from .training.distributed import DistributedTrainer as trainer_cls
     else:

@@ -85,10 +85,24 @@ def test_maml_meta_gradient_coordinatewise():
             assert abs(fd - grads[key].view(-1)[i].item()) <= 1e-6 * max(abs(fd), 1e-3)
 
 
-def test_first_order_maml_equals_analytic_first_order_gradient():
+def with_head(cls, head):
+    """``cls`` starting its tasks from another head (e.g. a first-order Proto-MAML, for the tests)."""
+    return cls if cls.head == head else type(f"{cls.__name__}_{head}", (cls,), {"head": head})
+
+
+def start_head(feats, y, n_way, head):
+    """The task's starting head, written out: zeros, or twice the class means and minus their squared norms."""
+    mu = class_means(feats, y, n_way)
+    if head == "zero":
+        return torch.zeros_like(mu).requires_grad_(), torch.zeros_like(mu[..., 0]).requires_grad_()
+    return 2 * mu, -(mu * mu).sum(-1)
+
+
+@pytest.mark.parametrize("head", ["zero", "prototype"])
+def test_first_order_maml_equals_analytic_first_order_gradient(head):
     """FOMAML = d/dtheta L_query(theta + D_body, head0(theta) + D_head) with the inner updates D constant."""
     steps = 2
-    learner, meta = small(FOMAML, train_steps=steps, inner_lr=0.1)
+    learner, meta = small(with_head(FOMAML, head), train_steps=steps, inner_lr=0.1)
     episode = make_episode()
     grads, _ = learner.meta_gradient(meta, episode)
 
@@ -98,10 +112,9 @@ def test_first_order_maml_equals_analytic_first_order_gradient():
     delta = {k: (end[k] - start[k]).detach() for k in end}
     t = episode.support_x.shape[0]
     body = {k: v.unsqueeze(0).expand(t, *v.shape) + delta[k] for k, v in meta.items()}
-    mu = class_means(learner.network.features(
-        {k: v.unsqueeze(0).expand(t, *v.shape) for k, v in meta.items()}, episode.support_x),
-        episode.support_y, episode.n_way)
-    head_w, head_b = 2 * mu + delta["head.weight"], -(mu * mu).sum(-1) + delta["head.bias"]
+    w0, b0 = start_head(learner.network.features({k: v.unsqueeze(0).expand(t, *v.shape) for k, v in meta.items()},
+                                                 episode.support_x), episode.support_y, episode.n_way, head)
+    head_w, head_b = w0 + delta["head.weight"], b0 + delta["head.bias"]
     logits = learner.network.features(body, episode.query_x) @ head_w.transpose(1, 2) + head_b.unsqueeze(1)
     loss = per_task_cross_entropy(logits, episode.query_y).mean()
     expected = torch.autograd.grad(loss, list(meta.values()))
@@ -133,10 +146,11 @@ def test_metasgd_with_uniform_rates_is_maml():
         torch.testing.assert_close(a[k], b[k])
 
 
-def test_reptile_update_equals_its_definition():
+@pytest.mark.parametrize("head", ["zero", "prototype"])
+def test_reptile_update_equals_its_definition(head):
     """theta - eps * g must be theta + eps * (mean_i W_i - theta), W_i = k SGD steps on task i's data."""
     steps, lr, eps = 3, 0.05, 0.5
-    learner, meta = small(Reptile, train_steps=steps, inner_lr=lr)
+    learner, meta = small(with_head(Reptile, head), train_steps=steps, inner_lr=lr)
     episode = make_episode()
     grads, _ = learner.meta_gradient(meta, episode)
 
@@ -146,9 +160,8 @@ def test_reptile_update_equals_its_definition():
         x = torch.cat([episode.support_x[i], episode.query_x[i]])
         y = torch.cat([episode.support_y[i], episode.query_y[i]])
         w = {k: v.detach().clone().requires_grad_() for k, v in meta.items()}
-        feats = net.features(w, x)
-        mu = torch.stack([feats[y == c].mean(0) for c in range(episode.n_way)])
-        w["head.weight"], w["head.bias"] = 2 * mu, -(mu ** 2).sum(1)
+        w0, b0 = start_head(net.features(w, x).unsqueeze(0), y.unsqueeze(0), episode.n_way, head)
+        w["head.weight"], w["head.bias"] = w0[0], b0[0]
         for _ in range(steps):
             loss = F.cross_entropy(net.features(w, x) @ w["head.weight"].T + w["head.bias"], y)
             g = torch.autograd.grad(loss, list(w.values()))

@@ -8,10 +8,12 @@ from .base import AdaptStep, Episode, HParams, MetaLearner
 from .fomaml import FOMAML
 from .maml import MAML
 from .metasgd import MetaSGD
+from .protomaml import ProtoMAML
 from .protonet import ProtoNet
 from .reptile import Reptile
 
-REGISTRY: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (MAML, FOMAML, MetaSGD, Reptile, ProtoNet)}
+REGISTRY: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (MAML, FOMAML, MetaSGD, Reptile, ProtoMAML,
+                                                                     ProtoNet)}
 
 
 def get_algorithm(name: str) -> type[MetaLearner]:
@@ -22,4 +24,4 @@ def get_algorithm(name: str) -> type[MetaLearner]:
 
 
 __all__ = ["REGISTRY", "get_algorithm", "AdaptStep", "Episode", "HParams", "MetaLearner",
-           "MAML", "FOMAML", "MetaSGD", "Reptile", "ProtoNet"]
+           "MAML", "FOMAML", "MetaSGD", "Reptile", "ProtoMAML", "ProtoNet"]

@@ -102,13 +102,19 @@ def task_batched(params: Params, t: int) -> Params:
 
 
 class MetaLearner:
-    """Base class. Subclasses set ``name``, ``paper`` and implement the three verbs below."""
+    """Base class. Subclasses describe themselves (the class variables below: everything the page, the
+    benchmarks and the docs say of an algorithm comes from here) and implement the three verbs."""
 
-    name: ClassVar[str]
-    title: ClassVar[str]
+    name: ClassVar[str]  # registry name, e.g. "maml"
+    title: ClassVar[str]  # how people call it, e.g. "first-order MAML"
     paper: ClassVar[str]
+    summary: ClassVar[str]  # one or two plain sentences for the page
+    colour: ClassVar[str]  # its colour in every chart
+    family: ClassVar[str]  # "initialisation" (adapts by gradient steps) or "metric" (compares embeddings)
+    published: ClassVar[tuple[str, tuple[float | None, ...]] | None] = None  # (source, 5w1s, 5w5s, 20w1s, 20w5s)
     default_hparams: ClassVar[HParams] = HParams()
-    has_inner_loop: ClassVar[bool] = True
+    has_inner_loop: ClassVar[bool] = True  # adapts by gradient steps on the support set
+    embeds_independently: ClassVar[bool] = False  # each image's embedding ignores the task (see scores)
     outer_optimizer: ClassVar[str] = "adam"
 
     def __init__(self, hparams: HParams | None = None):
@@ -144,6 +150,12 @@ class MetaLearner:
     def adapted_params(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int, **kw) -> Params:
         """``adapt(...).params``; learners whose final support loss costs a forward pass skip it here."""
         return self.adapt(meta, x, y, n_way, **kw).params
+
+    def scores(self, support_features: torch.Tensor, support_y: torch.Tensor, n_way: int,
+               query_features: torch.Tensor) -> torch.Tensor:
+        """(T, Q, N) class scores from embeddings, for learners that set ``embeds_independently``: the
+        evaluation embeds a pool of images once and scores many episodes from it."""
+        raise NotImplementedError(f"{self.name} adapts its embedding to each task")
 
     def query_accuracy(self, meta: Params, episode: Episode, steps: int | None = None,
                        lr: float | None = None) -> torch.Tensor:

@@ -1,13 +1,19 @@
-"""The inner loop shared by MAML, first-order MAML, Meta-SGD and Reptile.
+"""The inner loop shared by MAML, first-order MAML, Meta-SGD, Reptile and Proto-MAML.
 
-Each task starts from the meta-learned network and a **prototype-initialised linear head**
-(Triantafillou et al. 2020, "Proto-MAML"): the row of class c is ``2 * mu_c`` and its bias
-``-|mu_c|^2``, where ``mu_c`` is the mean support embedding of class c. Three things follow:
+Each task starts from the meta-learned network and a linear head with one row per class. The head is
+built for the task, not stored, so one checkpoint serves any number of classes, and renaming or
+reordering the classes permutes its rows and nothing else (probabilities are exactly equivariant to
+class order). Two starting heads (``GradientLearner.head``):
 
-* one checkpoint serves any number of classes (the head is built from the support set, not stored);
-* relabelling or reordering the classes permutes the head's rows and nothing else, so the
-  probabilities are exactly equivariant to class order (a learned N-way head is not);
-* step 0 is already a nearest-prototype classifier, and gradient steps refine it.
+* ``"zero"``: every row and bias is 0, so step 0 predicts uniformly (support loss exactly ln N, chance
+  accuracy) and the inner steps do all the learning: the "zeroing trick" of Kao et al. 2022 ("MAML is
+  a Noisy Contrastive Learner"). A meta-learned row copied to every class (UNICORN-MAML, Ye & Chao
+  2022) is the same function: equal rows shift every logit alike and softmax ignores the shift, and
+  the head's gradients do not depend on it. With a zero head the network's own gradient at step 0 is
+  exactly 0 (the features reach the loss only through the head), so step 1 updates the head alone.
+* ``"prototype"`` (Proto-MAML, Triantafillou et al. 2020): the row of class c is ``2 * mu_c`` and its
+  bias ``-|mu_c|^2``, where ``mu_c`` is the mean support embedding of class c; step 0 is already a
+  nearest-prototype classifier and gradient steps refine it.
 
 The loop is plain gradient descent on the support cross-entropy, written as a pure function: each
 step builds new tensors ``p - lr * g`` and never touches the meta-parameters. With
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import ClassVar
 
 import torch
 
@@ -26,6 +33,7 @@ from ..networks.conv4 import Params, linear
 from .base import AdaptStep, MetaLearner, class_means, last, per_task_accuracy, per_task_cross_entropy, task_batched
 
 MAX_STEPS = 100
+HEAD_KEYS = ["head.weight", "head.bias"]
 
 
 def check_steps_lr(steps: int, lr: float) -> None:
@@ -35,27 +43,41 @@ def check_steps_lr(steps: int, lr: float) -> None:
         raise ValueError(f"lr (the inner learning rate) must be a finite number above 0, got {lr!r}")
 
 
+HEADS = {
+    "zero": "a head of zeros: it predicts every class equally (chance) until the inner steps have learned",
+    "prototype": "a head built from the class averages of the examples' embeddings (prototypes): it already "
+                 "classifies like Prototypical Networks before the first step",
+}
+
+
 class GradientLearner(MetaLearner):
     """A meta-learner whose adaptation is gradient descent from a meta-learned initialisation."""
 
+    family = "initialisation"
+    head: ClassVar[str] = "zero"  # the task's starting head, a key of HEADS
+
     def initial_params(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int
                        ) -> tuple[Params, torch.Tensor]:
-        """Task-batched starting point (the meta-learned body and the prototype head), and the support
-        features it was built from, which step 0 reuses."""
+        """Task-batched starting point (the meta-learned body and the task's head), and the support
+        features, which step 0 reuses."""
         body = {}
         for k, v in self.body(meta).items():
             # At inference the meta-parameters are constants; gradients still need a graph leaf.
             body[k] = v if v.requires_grad else v.detach().requires_grad_()
         params = task_batched(body, x.shape[0])
         feats = self.network.features(params, x)
-        mu = class_means(feats, y, n_way)
-        params["head.weight"] = 2 * mu
-        params["head.bias"] = -(mu * mu).sum(-1)
+        if self.head == "prototype":
+            mu = class_means(feats, y, n_way)
+            params["head.weight"] = 2 * mu
+            params["head.bias"] = -(mu * mu).sum(-1)
+        else:
+            params["head.weight"] = feats.new_zeros(x.shape[0], n_way, feats.shape[-1]).requires_grad_()
+            params["head.bias"] = feats.new_zeros(x.shape[0], n_way).requires_grad_()
         return params, feats
 
     def step_sizes(self, meta: Params, lr: float) -> dict[str, torch.Tensor | float]:
         """Learning rate of each adapted tensor (broadcastable to its task-batched shape)."""
-        return dict.fromkeys([*self.body(meta), "head.weight", "head.bias"], lr)
+        return dict.fromkeys([*self.body(meta), *HEAD_KEYS], lr)
 
     def logits(self, params: Params, x: torch.Tensor) -> torch.Tensor:
         return linear(self.network.features(params, x), params["head.weight"], params["head.bias"])
@@ -83,10 +105,15 @@ class GradientLearner(MetaLearner):
             # Grad mode is set per step, never across a yield, so it cannot leak into the caller.
             with torch.enable_grad():
                 if step:
+                    # From a zero head the network's gradient is exactly 0 at step 1: only the head moves.
+                    # The network's tensors still become new graph nodes (view_as), so that later steps'
+                    # gradients are partial derivatives at fixed head, as after a real update.
+                    moving = HEAD_KEYS if step == 1 and self.head == "zero" else list(params)
                     # Summing over tasks keeps each task's gradient its own: tasks share no parameters.
-                    grads = torch.autograd.grad(loss.sum(), list(params.values()), create_graph=create_graph,
+                    grads = torch.autograd.grad(loss.sum(), [params[k] for k in moving], create_graph=create_graph,
                                                 retain_graph=keep_graph)
-                    params = {k: p - sizes[k] * g for (k, p), g in zip(params.items(), grads)}
+                    params = {k: p.view_as(p) for k, p in params.items()}
+                    params.update({k: params[k] - sizes[k] * g for k, g in zip(moving, grads)})
                     if not keep_graph:
                         params = {k: p.detach().requires_grad_() for k, p in params.items()}
                 if step == steps and step and not final_loss:
@@ -104,9 +131,11 @@ class MAMLFamily(GradientLearner):
 
     first_order = False
 
-    def meta_gradient(self, meta, episode):
+    def meta_gradient(self, meta, episode, first_order: bool | None = None):
+        """``first_order=True`` drops the second derivatives for this call (a first-order warm-up)."""
+        first_order = self.first_order if first_order is None else first_order
         params = self.adapted_params(meta, episode.support_x, episode.support_y, episode.n_way,
-                                     steps=self.hparams.train_steps, create_graph=not self.first_order)
+                                     steps=self.hparams.train_steps, create_graph=not first_order)
         logits = self.logits(params, episode.query_x)
         loss = per_task_cross_entropy(logits, episode.query_y).mean()
         grads = torch.autograd.grad(loss, list(meta.values()))

@@ -2,7 +2,7 @@
 
 MAML with a learned step size for every parameter: the inner update is ``p - alpha ⊙ grad`` and
 ``alpha`` (same shape as ``p``, sign free, so it learns direction too) is meta-learned with the
-initialisation. The prototype head has no fixed shape, so its rates are per embedding feature
+initialisation. The task's head has no fixed shape, so its rates are per embedding feature
 (shared by all classes) and one rate for its biases, which keeps class order irrelevant.
 
 At adaptation time, ``lr`` rescales the learned rates: ``alpha * lr / hparams.inner_lr``; the
@@ -21,7 +21,11 @@ class MetaSGD(MAMLFamily):
     name = "metasgd"
     title = "Meta-SGD"
     paper = "Li et al. 2017, Meta-SGD: Learning to Learn Quickly for Few-Shot Learning"
-    default_hparams = HParams(inner_lr=0.4, train_steps=1, test_steps=1)
+    summary = ("Meta-SGD learned its starting point *and* a step size for every weight (the learning rate "
+               "here rescales them), so each step can go a long way.")
+    colour = "#AB63FA"
+    published = ("Li 2017", (99.53, 99.93, 95.93, 98.97))
+    default_hparams = HParams(inner_lr=0.4, train_steps=3, test_steps=3)
     first_order = False
 
     def init_meta_params(self, seed=0, dtype=torch.float32):

@@ -21,8 +21,17 @@ class ProtoNet(MetaLearner):
     name = "protonet"
     title = "Prototypical Networks"
     paper = "Snell et al. 2017, Prototypical Networks for Few-shot Learning"
+    summary = ("Prototypical Networks have no inner steps: each class is the average embedding (its "
+               "*prototype*) of its examples, and a query goes to the nearest prototype.")
+    colour = "#EF553B"
+    family = "metric"
+    published = ("Snell 2017", (98.8, 99.7, 96.0, 98.9))
     default_hparams = HParams(inner_lr=0.0, train_steps=0, test_steps=0)
     has_inner_loop = False
+    embeds_independently = True
+
+    def scores(self, support_features, support_y, n_way, query_features):
+        return negative_squared_distances(query_features, class_means(support_features, support_y, n_way))
 
     def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False):
         params = self.body(meta)  # shared by all tasks: nothing is adapted

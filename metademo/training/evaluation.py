@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from ..algorithms import Episode, MetaLearner
-from ..algorithms.protonet import negative_squared_distances
 from ..data.omniglot import EpisodeSampler, LakeRun
 from ..data.preprocess import preprocess_batch
 
@@ -27,7 +26,7 @@ def evaluate_episodes(learner: MetaLearner, meta: dict, pool: torch.Tensor, ways
     from tqdm.auto import tqdm
 
     sampler = EpisodeSampler(pool, ways, shots, queries, seed=seed)
-    if not learner.has_inner_loop:
+    if learner.embeds_independently:
         return _evaluate_fixed_embedding(learner, meta, sampler, episodes, batch, device)
     accs = []
     with tqdm(total=episodes, desc=f"{learner.name} {ways}-way {shots}-shot", disable=not progress,
@@ -40,8 +39,8 @@ def evaluate_episodes(learner: MetaLearner, meta: dict, pool: torch.Tensor, ways
 
 
 def _evaluate_fixed_embedding(learner, meta, sampler, episodes, batch, device) -> dict:
-    """ProtoNet embeds each image independently of the task: embed the pool once, then score the
-    very same episodes as the generic path from the stored embeddings (a large speed-up)."""
+    """For a learner that embeds each image independently of the task (ProtoNet): embed the pool once,
+    then score the very same episodes as the generic path from the stored embeddings (a large speed-up)."""
     pool = sampler.pool
     with torch.no_grad():
         flat = pool.flatten(0, 1).unsqueeze(1)
@@ -54,9 +53,9 @@ def _evaluate_fixed_embedding(learner, meta, sampler, episodes, batch, device) -
         t = min(batch, episodes - len(accs))
         cls, idx = sampler.sample_indices(t)
         f = feats[cls, idx]  # (T, N, K+Q, D)
-        protos = f[:, :, :k].mean(2)
+        support = f[:, :, :k].reshape(t, n * k, f.shape[-1])
         q = f[:, :, k:].reshape(t, -1, f.shape[-1])
-        logits = negative_squared_distances(q, protos)
+        logits = learner.scores(support, labels.expand(t, n, k).reshape(t, -1), n, q)
         y = labels.expand(t, n, f.shape[2] - k).reshape(t, -1)
         accs.extend((logits.argmax(-1) == y).float().mean(1).tolist())
     return summarize(accs)

@@ -28,11 +28,11 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return _pools[workers]
 
 
-def _one_thread(fn, *args):
+def _one_thread(fn, *args, **kw):
     # torch.set_num_threads sets OpenMP's thread count for the calling thread only (and torch's global
     # count): without this, oneDNN and MKL in a worker would start a team of helper threads of their own.
     torch.set_num_threads(1)
-    return fn(*args)
+    return fn(*args, **kw)
 
 
 def split_tasks(episode: Episode, parts: int) -> list[Episode]:
@@ -44,8 +44,8 @@ def split_tasks(episode: Episode, parts: int) -> list[Episode]:
 
 
 def parallel_meta_gradient(learner: MetaLearner, meta: dict[str, torch.Tensor], episode: Episode,
-                           workers: int | None = None) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
-    """``learner.meta_gradient(meta, episode)``, computed by ``workers`` threads of one torch thread each
+                           workers: int | None = None, **kw) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+    """``learner.meta_gradient(meta, episode, **kw)``, computed by ``workers`` threads of one torch thread each
     (default: one per torch thread for an episode on the CPU, else a single call).
 
     torch's thread count is process-wide: it is 1 while this runs and restored afterwards, so call it
@@ -55,11 +55,11 @@ def parallel_meta_gradient(learner: MetaLearner, meta: dict[str, torch.Tensor], 
         workers = torch.get_num_threads() if episode.support_x.device.type == "cpu" else 1
     shares = split_tasks(episode, workers)
     if len(shares) == 1:
-        return learner.meta_gradient(meta, episode)
+        return learner.meta_gradient(meta, episode, **kw)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        results = list(_pool(len(shares)).map(lambda share: _one_thread(learner.meta_gradient, meta, share), shares))
+        results = list(_pool(len(shares)).map(lambda share: _one_thread(learner.meta_gradient, meta, share, **kw), shares))
     finally:
         torch.set_num_threads(threads)
     total = episode.support_x.shape[0]

@@ -5,12 +5,18 @@ optimiser step. Every ``val_every`` iterations the model is scored on fixed vali
 (held-out background alphabets, 5-way 1-shot); the best so far is written to ``out``. Training state
 (meta-parameters, optimiser moments, sampler state, elapsed time, log) goes to ``out`` +
 ``.state.safetensors`` at the same moments, so ``--resume`` continues where an interrupted run left off.
+
+Every model starts from its own seeded random initialisation. At the end, a learner with an inner loop
+gets its default number of inner steps chosen on the validation episodes (``STEP_CHOICES``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import platform
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +31,7 @@ from .evaluation import summarize
 from .parallel import parallel_meta_gradient
 
 VAL_SEED = 12345
+STEP_CHOICES = (3, 5, 10)  # default inner steps considered at the end of training
 
 
 @dataclass
@@ -44,8 +51,10 @@ class TrainConfig:
     seed: int = 0
     val_every: int = 100
     val_episodes: int = 200
-    init_from: str | None = None  # warm start: body of another checkpoint (e.g. the ProtoNet one)
+    first_order_iterations: int = 0  # MAML, Meta-SGD, Proto-MAML: first-order meta-gradients for this many
     data_root: str | None = None
+    pause_file: str | None = None  # while this file exists, training waits between iterations (not timed)
+    recipe: str = ""  # the command that started the run
     extra: dict = field(default_factory=dict)
 
     def hparams(self) -> HParams:
@@ -79,17 +88,6 @@ class Trainer:
 
     def _initial_meta(self) -> dict[str, torch.Tensor]:
         meta = self.learner.init_meta_params(self.cfg.seed)
-        self.init_seconds = 0.0
-        if self.cfg.init_from:
-            source_ckpt = load_checkpoint(self.cfg.init_from)
-            source = source_ckpt.params
-            # Time to accuracy counts the run we started from too.
-            t = source_ckpt.metadata.get("training", {})
-            self.init_seconds = (t.get("wall_seconds") or 0.0) + (t.get("init_seconds") or 0.0)
-            missing = [k for k in self.learner.body(meta) if k not in source]
-            if missing:
-                raise ValueError(f"{self.cfg.init_from} lacks {missing}: not a Conv-4 of the same width")
-            meta.update({k: source[k] for k in self.learner.body(meta)})
         return {k: v.to(self.device).requires_grad_() for k, v in meta.items()}
 
     # --- resumable state -------------------------------------------------------------------------
@@ -129,14 +127,20 @@ class Trainer:
 
     # --- the loop --------------------------------------------------------------------------------
     def meta_gradient(self, episode):
+        # The first-order warm-up of MAML and its second-order relatives (a trick of MAML++).
+        kw = {"first_order": True} if self.iteration < self.cfg.first_order_iterations else {}
         # On the CPU the tasks of a meta-batch are shared out to one worker per torch thread.
-        return parallel_meta_gradient(self.learner, self.meta, episode)
+        return parallel_meta_gradient(self.learner, self.meta, episode, **kw)
 
-    def validate(self) -> dict:
+    def validate(self, meta: dict | None = None, steps: int | None = None) -> dict:
         accs = []
         for ep in self.val_episodes:
-            accs.extend(self.learner.query_accuracy(self.meta, ep.to(self.device)).tolist())
+            accs.extend(self.learner.query_accuracy(meta or self.meta, ep.to(self.device), steps=steps).tolist())
         return summarize(accs)
+
+    def _wait_while_paused(self) -> None:
+        while self.cfg.pause_file and os.path.exists(self.cfg.pause_file):
+            time.sleep(0.5)
 
     def _lr_at(self, it: int) -> float:
         if self.learner.outer_optimizer == "sgd":  # Reptile: outer step size annealed linearly to 0
@@ -153,6 +157,7 @@ class Trainer:
                    disable=not self.progress, unit="it")
         recent: list[dict] = []
         while self.iteration < cfg.iterations:
+            self._wait_while_paused()
             start = time.perf_counter()
             for g in self.opt.param_groups:
                 g["lr"] = self._lr_at(self.iteration)
@@ -181,7 +186,22 @@ class Trainer:
                 self.elapsed += time.perf_counter() - start
                 self.save_state()
         bar.close()
-        return {"best_val_accuracy": self.best, "iterations": self.iteration, "seconds": self.elapsed}
+        result = {"best_val_accuracy": self.best, "iterations": self.iteration, "seconds": self.elapsed}
+        if self.learner.has_inner_loop:
+            result["test_steps"] = self.choose_test_steps()
+        return result
+
+    def choose_test_steps(self) -> dict:
+        """Score the best checkpoint on the validation episodes at each of ``STEP_CHOICES`` inner steps
+        and store the best (the fewest on a tie) as its default."""
+        ckpt = load_checkpoint(self.cfg.out)
+        meta = {k: v.to(self.device) for k, v in ckpt.params.items()}
+        scores = {s: self.validate(meta, steps=s)["accuracy"] for s in STEP_CHOICES}
+        best = max(STEP_CHOICES, key=lambda s: (scores[s], -s))
+        ckpt.metadata["validation"]["test_steps"] = {str(s): a for s, a in scores.items()}
+        save_checkpoint(self.cfg.out, Checkpoint(ckpt.algorithm, ckpt.hparams.replace(test_steps=best), ckpt.params,
+                                                 ckpt.metadata))
+        return {"chosen": best, **{str(s): a for s, a in scores.items()}}
 
     def save_checkpoint(self, val: dict) -> None:
         cfg = self.cfg
@@ -191,9 +211,23 @@ class Trainer:
                     "ways": cfg.ways, "shots": cfg.shots, "queries": cfg.queries, "meta_batch": cfg.meta_batch,
                     "meta_lr": cfg.meta_lr, "lr_schedule": cfg.lr_schedule,
                     "iterations": self.iteration, "planned_iterations": cfg.iterations,
-                    "seed": cfg.seed, "init_from": Path(cfg.init_from).name if cfg.init_from else None,
-                    "init_seconds": self.init_seconds,
+                    "seed": cfg.seed, "initialisation": f"random, seed {cfg.seed}",
+                    "first_order_iterations": cfg.first_order_iterations, "recipe": cfg.recipe,
                     "wall_seconds": round(self.elapsed, 1), "device": str(self.device),
+                    "hardware": hardware(self.device), "torch": torch.__version__,
                     "threads": torch.get_num_threads()}
         meta = {"training": training, "validation": {"5way1shot": val, "log": self.log}}
         save_checkpoint(cfg.out, Checkpoint(cfg.algorithm, self.learner.hparams, self.meta, meta))
+
+
+def hardware(device: torch.device) -> str:
+    """The machine a run trained on, in words (CPU model and cores, or the accelerator's name)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), model)
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores ({sys.platform})"
