@@ -11,9 +11,9 @@ Setting: second-order MAML on Omniglot 5-way 1-shot with 15 queries per class, C
 a meta-batch of 32 tasks, inner learning rate 0.1, with 1 and with 5 inner steps. Three
 implementations compute the meta-gradient of the *same* tasks from the *same* initial weights:
 
-(a) ``ours``: what ``python -m metademo.train`` runs, ``parallel_meta_gradient(MAML(...), meta,
+(a) ``ours``: what ``python -m metademo.train`` runs, ``parallel_meta_gradient(ProtoMAML(...), meta,
     episode, workers)``: on the CPU the tasks are shared out to one worker thread per torch thread,
-    each running one torch thread and ``MAML.meta_gradient`` on its tasks with task-batched
+    each running one torch thread and ``ProtoMAML.meta_gradient`` (MAML's) on its tasks with task-batched
     parameters (one convolution per task; grouped convolutions on accelerators), the first block
     computed by :func:`metademo.networks.ops.first_block` (fused in C where a compiler is found) and
     the later blocks' weight gradients by Winograd's method (:func:`metademo.networks.ops.conv3x3`);
@@ -24,7 +24,8 @@ implementations compute the meta-gradient of the *same* tasks from the *same* in
 (c) ``loop``: the textbook functorch MAML loop, ``torch.func.functional_call`` on that module with a
     dict of parameters, one task at a time, ``torch.autograd.grad(create_graph=True)``.
 
-Every implementation starts each task from the prototype head of Proto-MAML (row c = 2 mu_c, bias
+Every implementation starts each task from the prototype head of Proto-MAML, the one head whose step 0
+depends on the network (MAML's zero head only makes the first step cheaper): row c = 2 mu_c, bias
 -|mu_c|^2, mu_c the mean support embedding of class c), takes SGD steps on the support cross-entropy
 over body and head together, and differentiates the mean over tasks of the query cross-entropy.
 At step 0 the head is a function of the body, so the body's first inner gradient is the total
@@ -88,7 +89,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from metademo.algorithms import FOMAML, MAML, MetaSGD, ProtoNet, Reptile  # noqa: E402
+from metademo.algorithms import REGISTRY, ProtoMAML  # noqa: E402
 from metademo.algorithms.base import Episode, HParams  # noqa: E402
 from metademo.networks.conv4 import Conv4  # noqa: E402
 from metademo.training.parallel import parallel_meta_gradient  # noqa: E402
@@ -152,7 +153,7 @@ def first_tasks(episode: Episode, n: int) -> Episode:
 
 
 # --- the three implementations -----------------------------------------------------------------------
-def ours_meta_gradient(learner: MAML, meta: dict[str, torch.Tensor], episode: Episode) -> Grads:
+def ours_meta_gradient(learner: ProtoMAML, meta: dict[str, torch.Tensor], episode: Episode) -> Grads:
     return parallel_meta_gradient(learner, meta, episode)[0]
 
 
@@ -210,7 +211,7 @@ def loop_meta_gradient(module: Conv4Module, episode: Episode, steps: int, lr: fl
 
 def implementations(meta, module, episode: Episode, hidden: int, steps: int,
                     lr: float = INNER_LR) -> dict[str, Callable[[], Grads]]:
-    learner = MAML(HParams(hidden=hidden, inner_lr=lr, train_steps=steps))
+    learner = ProtoMAML(HParams(hidden=hidden, inner_lr=lr, train_steps=steps))
     return {"ours": lambda: ours_meta_gradient(learner, meta, episode),
             "higher": lambda: higher_meta_gradient(module, episode, steps, lr),
             "loop": lambda: loop_meta_gradient(module, episode, steps, lr)}
@@ -320,9 +321,16 @@ def other_algorithms(meta_batch: Episode, hidden: int, seed: int, repeats: int,
                      warmup: bool = True) -> list[tuple[str, int, str, float]]:
     """(name, inner steps, what, median seconds) of each other learner's meta-gradient, as the trainer runs it."""
     rows = []
-    for cls, steps, what in ((FOMAML, 1, "first order"), (MetaSGD, 1, "second order, learned rates"),
-                             (Reptile, 5, "no meta-graph"), (ProtoNet, 0, "no inner loop")):
-        kw = {"hidden": hidden} if cls is ProtoNet else {"hidden": hidden, "inner_lr": INNER_LR, "train_steps": steps}
+    for cls in REGISTRY.values():
+        if cls is ProtoMAML:
+            continue  # timed above
+        if not cls.has_inner_loop:
+            steps, what = 0, "no inner loop"
+        elif not hasattr(cls, "first_order"):  # Reptile: several plain SGD steps, no graph through them
+            steps, what = 5, "no meta-graph"
+        else:
+            steps, what = 1, "first order" if cls.first_order else "second order"
+        kw = {"hidden": hidden, "inner_lr": INNER_LR, "train_steps": steps} if steps else {"hidden": hidden}
         learner = cls(cls.default_hparams.replace(**kw))
         meta = {k: v.requires_grad_() for k, v in learner.init_meta_params(seed).items()}
         median, _ = time_round_robin(
@@ -405,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.flush()
 
     # 3. The other learners' training throughput on the same meta-batch.
-    rows = [("MAML", k, "second order", seconds[k]["ours"]) for k in STEPS]
+    rows = [("ProtoMAML", k, "second order", seconds[k]["ours"]) for k in STEPS]
     # --quick skips their warm-up: the kernels and the allocator are warm from the MAML timings.
     rows += other_algorithms(episode, args.hidden, args.seed, repeats, warmup=not args.quick)
     print(f"\ntraining throughput, meta_gradient on the same {args.meta_batch}-task meta-batch "

@@ -1,7 +1,7 @@
 """The baselines of benchmarks/meta_train.py compute what ours computes, so its speed ratios are fair.
 
 ``higher`` and the per-task ``torch.func`` loop must give the same second-order MAML meta-gradient
-(prototype head, SGD on body and head) as ``MAML.meta_gradient``, to float64 precision.
+(prototype head, SGD on body and head) as ``ProtoMAML.meta_gradient``, to float64 precision.
 """
 
 import importlib.util

@@ -16,8 +16,8 @@ class ProtoMAML(MAML):
     name = "protomaml"
     title = "Proto-MAML"
     paper = "Triantafillou et al. 2020, Meta-Dataset (section 3.2, Proto-MAML)"
-    summary = ("Proto-MAML is MAML starting from the class averages: before any step it already classifies "
-               "like Prototypical Networks, and the inner steps fine-tune from there.")
+    summary = ("Proto-MAML is MAML with a head that starts from the class averages of the embeddings, so "
+               "the inner steps fine-tune a classifier that is already good.")
     colour = "#19D3F3"
     head = "prototype"
     default_hparams = HParams(inner_lr=0.4, train_steps=3, test_steps=3)

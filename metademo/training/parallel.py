@@ -59,7 +59,8 @@ def parallel_meta_gradient(learner: MetaLearner, meta: dict[str, torch.Tensor], 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        results = list(_pool(len(shares)).map(lambda share: _one_thread(learner.meta_gradient, meta, share, **kw), shares))
+        results = list(_pool(len(shares)).map(
+            lambda share: _one_thread(learner.meta_gradient, meta, share, **kw), shares))
     finally:
         torch.set_num_threads(threads)
     total = episode.support_x.shape[0]

@@ -554,7 +554,8 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
         if inner and (fitted.step % every == 0 or fitted.step == steps or fitted.diverged):
             last = fitted.history[-1]
             status = f"**{title}**: step {last['step']} of {steps} · support loss {last['loss']:.3f}"
-            yield (plots.adaptation_figure(fitted.history, steps, f"{title} adapting to your {len(names)} classes"),
+            yield (plots.adaptation_figure(fitted.history, steps, f"{title} adapting to your {len(names)} classes",
+                                           n_classes=len(names)),
                    status, gr.skip(), gr.skip(), gr.skip())
             if FRAME_PAUSE and fitted.step < steps:
                 time.sleep(FRAME_PAUSE)
@@ -566,7 +567,7 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
     if inner:
         diverged_at = fitted.history[-1]["step"] if fitted.diverged else None
         chart = plots.adaptation_figure(fitted.history, steps, f"{title} adapting to your {len(names)} classes",
-                                        diverged_at)
+                                        diverged_at, n_classes=len(names))
         good = fitted.history[fitted.step]
         status = (f"**{title}** adapted to {len(names)} classes from {len(images)} examples: {steps} steps of "
                   f"learning rate {lr:g} in {elapsed:.0f} ms. Support accuracy {100 * good['accuracy']:.0f}%, "

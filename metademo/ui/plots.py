@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,10 +10,10 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from ..algorithms import REGISTRY
+
 PALETTE = qualitative.Plotly  # 10 distinct colours, one per class
 TEMPLATE = "plotly_white"
-ALGORITHM_COLORS = {"maml": "#636EFA", "fomaml": "#00CC96", "metasgd": "#AB63FA", "reptile": "#FFA15A",
-                    "protonet": "#EF553B"}
 MAX_QUERIES_SHOWN = 30
 
 
@@ -49,8 +50,9 @@ def class_color(i: int) -> str:
 # --- few-shot classifier ---------------------------------------------------------------------------
 
 def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
-                      diverged_at: int | None = None) -> go.Figure:
-    """Support loss (left axis) and support accuracy (right axis) after each inner step so far.
+                      diverged_at: int | None = None, n_classes: int | None = None) -> go.Figure:
+    """Support loss (left axis) and support accuracy (right axis) after each inner step so far; with
+    ``n_classes``, chance is marked: accuracy 1/N and the loss of a uniform guess, ln N.
 
     Built in one go (no make_subplots): it is redrawn after every step while the model adapts.
     """
@@ -67,12 +69,27 @@ def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
         "yaxis2": {"title": {"text": "accuracy (%)"}, "range": [-3, 103], "overlaying": "y", "side": "right",
                    "showgrid": False},
     }
+    shapes, annotations = [], []
+    if n_classes:
+        chance = {"color": "#999", "dash": "dash", "width": 1}
+        shapes.append({"type": "line", "x0": 0, "x1": 1, "xref": "paper", "y0": 100 / n_classes,
+                       "y1": 100 / n_classes, "yref": "y2", "line": chance})
+        annotations.append({"x": 1, "xref": "paper", "y": 100 / n_classes, "yref": "y2", "showarrow": False,
+                            "text": f"chance ({100 / n_classes:.0f}%)", "xanchor": "right", "yanchor": "bottom",
+                            "font": {"color": "#777", "size": 11}})
+        if not exploding:
+            shapes.append({"type": "line", "x0": 0, "x1": 1, "xref": "paper", "y0": math.log(n_classes),
+                           "y1": math.log(n_classes), "yref": "y", "line": {**chance, "color": "#e8a598"}})
+            annotations.append({"x": 0, "xref": "paper", "y": math.log(n_classes), "yref": "y", "showarrow": False,
+                                "text": f"loss of a uniform guess (ln {n_classes})", "xanchor": "left",
+                                "yanchor": "bottom", "font": {"color": "#c9705f", "size": 11}})
     if diverged_at is not None:
-        layout["shapes"] = [{"type": "line", "x0": diverged_at, "x1": diverged_at, "y0": 0, "y1": 1,
-                             "yref": "paper", "line": {"color": "#d62728", "dash": "dash"}}]
-        layout["annotations"] = [{"x": diverged_at, "y": 1, "yref": "paper", "text": "diverged",
-                                  "showarrow": False, "xanchor": "right", "yanchor": "bottom",
-                                  "font": {"color": "#d62728"}}]
+        shapes.append({"type": "line", "x0": diverged_at, "x1": diverged_at, "y0": 0, "y1": 1,
+                       "yref": "paper", "line": {"color": "#d62728", "dash": "dash"}})
+        annotations.append({"x": diverged_at, "y": 1, "yref": "paper", "text": "diverged",
+                            "showarrow": False, "xanchor": "right", "yanchor": "bottom",
+                            "font": {"color": "#d62728"}})
+    layout["shapes"], layout["annotations"] = shapes, annotations
     fig = go.Figure(
         data=[go.Scatter(x=steps, y=loss, name="support loss", mode="lines+markers",
                          line={"color": "#EF553B", "width": 3}),
@@ -189,14 +206,14 @@ def _row_title(i: int, probs: np.ndarray, classes, truth: int | None) -> str:
 # --- comparison --------------------------------------------------------------------------------------
 
 def compare_figure(results: Sequence[dict], n_way: int, steps: int) -> go.Figure:
-    """Query accuracy against inner step, one line per algorithm (ProtoNet: one point at step 0).
+    """Query accuracy against inner step, one line per algorithm (no inner loop: one point at step 0).
 
     Each result has ``name``, ``title``, ``accuracy`` (a list, one value per step from 0) and
     optionally ``default_step`` (marked with a ring).
     """
     fig = go.Figure()
     for r in results:
-        color = ALGORITHM_COLORS.get(r["name"], "#333")
+        color = REGISTRY[r["name"]].colour if r["name"] in REGISTRY else "#333"
         acc = [100 * a for a in r["accuracy"]]
         if len(acc) == 1:  # no inner loop: a point at step 0, and a faint line for reference
             fig.add_trace(go.Scatter(x=[0], y=acc, mode="markers", name=r["title"],

@@ -1,23 +1,19 @@
 """Every sentence the app shows: tab introductions, help texts and the "Learn" tab.
 
 Kept apart from the layout so that a teacher can reword the page without reading any Gradio code.
-This module imports nothing heavy (no torch), so the page can be built before the models load.
+What the page says of each algorithm (title, summary, starting head) comes from the algorithm itself,
+through the registry: this module spells out none of them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ..algorithms import REGISTRY
+from ..algorithms.inner_loop import HEADS
+
 #: (title, registry name) of every algorithm, in the order of ``metademo.available_algorithms()``.
-#: The titles equal ``get_algorithm(name).title`` (a test checks it); they are repeated here so that
-#: the page can be laid out without importing torch, which keeps the cold start short.
-ALGORITHMS: list[tuple[str, str]] = [
-    ("MAML", "maml"),
-    ("first-order MAML", "fomaml"),
-    ("Meta-SGD", "metasgd"),
-    ("Reptile", "reptile"),
-    ("Prototypical Networks", "protonet"),
-]
+ALGORITHMS: list[tuple[str, str]] = [(cls.title, name) for name, cls in REGISTRY.items()]
 TITLES = {name: title for title, name in ALGORITHMS}
 
 ACCURACY_FILE = Path(__file__).resolve().parents[2] / "docs" / "accuracy.md"
@@ -25,7 +21,7 @@ ACCURACY_FILE = Path(__file__).resolve().parents[2] / "docs" / "accuracy.md"
 HEADER = """\
 # metademo: learning to learn, live
 Meta-learning trains a model on *many small tasks* so that it can learn a **new** task from a
-handful of examples. Here five meta-learners, pretrained on the Omniglot alphabets, meet characters
+handful of examples. Here {count} meta-learners, pretrained on the Omniglot alphabets, meet characters
 they have never seen. Give them a few examples of each class and watch them adapt.
 """
 
@@ -43,7 +39,8 @@ SKETCH_HELP = ("Draw one character, then press **Add drawing** in a class or und
 COMPARE_INTRO = """\
 One *episode* (N unseen characters, K examples of each, and 5 more drawings of each as queries
 with known answers) goes through every algorithm. The chart shows the share of queries each one
-gets right after every inner step; ProtoNet has no inner loop, so it is a single point at step 0.
+gets right after every inner step (the dashed line is chance, 1 in N); an algorithm without an inner
+loop is a single point at step 0.
 """
 
 SINE_INTRO = """\
@@ -77,18 +74,15 @@ INFO = {
     "iterations": "Meta-training iterations, each on a batch of 25 new waves (2000 take about half a minute).",
 }
 
-ALGORITHM_NOTES = {
-    "maml": "MAML learned a starting point from which a few gradient steps on your examples fit them well.",
-    "fomaml": "First-order MAML: like MAML, but cheaper to meta-train (it ignores second derivatives).",
-    "metasgd": "Meta-SGD learned its starting point *and* a step size for every weight (the learning rate "
-               "here rescales them).",
-    "reptile": "Reptile learned its starting point by repeatedly nudging it towards weights that fit single tasks.",
-    "protonet": "Prototypical Networks have no inner steps: each class is the average embedding (its "
-                "*prototype*) of its examples, and a query goes to the nearest prototype. Steps and learning "
-                "rate do not apply; the chart shows the embeddings instead of a learning curve.",
-}
+def _note(cls) -> str:
+    if not cls.has_inner_loop:
+        return cls.summary + " Steps and learning rate do not apply; the chart shows the embeddings instead."
+    return cls.summary + f" Each task starts from {HEADS[cls.head]}."
 
-LEARN = """\
+
+ALGORITHM_NOTES = {name: _note(cls) for name, cls in REGISTRY.items()}
+
+LEARN_TEMPLATE = """\
 ## What is meta-learning?
 A normal classifier learns *one* task from thousands of labelled examples. A **meta-learner** is
 trained on thousands of *small tasks* (here: tell apart 5 or 20 handwritten characters from 1 or 5
@@ -108,26 +102,34 @@ tell the meta-learner how well its learning worked.
   it yourself.
 
 ### The algorithms
-* **MAML** (Finn, Abbeel & Levine 2017) learns an initial set of weights such that a few gradient
-  steps on any new task give a good model. Its outer loop differentiates *through* the inner steps.
-* **First-order MAML** drops the second derivatives from that outer-loop gradient. It is cheaper
-  and, on Omniglot, nearly as good.
-* **Meta-SGD** (Li et al. 2017) also learns a separate inner learning rate (and direction) for every
-  weight, so even a single step can go a long way.
-* **Reptile** (Nichol, Achiam & Schulman 2018) trains on a task for several steps and then moves the
-  initial weights a little towards the result. No gradient flows through the inner loop.
-* **Prototypical Networks** (Snell, Swersky & Zemel 2017) learn an embedding in which each class is
-  summed up by the average of its examples (its *prototype*); a query belongs to the nearest
-  prototype. There is no inner loop at all.
+{algorithms}
 
-In this app the gradient-based methods start each task from a *prototype* head (Triantafillou et al.
-2020): at step 0 they already classify like a nearest-prototype model, and the inner steps refine it.
+### Where the inner loop starts
+The gradient-based methods need a classifier *head* (one row of weights per class) on top of the
+network, and the classes of a new task are new, so the head cannot be meta-learned like the rest.
+{zero_head} start every task from a head of **zeros** (Kao et al. 2022): before the first step
+every class is equally likely (chance, and a support loss of exactly ln N), so everything they get
+right, they learned in the inner steps you watch. {prototype_head} starts from the class averages of
+the embeddings instead (Triantafillou et al. 2020): it is already right at step 0, and the steps
+fine-tune. Comparing the two shows what a good starting head buys.
 
 ### Omniglot
 Omniglot (Lake et al. 2015) has 1,623 handwritten characters from 50 alphabets, each drawn by 20
 people. The models were meta-trained on the *background* alphabets only; the gallery and the
 comparison use the 20 *evaluation* alphabets, which they have never seen.
 """
+
+
+
+def _titles(head: str) -> str:
+    titles = [f"**{cls.title}**" for cls in REGISTRY.values() if cls.has_inner_loop and cls.head == head]
+    return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles)
+
+
+LEARN = LEARN_TEMPLATE.format(
+    algorithms="\n".join(f"* **{cls.title}** ({cls.paper}). {cls.summary}" for cls in REGISTRY.values()),
+    zero_head=_titles("zero"), prototype_head=_titles("prototype"))
+HEADER = HEADER.format(count=len(REGISTRY))
 
 ACCURACY_MISSING = """\
 ### Measured accuracy
