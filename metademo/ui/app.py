@@ -65,7 +65,7 @@ def launch_options() -> dict:
 
 
 def warm_up() -> threading.Thread:
-    """Load the gallery, torch, the five classifiers and the sine models in the background."""
+    """Load the gallery, torch, every pretrained classifier and the sine models in the background."""
     PROVIDER.start()
 
     def run():
