@@ -6,8 +6,9 @@ optimiser step. Every ``val_every`` iterations the model is scored on fixed vali
 (meta-parameters, optimiser moments, sampler state, elapsed time, log) goes to ``out`` +
 ``.state.safetensors`` at the same moments, so ``--resume`` continues where an interrupted run left off.
 
-Every model starts from its own seeded random initialisation. At the end, a learner with an inner loop
-gets its default number of inner steps chosen on the validation episodes (``STEP_CHOICES``).
+Every model starts from its own seeded random initialisation. At the end of every sitting, the best
+checkpoint of a learner with an inner loop gets its default number of inner steps chosen on the
+validation episodes (``STEP_CHOICES``).
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ class Trainer:
                 bar.set_postfix(val=f"{val['accuracy']:.4f}", best=f"{self.best:.4f}")
         bar.close()
         result = {"best_val_accuracy": self.best, "iterations": self.iteration, "seconds": self.elapsed}
-        if self.iteration >= cfg.iterations and self.learner.has_inner_loop:
+        if self.learner.has_inner_loop and Path(cfg.out).exists():  # also when a sitting ends early
             result["test_steps"] = self.choose_test_steps()
         return result
 
