@@ -26,6 +26,7 @@ if __name__ == "__main__":
         enable_monitoring=False,
         ssr_mode=False,
         prevent_thread_lock=True,
+        mcp_server=True,  # agents: the tools at /gradio_api/mcp/ (streamable HTTP), see the README
         **launch_options(),
     )
     warm_up()  # after the server answers, so that loading never delays the first page

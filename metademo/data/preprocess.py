@@ -24,6 +24,8 @@ The limits (:data:`MAX_PIXELS`, :data:`MAX_FILE_BYTES`) are module constants, re
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import io
 import math
@@ -81,6 +83,8 @@ def open_image(obj: Any) -> Image.Image:
     * a ``PIL.Image.Image``;
     * a path (``str`` or ``os.PathLike``), raw ``bytes``/``bytearray``/``memoryview`` of an
       image file, or a binary file-like object (anything with ``.read()``);
+    * a data URL, a string ``"data:image/png;base64,..."`` holding the file (what programs and agents
+      can send in JSON);
     * a numpy array of shape HxW, HxWx1, HxWx2 (gray + alpha), HxWx3 (RGB) or HxWx4 (RGBA) with
       dtype uint8, uint16, bool, another integer type with values in 0..65535, or float with
       values in [0, 1];
@@ -112,6 +116,8 @@ def _open(obj: Any, draft: bool) -> Image.Image:
             raise ValueError(
                 f"the image could not be decoded: it is truncated or corrupt ({e})"
             ) from None
+    elif isinstance(obj, str) and obj.startswith("data:"):
+        img = _decode(_data_url_bytes(obj), name=None, draft=draft)
     elif isinstance(obj, (str, os.PathLike)):
         img = _decode(_read_path(obj), name=os.fspath(obj), draft=draft)
     elif isinstance(obj, (bytes, bytearray, memoryview)):
@@ -145,6 +151,19 @@ def _open(obj: Any, draft: bool) -> Image.Image:
 
 def _describe(name: str | None) -> str:
     return f"file {name!r}" if name else "the image data"
+
+
+def _data_url_bytes(url: str) -> bytes:
+    """The file in a base64 data URL (``data:[<media type>];base64,<data>``)."""
+    header, sep, payload = url.partition(",")
+    if not sep or not header.endswith(";base64"):
+        raise ValueError("a data URL must look like 'data:image/png;base64,<the file in base64>'")
+    # Check the size before decoding: base64 takes 4 characters for 3 bytes.
+    _check_file_size(len(payload) * 3 // 4, "the image data", at_least=True)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the data URL is not valid base64") from None
 
 
 def _read_path(path: str | os.PathLike) -> bytes:

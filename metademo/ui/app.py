@@ -15,7 +15,7 @@ import threading
 import gradio as gr
 
 from . import handlers as h
-from . import text
+from . import text, tools
 from .gallery import PROVIDER
 from .models import MODELS, get_sine_models
 
@@ -310,6 +310,8 @@ def build_app() -> gr.Blocks:
                 _sine_tab()
             with gr.Tab("Learn", id="learn"):
                 accuracy = _learn_tab()
+        # For programs and agents (and the MCP tool): the whole task in one JSON request, images as data URLs.
+        gr.api(tools.classify_images, api_name="classify_images", **COMPUTE)
         demo.load(h.page_info, None, [device, gallery_md, accuracy], api_name="page_info", **HIDDEN_API)
         demo.load(h.algorithm_defaults, algorithm, [steps, lr, algo_note], api_visibility="private")
     return demo
