@@ -551,8 +551,13 @@ def _background_field(x: np.ndarray) -> np.ndarray:
     # Padding by linear extrapolation lets the opening follow gradients up to the edges.
     padded_level = np.pad(level, 1, mode="reflect", reflect_type="odd")
     level = _filter3(_filter3(padded_level, np.minimum), np.maximum)[1:-1, 1:-1]
-    # Bilinear upsampling of the block grid, as two small matrix products.
-    return (_interpolation(h, gh) @ level @ _interpolation(w, gw).T).astype(np.float32)
+    # Bilinear upsampling of the block grid, rows then columns. Each output pixel mixes two grid points, so
+    # this is written out rather than done as matrix products: numpy's threaded BLAS, on a machine whose
+    # cores are busy, made these small products take most of the time of a whole preprocessing.
+    i0, i1, f = _interpolation(h, gh)
+    rows = level[i0] * (1 - f)[:, None] + level[i1] * f[:, None]
+    j0, j1, g = _interpolation(w, gw)
+    return (rows[:, j0] * (1 - g) + rows[:, j1] * g).astype(np.float32)
 
 
 def _filter3(a: np.ndarray, op: np.ufunc) -> np.ndarray:
@@ -567,19 +572,21 @@ def _filter3(a: np.ndarray, op: np.ufunc) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _interpolation(n_out: int, n_in: int) -> np.ndarray:
-    """(n_out, n_in) matrix of linear interpolation weights between block centres (linear
-    extrapolation in the outer half blocks, so gradients continue to the image edges)."""
+def _interpolation(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear interpolation between ``n_in`` block centres at ``n_out`` pixels: for each pixel the indices of
+    the two grid points around it and the weight f of the second (value = (1 - f) v[i0] + f v[i1]); linear
+    extrapolation in the outer half blocks, so gradients continue to the image edges."""
     if n_in == 1:
-        return np.ones((n_out, 1))
-    pos = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5
-    i0 = np.clip(np.floor(pos).astype(int), 0, n_in - 2)
-    frac = pos - i0
-    m = np.zeros((n_out, n_in))
-    m[np.arange(n_out), i0] = 1 - frac
-    m[np.arange(n_out), i0 + 1] = frac
-    m.setflags(write=False)
-    return m
+        i0 = i1 = np.zeros(n_out, dtype=np.intp)
+        frac = np.zeros(n_out)
+    else:
+        pos = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5
+        i0 = np.clip(np.floor(pos).astype(np.intp), 0, n_in - 2)
+        i1 = i0 + 1
+        frac = pos - i0
+    for a in (i0, i1, frac):
+        a.setflags(write=False)
+    return i0, i1, frac
 
 
 def _binary_ink(img: Image.Image) -> np.ndarray | None:
