@@ -47,8 +47,9 @@ HEAD = """<script>
 #: (``METADEMO_MAX_SESSIONS``, default 200, about 120 MB; Gradio's own default, 10,000, would allow 6 GB).
 #: The least recently used session goes first; a visitor whose session went has to press Adapt again.
 MAX_SESSIONS = int(os.environ.get("METADEMO_MAX_SESSIONS") or 200)
-#: Seconds a visitor's adapted model (``gr.State``, about 0.5 MB) is kept after its last change.
-STATE_TTL = 3600
+#: Seconds a visitor's adapted model (``gr.State``, about 0.5 MB) is kept after its last change
+#: (``METADEMO_STATE_TTL``, default an hour); Gradio checks every second.
+STATE_TTL = float(os.environ.get("METADEMO_STATE_TTL") or 3600)
 COMPUTE = {"concurrency_id": "compute", "concurrency_limit": 2}  # every model-running event shares 2 slots
 HIDDEN_API = {"api_visibility": "undocumented"}  # page plumbing: callable by clients, not in the API docs
 
