@@ -10,7 +10,6 @@ them barely move (``benchmarks/latency.py`` measures both on a whole episode of 
 from __future__ import annotations
 
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -119,14 +118,3 @@ def test_phone_photos_stay_close(pngs):
     diffs = np.array(diffs)
     assert diffs[:, 0].max() < PHOTO_MAX_DIFF and diffs[:, 1].mean() < PHOTO_MEAN_DIFF, diffs
 
-
-def test_omniglot_png_is_several_times_faster(pngs):
-    """Not a benchmark (see benchmarks/latency.py): a guard that the fast path is taken."""
-    def per_image(fn):
-        start = time.perf_counter()
-        for p in pngs[:100]:
-            fn(p)
-        return (time.perf_counter() - start) / 100
-
-    per_image(fast.preprocess)
-    assert per_image(fast.preprocess) < per_image(ref.preprocess) / 3
