@@ -78,7 +78,25 @@ def _as_list(x, what: str) -> list:
     return list(x)
 
 
+class Preprocessed:
+    """Images already preprocessed (a ``(n, 1, 28, 28)`` tensor from :func:`metademo.data.preprocess.preprocess`
+    or ``preprocess_batch``): ``fit`` and ``predict_proba`` take them as they are instead of preprocessing
+    them again. For callers that check each image themselves first (the app, to name a bad file)."""
+
+    def __init__(self, tensor: torch.Tensor):
+        if tensor.ndim != 4 or tuple(tensor.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"preprocessed images must be a (n, 1, 28, 28) tensor, got shape {tuple(tensor.shape)}")
+        self.tensor = tensor
+
+    def __len__(self) -> int:
+        return len(self.tensor)
+
+
 def _images_to_tensor(images, what: str = "images") -> torch.Tensor:
+    if isinstance(images, Preprocessed):
+        if not len(images):
+            raise ValueError(f"{what}: no images given")
+        return images.tensor
     images = _as_list(images, what)
     if not images:
         raise ValueError(f"{what}: no images given")
@@ -151,7 +169,9 @@ class MetaClassifier:
             yield FittedClassifier(self, classes, state.params, list(history), state.step, False)
 
     def _support(self, images, labels):
-        images, labels = _as_list(images, "images"), _as_list(labels, "labels")
+        if not isinstance(images, Preprocessed):
+            images = _as_list(images, "images")
+        labels = _as_list(labels, "labels")
         if len(images) != len(labels):
             raise ValueError(f"got {len(images)} images but {len(labels)} labels; give one label per image")
         if not images:
@@ -164,7 +184,7 @@ class MetaClassifier:
             raise ValueError(f"need at least 2 classes to tell apart, got {len(classes)} ({classes!r})")
         if len(classes) > MAX_CLASSES:
             raise ValueError(f"at most {MAX_CLASSES} classes are supported, got {len(classes)}")
-        x = _images_to_tensor(images).to(self.device).unsqueeze(0)
+        x = _images_to_tensor(images).to(self.device).unsqueeze(0)  # validated once, here
         index = {c: i for i, c in enumerate(classes)}
         y = torch.tensor([index[lab] for lab in labels], device=self.device).unsqueeze(0)
         return x, y, classes

@@ -6,6 +6,6 @@
 The handlers (:mod:`metademo.ui.handlers`) are plain functions, testable without a browser.
 """
 
-from .app import QUEUE_OPTIONS, build_app, launch_options, warm_up
+from .app import MAX_SESSIONS, QUEUE_OPTIONS, build_app, launch_options, warm_up
 
-__all__ = ["build_app", "launch_options", "warm_up", "QUEUE_OPTIONS"]
+__all__ = ["build_app", "launch_options", "warm_up", "QUEUE_OPTIONS", "MAX_SESSIONS"]

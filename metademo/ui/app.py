@@ -15,7 +15,7 @@ import threading
 import gradio as gr
 
 from . import handlers as h
-from . import text
+from . import text, tools
 from .gallery import PROVIDER
 from .models import MODELS, get_sine_models
 
@@ -41,6 +41,15 @@ HEAD = """<script>
     }, 200);
 })();
 </script>"""
+#: ``demo.launch(state_session_capacity=MAX_SESSIONS)``: Gradio keeps every session it has seen (a visitor's page,
+#: a program's client, each fresh API call) until this many newer ones have come; each costs the server about
+#: 0.6 MB (its copy of the page's configuration, plus its gr.State values), so this bounds the memory they take
+#: (``METADEMO_MAX_SESSIONS``, default 200, about 120 MB; Gradio's own default, 10,000, would allow 6 GB).
+#: The least recently used session goes first; a visitor whose session went has to press Adapt again.
+MAX_SESSIONS = int(os.environ.get("METADEMO_MAX_SESSIONS") or 200)
+#: Seconds a visitor's adapted model (``gr.State``, about 0.5 MB) is kept after its last change
+#: (``METADEMO_STATE_TTL``, default an hour); Gradio checks every second.
+STATE_TTL = float(os.environ.get("METADEMO_STATE_TTL") or 3600)
 COMPUTE = {"concurrency_id": "compute", "concurrency_limit": 2}  # every model-running event shares 2 slots
 HIDDEN_API = {"api_visibility": "undocumented"}  # page plumbing: callable by clients, not in the API docs
 
@@ -158,7 +167,7 @@ def _classifier_tab():
             pred_table = gr.Dataframe(headers=h.PRED_HEADERS, interactive=False, label="Predictions (table)",
                                       elem_id="predictions-table")
     q_selection = gr.State(None)
-    fitted = gr.State(None)
+    fitted = gr.State(None, time_to_live=STATE_TTL)
 
     # --- wiring ---
     n_classes.change(h.show_classes, n_classes, blocks, api_name="show_classes", queue=False, **HIDDEN_API)
@@ -253,7 +262,7 @@ def _sine_tab():
             train_status = gr.Markdown(text.SINE_TRAIN_HELP, elem_id="train-status")
         with gr.Column(scale=2):
             train_plot = gr.Plot(label="Meta-training", elem_id="train-plot")
-    trained = gr.State(None)
+    trained = gr.State(None, time_to_live=STATE_TTL)
     inputs = [amplitude, phase, k_points, sine_steps, sine_lr, seed, choice, trained]
     points_btn.click(h.new_seed, None, seed, api_name="new_seed", queue=False, **HIDDEN_API).then(
         h.sine_adapt, inputs, [sine_plot, sine_status], api_name="sine_adapt_new_points", api_visibility="private",
@@ -310,6 +319,8 @@ def build_app() -> gr.Blocks:
                 _sine_tab()
             with gr.Tab("Learn", id="learn"):
                 accuracy = _learn_tab()
+        # For programs and agents (and the MCP tool): the whole task in one JSON request, images as data URLs.
+        gr.api(tools.classify_images, api_name="classify_images", **COMPUTE)
         demo.load(h.page_info, None, [device, gallery_md, accuracy], api_name="page_info", **HIDDEN_API)
         demo.load(h.algorithm_defaults, algorithm, [steps, lr, algo_note], api_visibility="private")
     return demo

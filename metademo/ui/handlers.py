@@ -889,8 +889,16 @@ def classify(algorithm, support_files, support_labels, query_files, steps=None, 
     else:
         steps = _whole(steps, "steps", 0, MAX_STEPS)
     lr = None if lr in ("", None) else _number(lr, "lr (the inner learning rate)", 0, MAX_LR, lo_open=True)
-    _check_images(support, "support")
+    from metademo.api import Preprocessed
+
+    support_x = _check_images(support, "support")  # each image once: errors name the file
     query_x = _check_images(queries, "query")
+    return classification(name, Preprocessed(support_x), labels, query_x, steps, lr)
+
+
+def classification(name: str, support, labels: list, query_x, steps: int | None, lr: float | None) -> dict:
+    """Adapt the model ``name`` to checked support images and labels, classify the preprocessed queries:
+    the JSON answer of ``/classify`` (and of the tool for agents)."""
     clf = MODELS.get(name)
     fitted = clf.fit(support, labels, steps=steps, lr=lr)
     if fitted.diverged:
