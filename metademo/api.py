@@ -13,6 +13,7 @@ Inputs are validated here, once, with messages meant for people; everything belo
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Hashable, Iterator, Sequence
@@ -22,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .algorithms import REGISTRY, MetaLearner, get_algorithm
+from .algorithms import REGISTRY, HParams, MetaLearner, get_algorithm
 from .algorithms.base import last
 from .algorithms.inner_loop import check_steps_lr
-from .checkpoints import Checkpoint, load_checkpoint
+from .checkpoints import Checkpoint, load_checkpoint, write_safetensors
 from .data.preprocess import preprocess_batch
 
 SHIPPED_ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -72,6 +73,35 @@ def load_classifier(path: str | os.PathLike, device: str | torch.device | None =
     return MetaClassifier.from_checkpoint(load_checkpoint(path), device)
 
 
+@dataclass(frozen=True)
+class PreparedImages:
+    """Images already preprocessed (see :func:`prepare`): ``tensor`` is (n, 1, 28, 28), ink = 1.
+
+    ``fit``, ``predict_proba``, ``predict`` and ``embed`` take them as they are, so an application that
+    keeps them preprocesses each image once however often it is used.
+    """
+
+    tensor: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.tensor)
+
+    def __getitem__(self, index) -> PreparedImages:
+        index = [index] if isinstance(index, int) else index
+        return PreparedImages(self.tensor[index])
+
+    def __add__(self, other: PreparedImages) -> PreparedImages:
+        return PreparedImages(torch.cat([self.tensor, other.tensor]))
+
+
+def prepare(images) -> PreparedImages:
+    """Preprocess images once (any image :func:`metademo.data.preprocess.open_image` reads), for reuse.
+
+    Raises ``ValueError`` naming the first unusable image (``"image 2: the image looks blank ..."``).
+    """
+    return PreparedImages(_images_to_tensor(images))
+
+
 def _as_list(x, what: str) -> list:
     if isinstance(x, (str, bytes, os.PathLike)) or not isinstance(x, (Sequence, np.ndarray, torch.Tensor)):
         raise ValueError(f"{what} must be a list, got {type(x).__name__}")
@@ -79,6 +109,12 @@ def _as_list(x, what: str) -> list:
 
 
 def _images_to_tensor(images, what: str = "images") -> torch.Tensor:
+    if isinstance(images, PreparedImages):
+        if not len(images):
+            raise ValueError(f"{what}: no images given")
+        if len(images) > MAX_IMAGES:
+            raise ValueError(f"{what}: {len(images)} images is too many; at most {MAX_IMAGES} per call")
+        return images.tensor
     images = _as_list(images, what)
     if not images:
         raise ValueError(f"{what}: no images given")
@@ -151,7 +187,8 @@ class MetaClassifier:
             yield FittedClassifier(self, classes, state.params, list(history), state.step, False)
 
     def _support(self, images, labels):
-        images, labels = _as_list(images, "images"), _as_list(labels, "labels")
+        labels = _as_list(labels, "labels")
+        images = images if isinstance(images, PreparedImages) else _as_list(images, "images")
         if len(images) != len(labels):
             raise ValueError(f"got {len(images)} images but {len(labels)} labels; give one label per image")
         if not images:
@@ -217,3 +254,75 @@ class FittedClassifier:
 
     def predict(self, images) -> list:
         return [self.classes_[i] for i in self.predict_proba(images).argmax(1)]
+
+    def embed(self, images) -> np.ndarray:
+        """(n, d) features of the images under this classifier's network: the adapted network for the
+        gradient-based learners (at this step), the meta-learned one for Prototypical Networks. The
+        class scores are computed from these features (a linear head, or distances to prototypes)."""
+        x = _images_to_tensor(images, "images to embed").to(self.model.device)
+        network = self.model.learner.network
+        out = []
+        with torch.no_grad():
+            for chunk in x.split(_CHUNK):
+                out.append(network.features(self.params, chunk.unsqueeze(0))[0].double().cpu().numpy())
+        return np.concatenate(out)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write this adapted classifier to ``path`` (.safetensors; tensors plus JSON metadata, no pickle).
+
+        The file holds the adapted tensors, the meta-parameters it started from (so the loaded one can
+        adapt again) and the classes, history and step; :func:`load_fitted` reads it back and gives
+        identical probabilities. Classes must be strings or numbers.
+        """
+        path = Path(path)
+        if path.suffix != ".safetensors":
+            raise ValueError(f"{path}: the file name must end in .safetensors")
+        for c in self.classes_:
+            if isinstance(c, bool) or not isinstance(c, (str, int, float)):
+                raise ValueError(f"only classes that are strings or numbers can be saved, got {c!r}")
+        tensors = {f"fitted.{k}": v.detach().cpu().clone() for k, v in self.params.items()}
+        tensors.update({f"meta.{k}": v.detach().cpu().contiguous() for k, v in self.model.meta_params.items()})
+        learner = self.model.learner
+        meta = {"format": FITTED_FORMAT, "algorithm": learner.name, "hparams": learner.hparams.to_dict(),
+                "classes": list(self.classes_), "history": self.history, "step": self.step,
+                "diverged": self.diverged, "meta_fingerprint": self.model.fingerprint(),
+                "model": {k: v for k, v in self.model.metadata.items() if k in ("training", "data", "note")}}
+        return write_safetensors(path, tensors, {"metademo": json.dumps(meta, allow_nan=True)})
+
+
+FITTED_FORMAT = "metademo-fitted/1"
+
+
+def load_fitted(path: str | os.PathLike, device: str | torch.device | None = None) -> FittedClassifier:
+    """An adapted classifier written by :meth:`FittedClassifier.save` (safetensors: never unpickled)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .checkpoints import read_metadata
+
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ValueError(f"{path}: only .safetensors files are loaded (they cannot run code)")
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        meta = read_metadata(path)
+        tensors = load_file(str(path))
+    except (SafetensorError, json.JSONDecodeError, OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not a readable saved classifier: {e}") from None
+    if meta.get("format") != FITTED_FORMAT:
+        raise ValueError(f"{path} is not a saved metademo classifier (format {meta.get('format')!r}); "
+                         "checkpoints of meta-learners load with metademo.load_classifier")
+    try:
+        learner = get_algorithm(meta["algorithm"])(HParams.from_dict(meta["hparams"]))
+        classes = list(meta["classes"])
+        meta_params = {k[5:]: v for k, v in tensors.items() if k.startswith("meta.")}
+        params = {k[7:]: v for k, v in tensors.items() if k.startswith("fitted.")}
+        model = MetaClassifier(learner, meta_params, device, {"algorithm": learner.name, **meta.get("model", {})})
+        fitted = FittedClassifier(model, classes, {k: v.to(model.device) for k, v in params.items()},
+                                  list(meta.get("history", [])), int(meta["step"]), bool(meta.get("diverged")))
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"{path} is not a complete saved classifier (missing {e})") from None
+    if not params or not meta_params or len(classes) < 2:
+        raise ValueError(f"{path} is not a complete saved classifier")
+    return fitted
