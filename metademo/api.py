@@ -7,6 +7,8 @@ Example::
     fitted = clf.fit(["a1.png", "a2.png", "b1.png", "b2.png"], ["alpha", "alpha", "beta", "beta"])
     fitted.predict_proba(["query.png"])   # array([[0.93, 0.07]]), columns in fitted.classes_
     fitted.history                        # [{"step": 0, "loss": ..., "accuracy": ...}, ...]
+    fitted.save("mine.safetensors"); metademo.load_fitted("mine.safetensors")   # the same probabilities
+    task = metademo.load_task("task.zip"); clf.fit(task.images, task.labels)   # a task saved by the app
 
 Inputs are validated here, once, with messages meant for people; everything below trusts them.
 """
@@ -28,6 +30,9 @@ from .algorithms.base import last
 from .algorithms.inner_loop import check_steps_lr
 from .checkpoints import Checkpoint, load_checkpoint, write_safetensors
 from .data.preprocess import preprocess_batch
+from .data.tasks import Task, load_task, save_task
+
+__all__ = ["Task", "load_task", "save_task"]  # re-exported from metademo.data.tasks; the rest is defined here
 
 SHIPPED_ASSETS = Path(__file__).resolve().parents[1] / "assets"
 MAX_CLASSES = 20
