@@ -211,7 +211,6 @@ def test_the_step_slider_changes_the_shown_probabilities(page):
 
 def test_download_a_task_reload_open_it_and_get_the_same_predictions(page, app_server, tmp_path):
     ex = expect()
-    table = page.locator("#predictions-table")
     before = idle(page, "#predictions-table")
     page.click("#download-task")
     link = page.locator("#download-file a").first

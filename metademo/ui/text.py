@@ -89,7 +89,7 @@ INFO = {
 
 def _note(cls) -> str:
     if not cls.has_inner_loop:
-        return cls.summary + " Steps and learning rate do not apply; the chart shows the embeddings instead."
+        return cls.summary + " Steps and learning rate do not apply; the embedding map shows what it does."
     return cls.summary + f" Each task starts from {HEADS[cls.head]}."
 
 
