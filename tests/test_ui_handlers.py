@@ -737,3 +737,33 @@ def test_download_classifier_loads_back_with_identical_probabilities(tmp_path):
     loaded = metademo.load_fitted(path)
     assert loaded.classes_ == ["alpha", "beta"]
     assert np.array_equal(loaded.predict_proba([img for img, _ in queries]), state.record["probs"][-1])
+
+
+def test_meta_train_live_then_adapt_with_your_model(monkeypatch):
+    """The outer loop on the page: a short run streams its validation curve, then the model adapts like a
+    pretrained one. (The real section runs for a minute; here a few seconds of ProtoNet.)"""
+    import metademo.training.live as live
+
+    monkeypatch.setattr(live, "MAX_SECONDS", 180)
+    frames = list(h.meta_train("protonet", 10))
+    chart, status, model, choice = frames[-1]
+    assert choice == "yours" and "Done" in status and model.algorithm == "protonet"
+    assert len(chart.data[0].x) == len(frames) and chart.data[0].x[0] == 0
+    assert all(f[2] == SKIP for f in frames[:-1])
+    with pytest.raises(gr.Error, match="one at a time|right now"):
+        classifier._TRAINING.acquire()
+        try:
+            list(h.meta_train("protonet", 10))
+        finally:
+            classifier._TRAINING.release()
+    galleries = classes(3, 3)
+    queries = h.queries_from_gallery(None, 3, *galleries)
+    names, gals = adapt_args(galleries)
+    last = list(h.adapt("yours", None, None, 3, None, *names, *gals, queries, model))[-1]
+    assert "Your meta-trained model" in last[1] and len(last[5]["data"]) == 3
+    with pytest.raises(gr.Error, match="not meta-trained a model yet"):
+        list(h.adapt("yours", None, None, 3, None, *names, *gals, queries, None))
+    steps, lr, note = h.choose_algorithm("yours", model)
+    assert steps["interactive"] is False and "meta-trained live" in note
+    with pytest.raises(gr.Error, match="Live meta-training runs"):
+        list(h.meta_train("maml", 10))

@@ -30,6 +30,7 @@ import numpy as np
 from metademo.api import FittedClassifier, PreparedImages, load_task, prepare, save_task
 from metademo.data.gallery import DRAWINGS, PROVIDER, drawing_key, parse_key
 from metademo.data.preprocess import crop_to_ink, sketch_image, webcam_photo
+from metademo.training.live import LIVE_ALGORITHMS, MAX_SECONDS, meta_train_live
 
 from . import plots, text
 from .common import (
@@ -243,6 +244,7 @@ class Session:
     """A visitor's adapted classifier and what the page shows of it (kept in a ``gr.State``)."""
 
     algorithm: str
+    model: object  # the MetaClassifier that adapted (a pretrained one, or one meta-trained on the page)
     names: list[str]
     characters: list[list[str]]  # gallery characters of each class (for the queries' right answers)
     support: PreparedImages
@@ -351,8 +353,7 @@ def _record(session: Session, queries) -> dict:
     queries' probabilities and everyone's embeddings at the recorded steps."""
     query, pairs = _queries(queries)
     rec = _Recorder(session, query, pairs)
-    clf = MODELS.get(session.algorithm)
-    for fitted in clf.fit_steps(session.support, session.labels, steps=session.steps, lr=session.lr):
+    for fitted in session.model.fit_steps(session.support, session.labels, steps=session.steps, lr=session.lr):
         if _recorded(fitted.step, session.steps, fitted.diverged):
             rec.add(fitted)
     return rec.done()
@@ -384,7 +385,7 @@ def step_view(session: Session | None, step):
     xy = rec["xy"][k]
     labels = np.asarray(session.labels)
     centres = np.stack([xy[:n_support][labels == c].mean(0) for c in range(len(names))])
-    inner = MODELS.get(session.algorithm).learner.has_inner_loop
+    inner = session.model.learner.has_inner_loop
     when = ("before adapting (step 0)" if shown == 0 else f"after {shown} inner step{'s' * (shown > 1)}") if inner \
         else "no inner steps"
     head = "prototype" if not inner else "class centre"
@@ -419,8 +420,12 @@ def _slider(session: Session | None):
     return gr.update(minimum=0, maximum=max(top, 1), value=top, interactive=top > 0)
 
 
+def _title(name: str) -> str:
+    return TITLES.get(name) or YOURS[0]
+
+
 def _chart(session: Session, selected: int | None = None):
-    title = TITLES[session.algorithm]
+    title = _title(session.algorithm)
     history = session.fitted.history
     if not history:
         return plots.empty_figure(f"{title} has no inner steps: the map below shows what it does.", 200)
@@ -451,14 +456,23 @@ def classify_queries(session, queries, step=None):
     return _after_queries(session, queries, step)
 
 
-def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progress=None):
-    """Adapt a pretrained model to the classes, yielding (chart, status, session, slider, predictions chart,
-    table, embedding map). Intermediate yields update the chart and the status only (``gr.skip()``)."""
+def _model(algorithm, trained):
+    """(name, MetaClassifier): a pretrained model, or the one meta-trained on this page ("yours")."""
+    if algorithm == YOURS[1]:
+        if trained is None:
+            raise user_error("You have not meta-trained a model yet: press 'Meta-train' in section 6 first.")
+        return YOURS[1], trained
     name = algorithm_name(algorithm)
+    return name, MODELS.get(name)
+
+
+def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progress=None, trained=None):
+    """Adapt a meta-learner to the classes, yielding (chart, status, session, slider, predictions chart,
+    table, embedding map). Intermediate yields update the chart and the status only (``gr.skip()``)."""
+    name, clf = _model(algorithm, trained)
     names, support, labels, characters = _support(names, galleries)
     query, pairs = _queries(queries)
-    clf = MODELS.get(name)
-    title = TITLES[name]
+    title = _title(name)
     inner = clf.learner.has_inner_loop
     if inner:
         steps = clf.default_steps if steps is None else whole(steps, "Inner steps", 0, MAX_STEPS)
@@ -470,7 +484,7 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
     skip = (gr.skip(),) * 5
     spent, tick = 0.0, time.perf_counter()  # time spent adapting, not drawing charts
     fitted = None
-    session = Session(name, names, characters, support, labels, steps, lr, None)
+    session = Session(name, clf, names, characters, support, labels, steps, lr, None)
     rec = _Recorder(session, query, pairs)
     for fitted in clf.fit_steps(support, labels, steps=steps, lr=lr):
         spent += time.perf_counter() - tick
@@ -517,7 +531,8 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
 
 @friendly
 def adapt(algorithm, steps, lr, n_classes, progress=gr.Progress(), *values):  # noqa: B008 - Gradio's idiom
-    """The Adapt button. ``values``: the 10 class names, the 10 class galleries, then the queries.
+    """The Adapt button. ``values``: the 10 class names, the 10 class galleries, the queries, then the model
+    meta-trained on the page (or None).
 
     ``progress`` comes before ``*values`` because Gradio fills it in only among the positional
     parameters; a direct call may pass None.
@@ -527,7 +542,9 @@ def adapt(algorithm, steps, lr, n_classes, progress=gr.Progress(), *values):  # 
         raise user_error("Internal error: adapt needs the names and examples of all classes.")
     names, galleries = values[:MAX_CLASSES], values[MAX_CLASSES:2 * MAX_CLASSES]
     queries = values[2 * MAX_CLASSES] if len(values) > 2 * MAX_CLASSES else None
-    yield from run_adaptation(algorithm, steps, lr, list(names[:n]), list(galleries[:n]), queries, progress)
+    trained = values[2 * MAX_CLASSES + 1] if len(values) > 2 * MAX_CLASSES + 1 else None
+    yield from run_adaptation(algorithm, steps, lr, list(names[:n]), list(galleries[:n]), queries, progress,
+                              trained)
 
 
 @friendly
@@ -630,9 +647,62 @@ def download_classifier(session):
     if session is None:
         raise user_error("Press 'Adapt' first: there is no adapted classifier to download yet.")
     fitted = dataclasses.replace(session.fitted, classes_=list(session.names))
-    path = os.path.join(_scratch_dir(), f"metademo-{session.algorithm}-classifier.safetensors")
+    path = os.path.join(_scratch_dir(), f"metademo-{session.model.algorithm}-classifier.safetensors")
     fitted.save(path)
     return path
+
+
+# --- the outer loop, live ---------------------------------------------------------------------------------
+
+YOURS = ("Your meta-trained model", "yours")  # the extra choice of the Algorithm menu
+_TRAINING = threading.Lock()  # one meta-training at a time: it takes both cores
+
+
+@friendly
+def choose_algorithm(algorithm, trained):
+    """Steps, learning rate and note for the chosen algorithm (a pretrained one or the one trained here)."""
+    if algorithm != YOURS[1]:
+        return algorithm_defaults(algorithm)
+    if trained is None:
+        return gr.skip(), gr.skip(), ("⚠️ You have not meta-trained a model yet: press **Meta-train** in section 6, "
+                                      "then adapt with it here.")
+    note = f"Your model: {trained.metadata.get('note', '')}. " + text.ALGORITHM_NOTES[trained.algorithm]
+    if not trained.learner.has_inner_loop:
+        return gr.update(value=0, interactive=False), gr.update(value=None, interactive=False), note
+    return (gr.update(value=trained.default_steps, interactive=True),
+            gr.update(value=trained.default_lr, interactive=True), note)
+
+
+@friendly
+def meta_train(algorithm, seconds, progress=gr.Progress()):  # noqa: B008 - Gradio's idiom
+    """Meta-train a small model from scratch, yielding (chart, status, trained model, algorithm menu)."""
+    name = algorithm_name(algorithm)
+    if name not in LIVE_ALGORITHMS:
+        raise user_error(f"Live meta-training runs {', '.join(TITLES[n] for n in LIVE_ALGORITHMS)}.")
+    seconds = whole(seconds, "The training time", 10, MAX_SECONDS)
+    if not _TRAINING.acquire(blocking=False):
+        raise user_error("Someone is meta-training a model right now (one at a time, as it takes all the "
+                         "processor). Try again in a minute.")
+    try:
+        if progress is not None:
+            progress(0, desc="Loading the training alphabets")
+        reports, title = [], f"Meta-training {TITLES[name]} from a random start"
+        for report in meta_train_live(name, seconds=seconds):
+            reports.append(report)
+            if progress is not None:
+                progress((min(report["seconds"], seconds), seconds), desc="Meta-training", unit="s")
+            status = (f"Iteration {report['iteration']} · {report['seconds']:.0f} s of training · validation "
+                      f"accuracy **{100 * report['val_accuracy']:.0f}%** on unseen characters · data: "
+                      f"{report['data']}")
+            if "model" not in report:
+                yield plots.outer_loop_figure(reports, title), status, gr.skip(), gr.skip()
+        status = (f"Done: {report['iteration']} outer-loop iterations in {report['seconds']:.0f} s; validation "
+                  f"accuracy from {100 * reports[0]['val_accuracy']:.0f}% (random start) to "
+                  f"**{100 * report['val_accuracy']:.0f}%**. *{YOURS[0]}* is now chosen in section 3: press "
+                  "**Adapt** to use it on your classes, beside the pretrained ones.")
+        yield plots.outer_loop_figure(reports, title), status, report["model"], YOURS[1]
+    finally:
+        _TRAINING.release()
 
 
 # --- layout ------------------------------------------------------------------------------------------------
@@ -723,7 +793,7 @@ def build():
     gr.Markdown("### 3. Adapt: the inner loop")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
-            algorithm = gr.Dropdown(choices=text.ALGORITHMS, value="maml", label="Algorithm",
+            algorithm = gr.Dropdown(choices=[*text.ALGORITHMS, YOURS], value="maml", label="Algorithm",
                                     info=text.INFO["algorithm"], elem_id="algorithm")
             steps = gr.Slider(0, MAX_STEPS, value=3, step=1, label="Inner steps", info=text.INFO["steps"],
                               elem_id="steps")
@@ -762,6 +832,21 @@ def build():
         with gr.Column(min_width=260):
             files = gr.File(label="Your file (click to save it)", interactive=False, elem_id="download-file")
             task_status = gr.Markdown(elem_id="task-status")
+
+    gr.Markdown("### 6. Watch the outer loop: meta-train a model yourself")
+    gr.Markdown(text.OUTER_LOOP_HELP, elem_classes="help")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=260):
+            live_algo = gr.Radio([(TITLES[n], n) for n in LIVE_ALGORITHMS], value=LIVE_ALGORITHMS[0],
+                                 label="Algorithm to meta-train", info=text.INFO["live_algorithm"],
+                                 elem_id="live-algorithm")
+            seconds = gr.Slider(20, 120, value=60, step=10, label="Training time (seconds)",
+                                info=text.INFO["live_seconds"], elem_id="live-seconds")
+            train_btn = gr.Button("Meta-train", variant="primary", elem_id="meta-train")
+        with gr.Column(scale=2, min_width=300):
+            outer_plot = gr.Plot(label="Outer loop", elem_id="outer-plot")
+            outer_status = gr.Markdown(elem_id="outer-status")
+    trained = gr.State(None)
     q_selection = gr.State(None)
 
     # --- wiring ---
@@ -787,8 +872,9 @@ def build():
         remove.click(remove_selected, [gal, sel], [gal, sel], api_name=f"remove_selected{suffix}", **HIDDEN_API)
         clear.click(clear_examples, None, [gal, sel], api_name=f"clear{suffix}", **HIDDEN_API)
 
-    algorithm.change(algorithm_defaults, algorithm, [steps, lr, algo_note], api_name="algorithm_defaults")
-    adapt_btn.click(adapt, [algorithm, steps, lr, n_classes, *names, *galleries, queries],
+    algorithm.change(choose_algorithm, [algorithm, trained], [steps, lr, algo_note], api_name="choose_algorithm",
+                     **HIDDEN_API)
+    adapt_btn.click(adapt, [algorithm, steps, lr, n_classes, *names, *galleries, queries, trained],
                     [adapt_plot, adapt_status, session, step, pred_plot, pred_table, embed_plot], api_name="adapt",
                     show_progress_on=[adapt_plot], **HIDDEN_API, **COMPUTE)
     step.input(step_chart, [session, step], [adapt_plot, pred_plot, pred_table, embed_plot], api_name="show_step",
@@ -805,5 +891,7 @@ def build():
                    **HIDDEN_API)
     open_btn.upload(open_task, open_btn, [n_classes, *names, *galleries, queries, session, task_status],
                     api_name="open_task", **HIDDEN_API)
+    train_btn.click(meta_train, [live_algo, seconds], [outer_plot, outer_status, trained, algorithm],
+                    api_name="meta_train", show_progress_on=[outer_plot], **HIDDEN_API, **COMPUTE)
     export_btn.click(download_classifier, session, files, api_name="download_classifier", **HIDDEN_API)
     return algorithm, steps, lr, algo_note, gallery_md

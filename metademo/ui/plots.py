@@ -317,3 +317,20 @@ def meta_loss_figure(iterations: Sequence[int], losses: Sequence[float], total: 
     fig.update_xaxes(title_text="meta-training iteration", range=[0, max(total, 1)])
     fig.update_yaxes(title_text="loss after adapting (MSE)", type="log")
     return _layout(fig, "Meta-training MAML on sine waves", 320)
+
+
+def outer_loop_figure(reports: Sequence[dict], title: str) -> go.Figure:
+    """Validation accuracy (held-out tasks) and training accuracy against meta-training iteration."""
+    its = [r["iteration"] for r in reports]
+    fig = go.Figure([
+        go.Scatter(x=its, y=[100 * r["val_accuracy"] for r in reports], mode="lines+markers",
+                   name="validation: 5-way 1-shot tasks of unseen characters (%)",
+                   line={"color": "#2f9e44", "width": 3}),
+        go.Scatter(x=its[1:], y=[100 * r["train_accuracy"] for r in reports[1:]], mode="lines",
+                   name="training tasks (%)", line={"color": "#adb5bd", "width": 2, "dash": "dot"}),
+    ])
+    fig.add_hline(y=20, line={"color": "#999", "dash": "dash", "width": 1}, annotation_text="chance (20%)",
+                  annotation_position="bottom right")
+    fig.update_xaxes(title_text="outer-loop iteration (one meta-batch of tasks each)", rangemode="tozero")
+    fig.update_yaxes(title_text="query accuracy after adapting (%)", range=[0, 102])
+    return _layout(fig, title, 340)

@@ -45,6 +45,10 @@ QUERY_HELP = ("Queries are classified as soon as they are added. *Gallery* adds 
               "character in your classes, so the right answer is known (green = right, red = wrong).")
 TASK_HELP = ("**Download task** saves the class names and their images (and the queries) as one zip file; "
              "**Open task** loads such a file back, e.g. a task a teacher prepared.")
+OUTER_LOOP_HELP = ("The pretrained models learned *how to learn* in an outer loop over thousands of small tasks. "
+                   "Here you can watch one: a small model starts from random weights and meta-trains on tasks drawn "
+                   "from Omniglot's training alphabets; every few iterations it is scored on tasks of characters it "
+                   "never trains on. One run at a time for the whole app.")
 EXPORT_HELP = ("**Download classifier** saves the adapted model (safetensors). In Python: "
                "`metademo.load_fitted(path).predict_proba(images)` gives the same probabilities.")
 
@@ -74,6 +78,8 @@ INFO = {
     "algorithm": "Which meta-learner adapts to your classes.",
     "steps": "Inner steps: gradient steps taken on your examples. 0 = the pretrained starting point.",
     "lr": "Inner learning rate: the size of each step. Far too large makes the model diverge.",
+    "live_algorithm": "Prototypical Networks learn fastest; first-order MAML needs much longer to beat chance.",
+    "live_seconds": "How long the outer loop runs (the app's two processor cores are busy meanwhile).",
     "step_shown": "Which inner step the predictions and the embedding map below show (0 = before adapting).",
     "n_way": "N-way: how many characters in the episode.",
     "k_shot": "K-shot: how many labelled examples of each character.",
