@@ -872,8 +872,7 @@ def build():
         remove.click(remove_selected, [gal, sel], [gal, sel], api_name=f"remove_selected{suffix}", **HIDDEN_API)
         clear.click(clear_examples, None, [gal, sel], api_name=f"clear{suffix}", **HIDDEN_API)
 
-    algorithm.change(choose_algorithm, [algorithm, trained], [steps, lr, algo_note], api_name="choose_algorithm",
-                     **HIDDEN_API)
+    algorithm.change(choose_algorithm, [algorithm, trained], [steps, lr, algo_note], api_name="algorithm_defaults")
     adapt_btn.click(adapt, [algorithm, steps, lr, n_classes, *names, *galleries, queries, trained],
                     [adapt_plot, adapt_status, session, step, pred_plot, pred_table, embed_plot], api_name="adapt",
                     show_progress_on=[adapt_plot], **HIDDEN_API, **COMPUTE)

@@ -7,6 +7,10 @@ import json
 import os
 
 import gradio as gr
+import torch
+
+from metademo.api import PreparedImages
+from metademo.data.preprocess import preprocess
 
 from . import text
 from .common import (
@@ -78,9 +82,8 @@ def _labels(value, n: int) -> list:
 labels_from_text = friendly(parse_labels)
 
 
-def _check_images(paths: list[str], what: str):
-    from metademo.data.preprocess import preprocess
-
+def _check_images(paths: list[str], what: str) -> PreparedImages:
+    """Every image preprocessed once (the API then takes them as they are), naming the first bad one."""
     out = []
     for i, path in enumerate(paths):
         try:
@@ -88,10 +91,7 @@ def _check_images(paths: list[str], what: str):
         except ValueError as e:
             reason = message_of(e).replace(f"File {path!r}", "It").replace(str(path), file_name(path))
             raise user_error(f"{what.capitalize()} file {i + 1} ({file_name(path)}): {reason}") from None
-    import torch
-
-    return torch.stack(out)
-
+    return PreparedImages(torch.stack(out))
 
 
 @friendly
@@ -113,13 +113,13 @@ def classify(algorithm, support_files, support_labels, query_files, steps=None, 
     else:
         steps = whole(steps, "steps", 0, MAX_STEPS)
     lr = None if lr in ("", None) else number(lr, "lr (the inner learning rate)", 0, MAX_LR, lo_open=True)
-    _check_images(support, "support")
+    support_x = _check_images(support, "support")
     query_x = _check_images(queries, "query")
     clf = MODELS.get(name)
-    fitted = clf.fit(support, labels, steps=steps, lr=lr)
+    fitted = clf.fit(support_x, labels, steps=steps, lr=lr)
     if fitted.diverged:
         gr.Warning("The adaptation diverged; the predictions use the last finite step.")
-    probs = fitted.proba_of_tensor(query_x.to(clf.device))
+    probs = fitted.predict_proba(query_x)
     classes = list(fitted.classes_)
     return plain({
         "algorithm": name,
