@@ -14,7 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry
 os.environ.setdefault("OMP_NUM_THREADS",
                       os.environ.get("METADEMO_TORCH_THREADS") or str(max(1, (os.cpu_count() or 2) // 2)))
 
-from metademo.ui import QUEUE_OPTIONS, build_app, launch_options, warm_up  # noqa: E402
+from metademo.ui import MAX_SESSIONS, QUEUE_OPTIONS, build_app, launch_options, warm_up  # noqa: E402
 
 demo = build_app()
 
@@ -26,6 +26,8 @@ if __name__ == "__main__":
         enable_monitoring=False,
         ssr_mode=False,
         prevent_thread_lock=True,
+        mcp_server=True,  # agents: the tools at /gradio_api/mcp/ (streamable HTTP), see the README
+        state_session_capacity=MAX_SESSIONS,  # bounded memory: see metademo.ui.app.MAX_SESSIONS
         **launch_options(),
     )
     warm_up()  # after the server answers, so that loading never delays the first page

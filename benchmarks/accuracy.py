@@ -109,6 +109,36 @@ def markdown(results: dict) -> str:
     ])
 
 
+def validation_logs() -> dict[str, tuple[dict, list[dict]]]:
+    """Each shipped checkpoint's training metadata and validation log (iteration, seconds, val_accuracy)."""
+    logs = {}
+    for name in ALGORITHMS:
+        path = weights_path(name)
+        if path.exists():
+            meta = load_checkpoint(path).metadata
+            logs[name] = (meta.get("training", {}), meta.get("validation", {}).get("log", []))
+    return logs
+
+
+def time_to_accuracy_markdown(levels=(0.90, 0.95)) -> str:
+    """When each model's validation accuracy (5-way 1-shot, held-out background alphabets) first reached each
+    level, in minutes of training wall time, from its checkpoint's log."""
+    head = "| model | " + " | ".join(f"{100 * a:.0f}% after" for a in levels) + " | best | trained for | on |"
+    lines = [head, "|---|" + "---|" * (len(levels) + 3)]
+    for name, (training, log) in validation_logs().items():
+        cells = []
+        for level in levels:
+            hit = next((e for e in log if e["val_accuracy"] >= level), None)
+            cells.append(f"{hit['seconds'] / 60:.0f} min (iteration {hit['iteration']})" if hit else "not reached")
+        best = max(log, key=lambda e: e["val_accuracy"]) if log else None
+        best_cell = f"{100 * best['val_accuracy']:.1f}% at iteration {best['iteration']}" if best else ""
+        last = log[-1] if log else {"seconds": training.get("wall_seconds") or 0, "iteration": 0}
+        lines.append(f"| {TITLES[name]} | " + " | ".join(cells) + f" | {best_cell} | {last['seconds'] / 60:.0f} min, "
+                     f"{last['iteration']} of {training.get('planned_iterations', '?')} iterations | "
+                     f"{training.get('hardware', '')} |")
+    return "\n".join(lines)
+
+
 def plot(out: Path) -> None:
     import matplotlib
 
@@ -116,12 +146,7 @@ def plot(out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
-    for name in ALGORITHMS:
-        path = weights_path(name)
-        if not path.exists():
-            continue
-        meta = load_checkpoint(path).metadata
-        log = meta.get("validation", {}).get("log", [])
+    for name, (_, log) in validation_logs().items():
         if not log:
             continue
         ax.plot([e["seconds"] / 60 for e in log], [100 * e["val_accuracy"] for e in log], "o-",
@@ -180,7 +205,13 @@ def main(argv=None):
         text = text[: text.index(start) + len(start)] + "\n" + body + text[text.index(end):]
         readme.write_text(text)
     plot(DOCS / "time_to_accuracy.png")
+    times = time_to_accuracy_markdown()
+    text = readme.read_text()
+    start, end = "<!-- time:start -->", "<!-- time:end -->"
+    if start in text and end in text:
+        readme.write_text(text[: text.index(start) + len(start)] + "\n" + times + "\n" + text[text.index(end):])
     print(markdown(results))
+    print(times)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,30 @@
-"""Interactive latency: what a person waits for, through the Python API and through the running app.
+"""Interactive latency from what people really send: through the Python API and through the running app.
 
-    python benchmarks/latency.py [--runs 50] [--no-app]
+    python benchmarks/latency.py [--runs 30] [--sections preprocess,api,app,cold] [--baseline-root DIR]
 
-For every algorithm: p50 and p95 of ``fit`` + ``predict_proba`` on 5-way 5-shot with 10 queries at the
-default inner steps (real Omniglot evaluation images, or synthetic glyphs when Omniglot is absent);
-then the same episode through the app's ``/classify`` endpoint (a real ``python app.py`` server) the
-way the page calls it (one request uploads every image, one runs the job) and through gradio_client,
-the app's cold start (process start until it answers HTTP) and its peak memory (VmHWM of the server
-process). Goals on 2 CPU cores: gradient-based p50 <= 250 ms and ProtoNet <= 50 ms through the API,
-<= 400 ms through the app, cold start < 10 s, peak memory < 1.5 GB.
+One episode, 5-way 5-shot with 10 queries (5 unseen Omniglot characters, 7 drawings each), in four forms:
+
+* ``png``: the original Omniglot files (105x105 1-bit PNGs), as a person uploads them;
+* ``photo``: 3000x4000 JPEG photos of each drawing made large on paper (``benchmarks/inputs.py``: off-white
+  uneven paper, lighting gradient, noise, quality 90; made once into ``.cache/inputs/``);
+* ``sketch``: what the app's drawing pad sends, RGBA arrays with a transparent background;
+* ``28x28``: the drawings already preprocessed to 28x28 (what this benchmark timed before).
+
+Sections:
+
+* ``preprocess``: milliseconds per image on one thread, the previous implementation (kept verbatim in
+  ``tests/preprocess_reference.py``) against today's, in this process; how far the photos' 28x28 results
+  move (JPEGs are now decoded at reduced size) and what that does to the predictions;
+* ``api``: ``fit`` + ``predict_proba`` p50/p95 for every algorithm at its checkpoint's default inner steps,
+  with today's preprocessing and (for PNG files) with the previous one swapped in;
+* ``app``: a real ``python app.py``: ``/classify`` as the page calls it; through ``gradio_client`` with its
+  default settings, by files (``/classify``) and by data URLs in one request (``/classify_images``); peak
+  memory. ``--baseline-root`` also times another checkout's app (e.g. the previous version) the same way;
+* ``cold``: ``python app.py`` until it answers HTTP, 3 starts.
+
+Goals on 2 CPU cores (p50): preprocessing 0.3 ms per Omniglot PNG and 20 ms per 12-megapixel JPEG on one
+core; from PNG files, ProtoNet 30 ms and every gradient-based algorithm 200 ms through the API; the app's
+``/classify`` as the page calls it 300 ms; through ``gradio_client`` with default settings 1 s; cold start 5 s.
 """
 
 from __future__ import annotations
@@ -16,12 +32,9 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
-import subprocess
+import ssl
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -32,207 +45,263 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import metademo  # noqa: E402
-from metademo.data.omniglot import load_omniglot, omniglot_available  # noqa: E402
+import metademo.api  # noqa: E402
+from benchmarks import inputs  # noqa: E402
+from benchmarks.appclient import PageClient, data_url, memory_mb, start_app, stop_app  # noqa: E402
+from metademo.data import preprocess as current  # noqa: E402
+from tests import preprocess_reference as reference  # noqa: E402
 
-GOALS_API = {"protonet": 50}
-GOAL_GRADIENT_API, GOAL_APP, GOAL_COLD, GOAL_MEMORY_MB = 250, 400, 10.0, 1536
+GOAL_PNG_MS, GOAL_JPEG_MS = 0.3, 20
+GOAL_PROTONET, GOAL_GRADIENT, GOAL_PAGE, GOAL_CLIENT, GOAL_COLD = 30, 200, 300, 1000, 5.0
 
 
-def episode_images(ways=5, shots=5, queries=10, seed=0):
-    """PIL images of ``ways`` unseen characters: shots each for support, ``queries`` in all for queries."""
-    rng = np.random.default_rng(seed)
-    if omniglot_available(background=False):
-        pool = load_omniglot(background=False, progress=False).images
-        chars = rng.choice(len(pool), ways, replace=False)
-        draws = [rng.choice(20, shots + 2, replace=False) for _ in chars]
-        glyph = lambda c, d: Image.fromarray(255 - pool[c, d])  # noqa: E731 - black ink on white, like a scan
-        source = "Omniglot images_evaluation"
+# --- the episode in its four forms -------------------------------------------------------------------------
+
+def episode(ways=5, shots=5, per_class_queries=2, seed=0):
+    """Paths of the original files: (support, labels, queries), 5 drawings then 2 of each character."""
+    from metademo.data.omniglot import data_root
+
+    folder = data_root() / "omniglot-py" / "images_evaluation"
+    chars = sorted(p for p in folder.glob("*/*") if p.is_dir()) if folder.is_dir() else []
+    if not chars:  # no Omniglot: synthetic glyphs saved as 1-bit PNGs
+        files = inputs.omniglot_pngs(ways * (shots + per_class_queries), seed=seed)
+        groups = [files[i::ways] for i in range(ways)]
     else:
-        from metademo.data.synthetic import synthetic_gallery
-
-        gal = synthetic_gallery(ways, shots + 2, seed=seed)
-        chars, draws = range(ways), [range(shots + 2)] * ways
-        glyph = lambda c, d: gal[c][d]  # noqa: E731
-        source = "synthetic glyphs (Omniglot not found)"
-    support, labels, query = [], [], []
-    for i, c in enumerate(chars):
-        support += [glyph(c, d) for d in draws[i][:shots]]
-        labels += [f"class {i}"] * shots
-        query += [glyph(c, d) for d in draws[i][shots:]]
-    return support, labels, query[:queries], source
+        rng = np.random.default_rng(seed)
+        groups = [sorted(str(p) for p in chars[i].glob("*.png"))[: shots + per_class_queries]
+                  for i in rng.choice(len(chars), ways, replace=False)]
+    support = [p for g in groups for p in g[:shots]]
+    labels = [f"class {i}" for i in range(ways) for _ in range(shots)]
+    queries = [p for g in groups for p in g[shots:]]
+    return support, labels, queries
 
 
-def percentiles(ms):
-    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
+def forms(support, queries):
+    """{form: (support items, query items, paths on disk or None)}."""
+    out = {"png": (support, queries)}
+    out["photo"] = ([inputs.phone_photo(p, seed=i) for i, p in enumerate(support)],
+                    [inputs.phone_photo(p, seed=100 + i) for i, p in enumerate(queries)])
+    out["sketch"] = ([inputs.sketch(p, seed=i) for i, p in enumerate(support)],
+                     [inputs.sketch(p, seed=100 + i) for i, p in enumerate(queries)])
+    shrunk = lambda p: Image.fromarray(255 - (current.preprocess(p)[0].numpy() * 255).round().astype(np.uint8))  # noqa: E731
+    out["28x28"] = ([shrunk(p) for p in support], [shrunk(p) for p in queries])
+    return out
 
 
-def time_api(name, support, labels, query, runs):
-    clf = metademo.load_pretrained(name)
-    clf.fit(support, labels).predict_proba(query)  # warm-up
+def timed(runs: int, fn, *args) -> list[float]:
+    """Milliseconds of ``runs`` calls of ``fn(*args)``, after one warm-up call."""
+    fn(*args)
     ms = []
     for _ in range(runs):
         t = time.perf_counter()
-        clf.fit(support, labels).predict_proba(query)
+        fn(*args)
         ms.append(1000 * (time.perf_counter() - t))
-    return percentiles(ms), clf
+    return ms
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def fit_predict(clf, support, labels, queries, steps=None):
+    return clf.fit(support, labels, steps=steps).predict_proba(queries)
 
 
-def start_app():
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_ANALYTICS_ENABLED": "False"}
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    while True:
+def p50(ms) -> float:
+    return float(np.percentile(ms, 50))
+
+
+def p95(ms) -> float:
+    return float(np.percentile(ms, 95))
+
+
+# --- sections ----------------------------------------------------------------------------------------------
+
+def section_preprocess(support, queries, data, runs):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    print("1. Preprocessing one image, one thread: ms per image (p50 over the episode's images, "
+          f"{runs} rounds; photos and drawings fewer)")
+    print(f"   {'input':42} {'before':>8} {'after':>8} {'ratio':>6} {'goal':>6}")
+    rows = [("Omniglot PNG file, 105x105 1-bit", data["png"][0] + data["png"][1], GOAL_PNG_MS, runs),
+            ("phone photo, 3000x4000 JPEG file", data["photo"][0][:10], GOAL_JPEG_MS, max(2, runs // 10)),
+            ("drawing from the pad, RGBA 300x300 array", data["sketch"][0] + data["sketch"][1], None,
+             max(2, runs // 10)),
+            ("already 28x28 (PIL image)", data["28x28"][0] + data["28x28"][1], None, runs)]
+    for name, items, goal, n in rows:
+        per = {}
+        for label, fn in (("before", reference.preprocess), ("after", current.preprocess)):
+            ms = []
+            for item in items:
+                ms += timed(n, fn, item)
+            per[label] = p50(ms)
+        ok = "" if goal is None else ("ok" if per["after"] <= goal else "MISSED")
+        print(f"   {name:42} {per['before']:>8.2f} {per['after']:>8.2f} {per['before'] / per['after']:>5.1f}x "
+              f"{goal if goal is not None else '':>6} {ok}")
+    torch.set_num_threads(threads)  # back to the default for the API section
+
+    # What decoding photos at reduced size changes.
+    photos = data["photo"][0] + data["photo"][1]
+    new = torch.stack([current.preprocess(p) for p in photos])
+    old = torch.stack([reference.preprocess(p) for p in photos])
+    diff = (new - old).abs()
+    print(f"\n   photos, today's 28x28 results against full-size decoding ({len(photos)} photos): largest pixel "
+          f"difference {float(diff.amax(dim=(1, 2, 3)).max()):.2f} (median per photo "
+          f"{float(diff.amax(dim=(1, 2, 3)).median()):.2f}), mean {float(diff.mean()):.4f} (0-1 scale)")
+    n = len(data["photo"][0])
+    for name in ("protonet", "maml"):
+        clf = metademo.load_pretrained(name)
+        labels = [f"class {i // 5}" for i in range(n)]
+        pn = clf.fit(metademo.api.Preprocessed(new[:n]), labels).proba_of_tensor(new[n:])
+        po = clf.fit(metademo.api.Preprocessed(old[:n]), labels).proba_of_tensor(old[n:])
+        truth = np.repeat(np.arange(5), 2)
+        print(f"   {name}: the same prediction for {int((pn.argmax(1) == po.argmax(1)).sum())} of {len(pn)} photo "
+              f"queries; largest probability change {np.abs(pn - po).max():.4f}; accuracy "
+              f"{(po.argmax(1) == truth).mean():.0%} before, {(pn.argmax(1) == truth).mean():.0%} after")
+
+
+def section_api(labels, data, runs):
+    print(f"\n2. Python API, fit + predict_proba from each input form: p50 / p95 ms ({runs} runs; photos "
+          f"{max(3, runs // 6)})")
+    names = metademo.available_algorithms()
+    print(f"   {'algorithm':10} {'steps':>5} {'png':>13} {'photo':>13} {'sketch':>13} {'28x28':>13} "
+          f"{'png before':>13} {'png 3 steps':>13} {'goal':>5}")
+    baseline = metademo.api.preprocess_batch
+    for name in names:
         try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.perf_counter() - start > 120:
-                proc.kill()
-                raise RuntimeError("the app did not start") from None
-            time.sleep(0.05)
-    return proc, url, time.perf_counter() - start
+            clf = metademo.load_pretrained(name)
+        except FileNotFoundError as e:
+            print(f"   {name:10} skipped: {e}".split(". Train")[0])
+            continue
+        cells = []
+        for form in ("png", "photo", "sketch", "28x28"):
+            s, q = data[form]
+            cells.append(timed(max(3, runs // 6) if form == "photo" else runs, fit_predict, clf, s, labels, q))
+        metademo.api.preprocess_batch = reference.preprocess_batch  # the previous preprocessing, same process
+        try:
+            s, q = data["png"]
+            before = timed(max(5, runs // 3), fit_predict, clf, s, labels, q)
+        finally:
+            metademo.api.preprocess_batch = baseline
+        goal = GOAL_PROTONET if name == "protonet" else GOAL_GRADIENT
+        # The default inner steps are becoming 3 or more: the same at 3 steps.
+        three = timed(max(5, runs // 3), fit_predict, clf, s, labels, q, 3) if clf.learner.has_inner_loop else None
+        text = " ".join(f"{p50(ms):>6.0f} / {p95(ms):<4.0f}" if ms else f"{'-':^13}" for ms in cells + [before, three])
+        print(f"   {name:10} {clf.default_steps if clf.learner.has_inner_loop else '-':>5} {text} {goal:>5} "
+              f"{'ok' if p50(cells[0]) <= goal else 'MISSED'}")
 
 
-def peak_memory_mb(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class HttpClient:
-    """``/classify`` over Gradio's HTTP API the way the page does it: one request uploads all the images,
-    a second starts the job, and its result arrives on an event stream. Like a page, it keeps one
-    connection and one session (a new session costs the server about 0.1 s to set up)."""
-
-    def __init__(self, url: str):
-        import secrets
-
-        import httpx
-
-        self.url = url.rstrip("/") + "/gradio_api"
-        self.http = httpx.Client(timeout=120)
-        self.session_hash = secrets.token_hex(8)
-
-    def upload(self, paths: list[str]) -> list[dict]:
-        files = [("files", (Path(p).name, Path(p).read_bytes(), "image/png")) for p in paths]
-        r = self.http.post(f"{self.url}/upload", files=files)
-        r.raise_for_status()
-        return [{"path": path, "orig_name": Path(p).name, "meta": {"_type": "gradio.FileData"}}
-                for p, path in zip(paths, r.json())]
-
-    def call(self, api_name: str, *data):
-        import json
-
-        r = self.http.post(f"{self.url}/call/{api_name}", json={"data": list(data), "session_hash": self.session_hash})
-        r.raise_for_status()
-        event = None
-        with self.http.stream("GET", f"{self.url}/call/{api_name}/{r.json()['event_id']}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    payload = line.split(":", 1)[1].strip()
-                    if event == "error":
-                        raise RuntimeError(f"/{api_name} failed: {payload}")
-                    return json.loads(payload)
-        raise RuntimeError(f"/{api_name}: the event stream ended without a result")
-
-    def classify(self, algorithm, support_paths, labels, query_paths, steps=None, lr=None) -> dict:
-        files = self.upload(list(support_paths) + list(query_paths))
-        n = len(support_paths)
-        return self.call("classify", algorithm, files[:n], labels, files[n:], steps, lr)[0]
-
-
-def write_pngs(images) -> list[str]:
-    folder = Path(tempfile.mkdtemp())
+def _png_files(items, folder: Path, prefix: str) -> list[str]:
+    """Arrays (drawings from the pad) saved as the PNG files a program would send."""
     paths = []
-    for i, img in enumerate(images):
-        p = folder / f"{i}.png"
-        img.save(p)
+    for i, a in enumerate(items):
+        p = folder / f"{prefix}{i}.png"
+        Image.fromarray(a).save(p)
         paths.append(str(p))
     return paths
 
 
-def time_app(url, support, labels, query, runs, algorithms):
-    """Per algorithm, p50/p95 of one ``/classify`` round trip with its images: (the page's way, gradio_client)."""
-    from gradio_client import Client, handle_file
+def by_files(client, name, support, labels, queries):
+    """``/classify`` through gradio_client: it uploads each file in a request of its own."""
+    from gradio_client import handle_file
 
-    paths = write_pngs(support + query)
-    s_paths, q_paths = paths[: len(support)], paths[len(support):]
-    http = HttpClient(url)
-    client = Client(url, verbose=False, ssl_verify=False)  # plain HTTP on localhost: no certificates to load
-    out = {}
-    for name in algorithms:
-        result = http.classify(name, s_paths, labels, q_paths)  # warm-up: loads the model
-        assert len(result["probabilities"]) == len(query), result
-        page, programmatic = [], []
-        for _ in range(runs):
-            t = time.perf_counter()
-            http.classify(name, s_paths, labels, q_paths)
-            page.append(1000 * (time.perf_counter() - t))
-        for _ in range(max(runs // 5, 3)):  # gradio_client uploads one file per request: slower, fewer runs
-            t = time.perf_counter()
-            client.predict(name, [handle_file(p) for p in s_paths], labels, [handle_file(p) for p in q_paths],
-                           None, None, api_name="/classify")
-            programmatic.append(1000 * (time.perf_counter() - t))
-        out[name] = (percentiles(page), percentiles(programmatic))
-    return out
+    return client.predict(name, [handle_file(p) for p in support], labels, [handle_file(p) for p in queries],
+                          None, None, api_name="/classify")
+
+
+def by_data_urls(client, name, support, labels, queries):
+    """``/classify_images`` through gradio_client: the files read and encoded here, all in one request."""
+    return client.predict([data_url(p) for p in support], labels, [data_url(p) for p in queries], name, None,
+                          None, api_name="/classify_images")
+
+
+def time_app(url, labels, data, runs, names, has_images_endpoint=True):
+    from gradio_client import Client
+
+    folder = inputs.cache_dir() / "sketch_png"
+    folder.mkdir(exist_ok=True)
+    files = {"png": data["png"], "photo": data["photo"],
+             "sketch": (_png_files(data["sketch"][0], folder, "s"), _png_files(data["sketch"][1], folder, "q"))}
+    page = PageClient(url)
+    client = Client(url, verbose=False)  # default settings, as a program would write it
+    client_ctx = Client(url, verbose=False, ssl_verify=ssl.create_default_context())  # the README's set-up
+    results = {}
+    for name in names:
+        s, q = files["png"]
+        page.classify(name, s, labels, q)  # loads the model
+        row = {"page png": timed(runs, page.classify, name, s, labels, q)}
+        row["client files"] = timed(max(3, runs // 6), by_files, client, name, s, labels, q)
+        row["client files, one TLS context"] = timed(max(3, runs // 6), by_files, client_ctx, name, s, labels, q)
+        if has_images_endpoint:
+            row["client data URLs"] = timed(max(5, runs // 3), by_data_urls, client, name, s, labels, q)
+        if name in ("protonet", "maml"):
+            for form in ("photo", "sketch"):
+                fs, fq = files[form]
+                row[f"page {form}"] = timed(max(3, runs // 6), page.classify, name, fs, labels, fq)
+        results[name] = row
+    return results
+
+
+def section_app(labels, data, runs, baseline_root):
+    names = [n for n in metademo.available_algorithms() if metademo.api.weights_path(n).is_file()]
+    print(f"\n3. The app, round trips on localhost, images included: p50 / p95 ms ({runs} runs as the page; "
+          "fewer through gradio_client)")
+    servers = [("today", None)] + ([("baseline", baseline_root)] if baseline_root else [])
+    for label, root in servers:
+        env = {"METADEMO_GALLERY_DOWNLOAD": "0"}
+        if root:
+            import benchmarks.appclient as appclient
+
+            saved, appclient.ROOT = appclient.ROOT, Path(root)
+        try:
+            proc, url, _ = start_app(env)
+        finally:
+            if root:
+                appclient.ROOT = saved
+        try:
+            results = time_app(url, labels, data, runs, names, has_images_endpoint=root is None)
+            peak = memory_mb(proc.pid, "VmHWM")
+        finally:
+            stop_app(proc)
+        print(f"   {label}{f' ({root})' if root else ''}: peak memory {peak:.0f} MB")
+        for name, row in results.items():
+            print(f"   {name:10} " + "  ".join(f"{k} {p50(v):.0f} / {p95(v):.0f}" for k, v in row.items()))
+        print(f"   goals: page png {GOAL_PAGE}, gradio_client {GOAL_CLIENT}")
+
+
+def section_cold(starts=3):
+    times = []
+    for _ in range(starts):
+        proc, _, seconds = start_app({"METADEMO_GALLERY_DOWNLOAD": "0"})
+        stop_app(proc)
+        times.append(seconds)
+    print(f"\n4. Cold start, python app.py until it answers HTTP: {', '.join(f'{t:.2f}' for t in times)} s "
+          f"(median {np.median(times):.2f}; goal {GOAL_COLD:.0f} s)")
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=50)
-    p.add_argument("--no-app", action="store_true", help="only the Python API")
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--sections", default="preprocess,api,app,cold")
+    p.add_argument("--baseline-root", help="also time the app of this checkout (for example the previous version)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads for the API (default 1, as the app runs each job; two jobs run at once)")
     args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    sections = args.sections.split(",")
 
-    if omniglot_available(background=True):
-        load_omniglot(background=True, progress=False)  # builds the cache if this is the first run
-        start = time.perf_counter()
-        load_omniglot(background=True, progress=False)
-        load_omniglot(background=False, progress=False)
-        print(f"warm load of all of Omniglot (32,460 images, from the cache): {time.perf_counter() - start:.2f} s "
-              "(goal < 3 s)")
-    support, labels, query, source = episode_images()
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     print(f"machine: {cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"device {metademo.default_device()}, Python {platform.python_version()}")
-    print(f"episode: 5-way 5-shot, {len(query)} queries, {source}; {args.runs} runs each\n")
-    print(f"{'algorithm':10} {'steps':>5} {'API p50 ms':>11} {'API p95 ms':>11} {'goal':>6}")
-    api = {}
-    for name in metademo.available_algorithms():
-        (p50, p95), clf = time_api(name, support, labels, query, args.runs)
-        goal = GOALS_API.get(name, GOAL_GRADIENT_API)
-        api[name] = p50
-        print(f"{name:10} {clf.default_steps:>5} {p50:>11.1f} {p95:>11.1f} {goal:>6} "
-              f"{'ok' if p50 <= goal else 'MISSED'}")
-    if args.no_app:
-        return
-    proc, url, cold = start_app()
-    try:
-        app = time_app(url, support, labels, query, args.runs, metademo.available_algorithms())
-        memory = peak_memory_mb(proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(10)
-    print("\nthe app's /classify, images included: as the page sends them (one upload request) and through "
-          "gradio_client (one upload request per image)")
-    print(f"{'algorithm':10} {'app p50 ms':>11} {'app p95 ms':>11} {'goal':>6}      {'gradio_client p50 ms':>21}")
-    for name, ((p50, p95), (c50, _)) in app.items():
-        print(f"{name:10} {p50:>11.1f} {p95:>11.1f} {GOAL_APP:>6} {'ok' if p50 <= GOAL_APP else 'MISSED':6} "
-              f"{c50:>21.1f}")
-    print(f"\ncold start: {cold:.2f} s (goal < {GOAL_COLD:.0f} s); peak memory of the app: {memory:.0f} MB "
-          f"(goal < {GOAL_MEMORY_MB} MB)")
+    support, labels, queries = episode()
+    t = time.perf_counter()
+    data = forms(support, queries)
+    print(f"episode: 5-way 5-shot, {len(queries)} queries, from {Path(support[0]).parents[2].name}; "
+          f"inputs ready in {time.perf_counter() - t:.1f} s\n")
+    if "preprocess" in sections:
+        section_preprocess(support, queries, data, args.runs)
+    if "api" in sections:
+        section_api(labels, data, args.runs)
+    if "app" in sections:
+        section_app(labels, data, args.runs, args.baseline_root)
+    if "cold" in sections:
+        section_cold()
 
 
 if __name__ == "__main__":

@@ -78,33 +78,13 @@ def load_classifier(path: str | os.PathLike, device: str | torch.device | None =
     return MetaClassifier.from_checkpoint(load_checkpoint(path), device)
 
 
-@dataclass(frozen=True)
-class PreparedImages:
-    """Images already preprocessed (see :func:`prepare`): ``tensor`` is (n, 1, 28, 28), ink = 1.
-
-    ``fit``, ``predict_proba``, ``predict`` and ``embed`` take them as they are, so an application that
-    keeps them preprocesses each image once however often it is used.
-    """
-
-    tensor: torch.Tensor
-
-    def __len__(self) -> int:
-        return len(self.tensor)
-
-    def __getitem__(self, index) -> PreparedImages:
-        index = [index] if isinstance(index, int) else index
-        return PreparedImages(self.tensor[index])
-
-    def __add__(self, other: PreparedImages) -> PreparedImages:
-        return PreparedImages(torch.cat([self.tensor, other.tensor]))
-
-
-def prepare(images) -> PreparedImages:
-    """Preprocess images once (any image :func:`metademo.data.preprocess.open_image` reads), for reuse.
+def prepare(images) -> Preprocessed:
+    """Preprocess images once (any image :func:`metademo.data.preprocess.open_image` reads), for reuse:
+    ``fit``, ``predict_proba``, ``predict`` and ``embed`` take the result as it is.
 
     Raises ``ValueError`` naming the first unusable image (``"image 2: the image looks blank ..."``).
     """
-    return PreparedImages(_images_to_tensor(images))
+    return Preprocessed(_images_to_tensor(images))
 
 
 def _as_list(x, what: str) -> list:
@@ -113,8 +93,29 @@ def _as_list(x, what: str) -> list:
     return list(x)
 
 
+class Preprocessed:
+    """Images already preprocessed (a ``(n, 1, 28, 28)`` tensor from :func:`metademo.data.preprocess.preprocess`
+    or ``preprocess_batch``): ``fit`` and ``predict_proba`` take them as they are instead of preprocessing
+    them again. For callers that check each image themselves first (the app, to name a bad file)."""
+
+    def __init__(self, tensor: torch.Tensor):
+        if tensor.ndim != 4 or tuple(tensor.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"preprocessed images must be a (n, 1, 28, 28) tensor, got shape {tuple(tensor.shape)}")
+        self.tensor = tensor
+
+    def __len__(self) -> int:
+        return len(self.tensor)
+
+    def __getitem__(self, index) -> Preprocessed:
+        index = [index] if isinstance(index, int) else index
+        return Preprocessed(self.tensor[index])
+
+    def __add__(self, other: Preprocessed) -> Preprocessed:
+        return Preprocessed(torch.cat([self.tensor, other.tensor]))
+
+
 def _images_to_tensor(images, what: str = "images") -> torch.Tensor:
-    if isinstance(images, PreparedImages):
+    if isinstance(images, Preprocessed):
         if not len(images):
             raise ValueError(f"{what}: no images given")
         if len(images) > MAX_IMAGES:
@@ -192,8 +193,9 @@ class MetaClassifier:
             yield FittedClassifier(self, classes, state.params, list(history), state.step, False)
 
     def _support(self, images, labels):
+        if not isinstance(images, Preprocessed):
+            images = _as_list(images, "images")
         labels = _as_list(labels, "labels")
-        images = images if isinstance(images, PreparedImages) else _as_list(images, "images")
         if len(images) != len(labels):
             raise ValueError(f"got {len(images)} images but {len(labels)} labels; give one label per image")
         if not images:
@@ -206,7 +208,7 @@ class MetaClassifier:
             raise ValueError(f"need at least 2 classes to tell apart, got {len(classes)} ({classes!r})")
         if len(classes) > MAX_CLASSES:
             raise ValueError(f"at most {MAX_CLASSES} classes are supported, got {len(classes)}")
-        x = _images_to_tensor(images).to(self.device).unsqueeze(0)
+        x = _images_to_tensor(images).to(self.device).unsqueeze(0)  # validated once, here
         index = {c: i for i, c in enumerate(classes)}
         y = torch.tensor([index[lab] for lab in labels], device=self.device).unsqueeze(0)
         return x, y, classes

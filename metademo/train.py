@@ -38,6 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--first-order-iterations", type=int, default=0,
                    help="MAML, Meta-SGD, Proto-MAML: first-order meta-gradients for the first N iterations")
     p.add_argument("--pause-file", help="while this file exists, training waits between iterations (untimed)")
+    p.add_argument("--max-minutes", type=float, help="stop after so many minutes of training (continue with --resume)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-root", help="folder holding omniglot-py/ (default $METADEMO_DATA or ../shared/data)")
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: the best available)")
@@ -49,7 +50,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def recipe(argv=None) -> str:
     """The training command as typed, without the options that do not change the result."""
     words = list(sys.argv[1:] if argv is None else argv)
-    skip = {"--resume": 0, "--pause-file": 1, "--data-root": 1, "--device": 1}
+    skip = {"--resume": 0, "--pause-file": 1, "--max-minutes": 1, "--data-root": 1, "--device": 1}
     kept, i = [], 0
     while i < len(words):
         name = words[i].split("=", 1)[0]
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
                       train_steps=args.train_steps, test_steps=args.test_steps, seed=args.seed,
                       val_every=args.val_every, val_episodes=args.val_episodes,
                       first_order_iterations=args.first_order_iterations, data_root=args.data_root,
-                      pause_file=args.pause_file, recipe=recipe(argv))
+                      pause_file=args.pause_file, max_minutes=args.max_minutes, recipe=recipe(argv))
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
         from .training.distributed import DistributedTrainer as trainer_cls
     else:

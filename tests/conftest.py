@@ -76,12 +76,16 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def app_server(pretrained_assets, tmp_path_factory):
     """``python app.py`` on a free localhost port; yields .url, .startup_seconds, .log (a path), .queue_size."""
-    tmp = tmp_path_factory.mktemp("server")
+    yield from serve(pretrained_assets, tmp_path_factory.mktemp("server"))
+
+
+def serve(assets: Path, tmp: Path, **env_vars: str):
+    """Run ``python app.py`` (``env_vars`` added to its environment) until the generator is closed."""
     port = _free_port()
-    env = {**os.environ, "METADEMO_ASSETS": str(pretrained_assets), "GRADIO_SERVER_NAME": "127.0.0.1",
+    env = {**os.environ, "METADEMO_ASSETS": str(assets), "GRADIO_SERVER_NAME": "127.0.0.1",
            "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", "METADEMO_GALLERY_DOWNLOAD": "0",
            "GRADIO_TEMP_DIR": str(tmp / "gradio"), "PYTHONUNBUFFERED": "1",
-           "METADEMO_MAX_QUEUE": str(SERVER_QUEUE_SIZE)}
+           "METADEMO_MAX_QUEUE": str(SERVER_QUEUE_SIZE), **env_vars}
     log_path = tmp / "server.log"
     url = f"http://127.0.0.1:{port}/"
     with open(log_path, "w") as log:

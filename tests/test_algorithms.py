@@ -1,16 +1,18 @@
 """The algorithms are proven, not assumed: exact gradients, exact definitions, invariances."""
 
+import math
 import threading
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from metademo.algorithms import FOMAML, MAML, REGISTRY, Episode, HParams, MetaSGD, ProtoNet, Reptile
+from metademo.algorithms import FOMAML, MAML, REGISTRY, Episode, HParams, MetaSGD, ProtoMAML, ProtoNet, Reptile
 from metademo.algorithms.base import class_means, per_task_cross_entropy
 from metademo.networks.conv4 import Conv4
 
-GRADIENT_LEARNERS = [MAML, FOMAML, MetaSGD, Reptile]
+GRADIENT_LEARNERS = [cls for cls in REGISTRY.values() if cls.has_inner_loop]
+UNIFORM_START = [cls for cls in GRADIENT_LEARNERS if cls.head == "zero"]
 
 
 def smooth_images(n, seed):
@@ -60,11 +62,12 @@ def dot(grads, direction):
 
 
 @pytest.mark.parametrize("steps", [1, 3])
-def test_maml_meta_gradient_matches_finite_differences(steps):
-    learner, meta = small(MAML, train_steps=steps, inner_lr=0.1)
+@pytest.mark.parametrize("cls", [MAML, ProtoMAML], ids=["maml", "protomaml"])
+def test_maml_meta_gradient_matches_finite_differences(cls, steps):
+    learner, meta = small(cls, train_steps=steps, inner_lr=0.1)
     episode = make_episode()
     grads, _ = learner.meta_gradient(meta, episode)
-    fo_grads, _ = small(FOMAML, train_steps=steps, inner_lr=0.1)[0].meta_gradient(meta, episode)
+    fo_grads, _ = learner.meta_gradient(meta, episode, first_order=True)
     for seed in range(3):
         v = random_direction(meta, seed)
         fd, exact = directional_fd(learner, meta, episode, steps, v), dot(grads, v)
@@ -212,9 +215,9 @@ def test_non_transductive_and_support_order_free(cls):
     torch.testing.assert_close(learner.logits(shuffled.params, episode.query_x), together, rtol=1e-9, atol=1e-10)
 
 
-@pytest.mark.parametrize("cls", [MAML, MetaSGD, ProtoNet], ids=["maml", "metasgd", "protonet"])
+@pytest.mark.parametrize("cls", [MAML, MetaSGD, ProtoMAML, ProtoNet], ids=["maml", "metasgd", "protomaml", "protonet"])
 def test_batched_tasks_equal_one_task_at_a_time(cls):
-    learner, meta = small(cls, train_steps=2) if cls is not ProtoNet else small(cls)
+    learner, meta = small(cls, train_steps=2) if cls.has_inner_loop else small(cls)
     episode = make_episode(tasks=3)
     grads, _ = learner.meta_gradient(meta, episode)
     singles = [learner.meta_gradient(meta, episode.task(i))[0] for i in range(3)]
@@ -227,11 +230,11 @@ def test_batched_tasks_equal_one_task_at_a_time(cls):
 def test_any_number_of_classes_from_one_set_of_meta_parameters(cls, n_way):
     learner, meta = small(cls)
     episode = make_episode(n_way=n_way, k=1, q=1, tasks=1)
-    final = learner.adapt(meta, episode.support_x, episode.support_y, n_way, steps=1 if cls is not ProtoNet else None)
+    final = learner.adapt(meta, episode.support_x, episode.support_y, n_way, steps=1 if cls.has_inner_loop else None)
     assert learner.logits(final.params, episode.query_x).shape == (1, n_way, n_way)
 
 
-@pytest.mark.parametrize("cls", GRADIENT_LEARNERS + [ProtoNet], ids=[c.name for c in GRADIENT_LEARNERS + [ProtoNet]])
+@pytest.mark.parametrize("cls", list(REGISTRY.values()), ids=list(REGISTRY))
 def test_adaptation_never_modifies_meta_parameters(cls):
     learner, meta = small(cls)
     before = {k: v.detach().clone() for k, v in meta.items()}
@@ -280,14 +283,14 @@ def test_adapt_steps_reports_each_step_and_leaves_grad_mode_alone():
     assert seen[-1][1] < seen[0][1]  # gradient descent lowers the support loss
 
 
-@pytest.mark.parametrize("cls", [*GRADIENT_LEARNERS, ProtoNet])
+@pytest.mark.parametrize("cls", list(REGISTRY.values()), ids=list(REGISTRY))
 @pytest.mark.parametrize("steps", [0, 2])
 def test_adapted_params_are_the_end_of_adapt_steps(cls, steps):
     """adapted_params skips the final support loss, and nothing else: the same tensors, bit for bit."""
     learner, meta = small(cls)
     ep = make_episode(tasks=2)
     theta = {k: v.detach() for k, v in meta.items()}
-    kw = {} if cls is ProtoNet else {"steps": steps, "lr": 0.1}
+    kw = {"steps": steps, "lr": 0.1} if cls.has_inner_loop else {}
     expected = learner.adapt(theta, ep.support_x, ep.support_y, 3, **kw).params
     params = learner.adapted_params(theta, ep.support_x, ep.support_y, 3, **kw)
     assert params.keys() == expected.keys()
@@ -309,3 +312,66 @@ def test_descend_without_final_loss_skips_only_the_last_evaluation():
 def test_hparams_round_trip():
     hp = HParams(hidden=8, inner_lr=0.2, train_steps=2, test_steps=5)
     assert HParams.from_dict(hp.to_dict()) == hp
+
+
+@pytest.mark.parametrize("n_way", [2, 5, 20])
+@pytest.mark.parametrize("cls", UNIFORM_START, ids=[c.name for c in UNIFORM_START])
+def test_uniform_start_loss_is_ln_n_and_chance(cls, n_way):
+    """Step 0 of a zero head predicts every class equally: support loss exactly ln N, and the first step
+    moves only the head (the network's gradient is exactly 0 there), yet the meta-gradient reaches it."""
+    learner, meta = small(cls, train_steps=2)
+    episode = make_episode(n_way=n_way, k=2, q=1, tasks=2)
+    states = list(learner.adapt_steps(meta, episode.support_x, episode.support_y, n_way, steps=2))
+    torch.testing.assert_close(states[0].loss, torch.full((2,), math.log(n_way), dtype=torch.float64),
+                               rtol=0, atol=1e-6)
+    probs = torch.softmax(learner.logits(states[0].params, episode.query_x), -1)
+    torch.testing.assert_close(probs, torch.full_like(probs, 1 / n_way))
+    for k in learner.body(meta):
+        assert torch.equal(states[1].params[k], states[0].params[k]), k  # step 1: the head alone
+    assert states[2].loss.max() < states[0].loss.min()  # and it learns
+    grads, _ = learner.meta_gradient(meta, episode)
+    assert all(grads[k].abs().sum() > 0 for k in learner.body(meta))
+
+
+@pytest.mark.parametrize("cls", UNIFORM_START, ids=[c.name for c in UNIFORM_START])
+def test_zero_head_equals_a_copied_row(cls):
+    """A meta-learned row copied to every class (UNICORN-MAML) adapts to the very same predictions."""
+    learner, meta = small(cls, train_steps=2)
+    episode = make_episode(n_way=4, k=2, q=2, tasks=1)
+    zero = learner.adapt(meta, episode.support_x, episode.support_y, 4, steps=3)
+    copied = type("Copied", (cls,), {"initial_params": _copied_row_start})(learner.hparams)
+    other = copied.adapt(meta, episode.support_x, episode.support_y, 4, steps=3)
+    torch.testing.assert_close(torch.softmax(copied.logits(other.params, episode.query_x), -1),
+                               torch.softmax(learner.logits(zero.params, episode.query_x), -1), rtol=1e-9, atol=1e-12)
+
+
+def _copied_row_start(self, meta, x, y, n_way):
+    params, feats = type(self).__mro__[1].initial_params(self, meta, x, y, n_way)
+    row = torch.linspace(-1, 1, feats.shape[-1], dtype=feats.dtype)
+    params["head.weight"] = (params["head.weight"] + row).detach().requires_grad_()
+    params["head.bias"] = (params["head.bias"] + 0.7).detach().requires_grad_()
+    return params, feats
+
+
+def test_protomaml_starts_where_protonet_is():
+    """Proto-MAML's step 0 ranks the classes exactly as Prototypical Networks do with the same network."""
+    learner, meta = small(ProtoMAML)
+    episode = make_episode(n_way=4, k=2, q=3, tasks=2)
+    start = learner.adapt(meta, episode.support_x, episode.support_y, 4, steps=0)
+    proto = ProtoNet(ProtoNet.default_hparams.replace(hidden=4))
+    ref = proto.adapt(meta, episode.support_x, episode.support_y, 4)
+    a = torch.log_softmax(learner.logits(start.params, episode.query_x), -1)
+    b = torch.log_softmax(proto.logits(ref.params, episode.query_x), -1)
+    torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)  # -|q - mu|^2 = 2 q.mu - |mu|^2 - |q|^2
+
+
+def test_algorithms_describe_themselves():
+    for name, cls in REGISTRY.items():
+        assert cls.name == name and cls.title and cls.paper and cls.summary, name
+        assert cls.colour.startswith("#") and len(cls.colour) == 7, name
+        assert cls.family in ("initialisation", "metric"), name
+        assert cls.has_inner_loop == (cls.family == "initialisation"), name
+        if cls.has_inner_loop:
+            assert cls.head in ("zero", "prototype"), name
+            assert cls.default_hparams.test_steps >= 3, name
+    assert len({cls.colour for cls in REGISTRY.values()}) == len(REGISTRY)

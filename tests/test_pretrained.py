@@ -32,7 +32,22 @@ def test_every_algorithm_ships_weights_with_full_metadata():
         assert ckpt.metadata["validation"]["5way1shot"]["accuracy"] > 0.9
 
 
-@pytest.mark.parametrize("name", ["maml", "fomaml", "metasgd", "reptile", "protonet"])
+@pytest.mark.parametrize("name", metademo.available_algorithms())
+def test_every_checkpoint_was_meta_trained_from_its_own_random_start(name):
+    """No shipped model starts from another's weights: its own seeded initialisation, its own outer loop."""
+    ckpt = load_checkpoint(weights_path(name))
+    training = ckpt.metadata["training"]
+    text = json.dumps(ckpt.metadata)
+    for word in ("init_from", "init-from", "warm_start"):
+        assert word not in text, (name, word)
+    assert training["initialisation"] == f"random, seed {training['seed']}", name
+    assert training["recipe"].startswith(f"python -m metademo.train --algorithm {name} "), name
+    assert training["hardware"] and training["wall_seconds"] > 0, name
+    if ckpt.learner().has_inner_loop:
+        assert ckpt.hparams.test_steps >= 3, name
+
+
+@pytest.mark.parametrize("name", metademo.available_algorithms())
 def test_shipped_checkpoint_is_within_3_points_of_its_documented_accuracy(name, test_pool):
     ckpt = load_checkpoint(weights_path(name))
     result = evaluate_episodes(ckpt.learner(), ckpt.params, test_pool, 5, 1, queries=15, episodes=100, seed=1)

@@ -1,4 +1,4 @@
-"""What every meta-learner shares: the episode format, the adaptation protocol, the prototype head.
+"""What every meta-learner shares: the episode format, the adaptation protocol, how it describes itself.
 
 A meta-learner is stateless: it holds hyperparameters only. Meta-parameters are a plain ``dict`` of
 tensors that it creates (:meth:`MetaLearner.init_meta_params`) and reads but never writes. Adapting

@@ -38,6 +38,28 @@ def evaluate_episodes(learner: MetaLearner, meta: dict, pool: torch.Tensor, ways
     return summarize(accs)
 
 
+def accuracy_by_step(learner: MetaLearner, meta: dict, pool: torch.Tensor, ways: int, shots: int,
+                     steps: tuple[int, ...] = (0, 1, 2, 3, 5, 10), queries: int = 15, episodes: int = 1000,
+                     seed: int = 0, batch: int = 10, lr: float | None = None, device="cpu") -> dict[int, dict]:
+    """Query accuracy after each of ``steps`` inner steps on the same seeded episodes (one adaptation of
+    ``max(steps)`` steps per batch of episodes, scored at every step asked for). A learner without an
+    inner loop has only step 0."""
+    if not learner.has_inner_loop:
+        return {0: evaluate_episodes(learner, meta, pool, ways, shots, queries, episodes, seed, batch, device=device)}
+    sampler = EpisodeSampler(pool, ways, shots, queries, seed=seed)
+    accs: dict[int, list[float]] = {s: [] for s in steps}
+    done = 0
+    while done < episodes:
+        ep = sampler.sample(min(batch, episodes - done)).to(device)
+        for state in learner.adapt_steps(meta, ep.support_x, ep.support_y, ep.n_way, steps=max(steps), lr=lr):
+            if state.step in accs:
+                with torch.no_grad():
+                    logits = learner.logits(state.params, ep.query_x)
+                accs[state.step].extend((logits.argmax(-1) == ep.query_y).float().mean(1).tolist())
+        done += ep.support_x.shape[0]
+    return {s: summarize(a) for s, a in accs.items()}
+
+
 def _evaluate_fixed_embedding(learner, meta, sampler, episodes, batch, device) -> dict:
     """For a learner that embeds each image independently of the task (ProtoNet): embed the pool once,
     then score the very same episodes as the generic path from the stored embeddings (a large speed-up)."""

@@ -6,8 +6,9 @@ optimiser step. Every ``val_every`` iterations the model is scored on fixed vali
 (meta-parameters, optimiser moments, sampler state, elapsed time, log) goes to ``out`` +
 ``.state.safetensors`` at the same moments, so ``--resume`` continues where an interrupted run left off.
 
-Every model starts from its own seeded random initialisation. At the end, a learner with an inner loop
-gets its default number of inner steps chosen on the validation episodes (``STEP_CHOICES``).
+Every model starts from its own seeded random initialisation. At the end of every sitting, the best
+checkpoint of a learner with an inner loop gets its default number of inner steps chosen on the
+validation episodes (``STEP_CHOICES``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class TrainConfig:
     first_order_iterations: int = 0  # MAML, Meta-SGD, Proto-MAML: first-order meta-gradients for this many
     data_root: str | None = None
     pause_file: str | None = None  # while this file exists, training waits between iterations (not timed)
+    max_minutes: float | None = None  # stop this sitting after so many minutes of training (resume later)
     recipe: str = ""  # the command that started the run
     extra: dict = field(default_factory=dict)
 
@@ -156,7 +158,12 @@ class Trainer:
         bar = tqdm(total=cfg.iterations, initial=self.iteration, desc=f"meta-training {cfg.algorithm}",
                    disable=not self.progress, unit="it")
         recent: list[dict] = []
+        sitting = self.elapsed
         while self.iteration < cfg.iterations:
+            if cfg.max_minutes is not None and self.elapsed - sitting >= 60 * cfg.max_minutes:
+                if recent:  # validate what was trained since the last validation, so nothing is lost
+                    self._validate_and_save(recent)
+                break
             self._wait_while_paused()
             start = time.perf_counter()
             for g in self.opt.param_groups:
@@ -171,25 +178,29 @@ class Trainer:
             recent.append(metrics)
             bar.update(1)
             if self.iteration % cfg.val_every == 0 or self.iteration == cfg.iterations:
-                start = time.perf_counter()
-                val = self.validate()
-                train = {k: float(np.mean([m[k] for m in recent])) for k in recent[0]}
+                val = self._validate_and_save(recent)
                 recent = []
-                entry = {"iteration": self.iteration, "seconds": round(self.elapsed, 1),
-                         "train_loss": train["loss"], "train_accuracy": train["accuracy"],
-                         "val_accuracy": val["accuracy"]}
-                self.log.append(entry)
-                bar.set_postfix(val=f"{val['accuracy']:.4f}", best=f"{max(self.best, val['accuracy']):.4f}")
-                if val["accuracy"] > self.best:
-                    self.best = val["accuracy"]
-                    self.save_checkpoint(val)
-                self.elapsed += time.perf_counter() - start
-                self.save_state()
+                bar.set_postfix(val=f"{val['accuracy']:.4f}", best=f"{self.best:.4f}")
         bar.close()
         result = {"best_val_accuracy": self.best, "iterations": self.iteration, "seconds": self.elapsed}
-        if self.learner.has_inner_loop:
+        if self.learner.has_inner_loop and Path(cfg.out).exists():  # also when a sitting ends early
             result["test_steps"] = self.choose_test_steps()
         return result
+
+    def _validate_and_save(self, recent: list[dict]) -> dict:
+        """Validate, log, keep the model if it is the best so far, and write the resumable state."""
+        start = time.perf_counter()
+        val = self.validate()
+        train = {k: float(np.mean([m[k] for m in recent])) for k in recent[0]}
+        self.log.append({"iteration": self.iteration, "seconds": round(self.elapsed, 1),
+                         "train_loss": train["loss"], "train_accuracy": train["accuracy"],
+                         "val_accuracy": val["accuracy"]})
+        if val["accuracy"] > self.best:
+            self.best = val["accuracy"]
+            self.save_checkpoint(val)
+        self.elapsed += time.perf_counter() - start
+        self.save_state()
+        return val
 
     def choose_test_steps(self) -> dict:
         """Score the best checkpoint on the validation episodes at each of ``STEP_CHOICES`` inner steps

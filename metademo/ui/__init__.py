@@ -8,6 +8,6 @@ One module per tab (:mod:`~metademo.ui.classifier`, :mod:`~metademo.ui.compare`,
 (:mod:`metademo.ui.handlers` names them all). The handlers call :mod:`metademo.api`.
 """
 
-from .app import QUEUE_OPTIONS, build_app, launch_options, warm_up
+from .app import MAX_SESSIONS, QUEUE_OPTIONS, build_app, launch_options, warm_up
 
-__all__ = ["build_app", "launch_options", "warm_up", "QUEUE_OPTIONS"]
+__all__ = ["build_app", "launch_options", "warm_up", "QUEUE_OPTIONS", "MAX_SESSIONS"]

@@ -15,8 +15,8 @@ import gradio as gr
 
 from metademo.data.gallery import PROVIDER
 
-from . import classifier, compare, learn, sine_tab, text
-from .common import HIDDEN_API, algorithm_defaults, page_info
+from . import classifier, compare, learn, sine_tab, text, tools
+from .common import COMPUTE, HIDDEN_API, MAX_SESSIONS, STATE_TTL, algorithm_defaults, page_info  # noqa: F401
 from .models import MODELS, get_sine_models
 
 log = logging.getLogger("metademo.ui")
@@ -104,6 +104,8 @@ def build_app() -> gr.Blocks:
                 sine_tab.build()
             with gr.Tab("Learn", id="learn"):
                 accuracy = learn.build()
+        # For programs and agents (and the MCP tool): the whole task in one JSON request, images as data URLs.
+        gr.api(tools.classify_images, api_name="classify_images", **COMPUTE)
         demo.load(page_info, None, [device, gallery_md, accuracy], api_name="page_info", **HIDDEN_API)
         demo.load(algorithm_defaults, algorithm, [steps, lr, algo_note], api_visibility="private")
     return demo

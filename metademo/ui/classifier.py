@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import gradio as gr
 import numpy as np
 
-from metademo.api import FittedClassifier, PreparedImages, load_task, prepare, save_task
+from metademo.api import FittedClassifier, Preprocessed, load_task, prepare, save_task
 from metademo.data.gallery import DRAWINGS, PROVIDER, drawing_key, parse_key
 from metademo.data.preprocess import crop_to_ink, sketch_image, webcam_photo
 from metademo.training.live import LIVE_ALGORITHMS, MAX_SECONDS, meta_train_live
@@ -43,6 +43,7 @@ from .common import (
     MAX_QUERIES,
     MAX_STEPS,
     MIN_CLASSES,
+    STATE_TTL,
     algorithm_defaults,
     algorithm_name,
     characters_of,
@@ -247,7 +248,7 @@ class Session:
     model: object  # the MetaClassifier that adapted (a pretrained one, or one meta-trained on the page)
     names: list[str]
     characters: list[list[str]]  # gallery characters of each class (for the queries' right answers)
-    support: PreparedImages
+    support: Preprocessed
     labels: list[int]
     steps: int
     lr: float | None
@@ -255,7 +256,7 @@ class Session:
     record: dict | None = None  # per recorded step, for the current queries (see _record)
 
 
-def _prepare_examples(images: Sequence, what) -> PreparedImages:
+def _prepare_examples(images: Sequence, what) -> Preprocessed:
     """Preprocess each image once, naming the one that cannot be used."""
     parts = []
     for j, img in enumerate(images):
@@ -299,7 +300,7 @@ def _support(names: Sequence, galleries: Sequence):
     return clean, support, labels, characters
 
 
-def _queries(queries) -> tuple[PreparedImages | None, list]:
+def _queries(queries) -> tuple[Preprocessed | None, list]:
     pairs = items(queries)
     if not pairs:
         return None, pairs
@@ -323,7 +324,7 @@ class _Recorder:
     """Collects, at the recorded steps of an adaptation, the queries' probabilities and the embeddings
     of support and queries (the API's ``predict_proba`` and ``embed``), for the step slider."""
 
-    def __init__(self, session_like, query: PreparedImages | None, pairs: list):
+    def __init__(self, session_like, query: Preprocessed | None, pairs: list):
         self.query, self.pairs = query, pairs
         self.support = session_like.support
         self.truth = [_truth(c, session_like.characters) for _, c in pairs]
@@ -751,7 +752,7 @@ def build():
     """The tab's layout and wiring (inside a ``gr.Tab``). Returns what the page fills on load."""
     gr.Markdown(text.CLASSIFIER_INTRO)
     gallery_md = gr.Markdown(text.gallery_notice("synthetic", "loading"), elem_id="gallery-source")
-    session = gr.State(None)
+    session = gr.State(None, time_to_live=STATE_TTL)
     frame = gr.Textbox(visible=False, elem_id="webcam-frame")  # filled in the browser by GRAB
 
     gr.Markdown("### 1. Draw or show a character")
@@ -846,7 +847,7 @@ def build():
         with gr.Column(scale=2, min_width=300):
             outer_plot = gr.Plot(label="Outer loop", elem_id="outer-plot")
             outer_status = gr.Markdown(elem_id="outer-status")
-    trained = gr.State(None)
+    trained = gr.State(None, time_to_live=STATE_TTL)
     q_selection = gr.State(None)
 
     # --- wiring ---

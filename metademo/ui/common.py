@@ -220,6 +220,16 @@ def plain(x):
 
 
 
+#: ``demo.launch(state_session_capacity=MAX_SESSIONS)``: Gradio keeps every session it has seen (a visitor's page,
+#: a program's client, each fresh API call) until this many newer ones have come; each costs the server about
+#: 0.6 MB (its copy of the page's configuration, plus its gr.State values), so this bounds the memory they take
+#: (``METADEMO_MAX_SESSIONS``, default 200, about 120 MB; Gradio's own default, 10,000, would allow 6 GB).
+#: The least recently used session goes first; a visitor whose session went has to press Adapt again.
+MAX_SESSIONS = int(os.environ.get("METADEMO_MAX_SESSIONS") or 200)
+#: Seconds a visitor's adapted model (``gr.State``, about 0.5 MB) is kept after its last change
+#: (``METADEMO_STATE_TTL``, default an hour); Gradio checks every second.
+STATE_TTL = float(os.environ.get("METADEMO_STATE_TTL") or 3600)
+
 #: Event options. Every model-running event shares two slots (two CPU cores); page plumbing is
 #: callable by clients but left out of the API docs.
 COMPUTE = {"concurrency_id": "compute", "concurrency_limit": 2}

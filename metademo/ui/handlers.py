@@ -55,6 +55,9 @@ from .common import (  # noqa: F401
     show_classes,
     user_error,
 )
+from .common import message_of as _message  # noqa: F401 - the names metademo.ui.tools uses
+from .common import number as _number  # noqa: F401
+from .common import whole as _whole  # noqa: F401
 from .compare import COMPARE_HEADERS, compare, new_episode  # noqa: F401
-from .learn import classify, labels_from_text, model_hash, parse_labels  # noqa: F401
+from .learn import _labels, classification, classify, labels_from_text, model_hash, parse_labels  # noqa: F401
 from .sine_tab import SINE_CHOICES, new_seed, sine_adapt, sine_train  # noqa: F401

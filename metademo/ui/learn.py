@@ -9,7 +9,7 @@ import os
 import gradio as gr
 import torch
 
-from metademo.api import PreparedImages
+from metademo.api import Preprocessed
 from metademo.data.preprocess import preprocess
 
 from . import text
@@ -82,7 +82,7 @@ def _labels(value, n: int) -> list:
 labels_from_text = friendly(parse_labels)
 
 
-def _check_images(paths: list[str], what: str) -> PreparedImages:
+def _check_images(paths: list[str], what: str) -> Preprocessed:
     """Every image preprocessed once (the API then takes them as they are), naming the first bad one."""
     out = []
     for i, path in enumerate(paths):
@@ -91,7 +91,7 @@ def _check_images(paths: list[str], what: str) -> PreparedImages:
         except ValueError as e:
             reason = message_of(e).replace(f"File {path!r}", "It").replace(str(path), file_name(path))
             raise user_error(f"{what.capitalize()} file {i + 1} ({file_name(path)}): {reason}") from None
-    return PreparedImages(torch.stack(out))
+    return Preprocessed(torch.stack(out))
 
 
 @friendly
@@ -113,10 +113,18 @@ def classify(algorithm, support_files, support_labels, query_files, steps=None, 
     else:
         steps = whole(steps, "steps", 0, MAX_STEPS)
     lr = None if lr in ("", None) else number(lr, "lr (the inner learning rate)", 0, MAX_LR, lo_open=True)
-    support_x = _check_images(support, "support")
+    support_x = _check_images(support, "support")  # each image once: errors name the file
     query_x = _check_images(queries, "query")
+    return classification(name, support_x, labels, query_x, steps, lr)
+
+
+def classification(name: str, support, labels: list, query_x, steps: int | None, lr: float | None) -> dict:
+    """Adapt the model ``name`` to checked support images and labels, classify the preprocessed queries:
+    the JSON answer of ``/classify`` (and of the tool for agents)."""
+    if not isinstance(query_x, Preprocessed):
+        query_x = Preprocessed(query_x)
     clf = MODELS.get(name)
-    fitted = clf.fit(support_x, labels, steps=steps, lr=lr)
+    fitted = clf.fit(support, labels, steps=steps, lr=lr)
     if fitted.diverged:
         gr.Warning("The adaptation diverged; the predictions use the last finite step.")
     probs = fitted.predict_proba(query_x)

@@ -9,7 +9,7 @@ import gradio as gr
 import numpy as np
 
 from . import plots, text
-from .common import COMPUTE, HIDDEN_API, MAX_STEPS, friendly, number, whole
+from .common import COMPUTE, HIDDEN_API, MAX_STEPS, STATE_TTL, friendly, number, whole
 from .models import get_sine_models
 
 SINE_CHOICES = ("pretrained MAML", "the MAML you trained")
@@ -124,7 +124,7 @@ def build() -> None:
             train_status = gr.Markdown(text.SINE_TRAIN_HELP, elem_id="train-status")
         with gr.Column(scale=2):
             train_plot = gr.Plot(label="Meta-training", elem_id="train-plot")
-    trained = gr.State(None)
+    trained = gr.State(None, time_to_live=STATE_TTL)
     inputs = [amplitude, phase, k_points, sine_steps, sine_lr, seed, choice, trained]
     points_btn.click(new_seed, None, seed, api_name="new_seed", queue=False, **HIDDEN_API).then(
         sine_adapt, inputs, [sine_plot, sine_status], api_name="sine_adapt_new_points", api_visibility="private",

@@ -1,0 +1,98 @@
+"""Adaptation profile: query accuracy after 0, 1, 2, 3, 5 and 10 inner steps, for every shipped model.
+
+    python benchmarks/adaptation_profile.py [--episodes 1000] [--algorithms maml,protomaml] [--settings 5w1s]
+
+Omniglot images_evaluation (never seen in training), seeded episodes with 15 queries per class, each
+model at its own default inner learning rate; the same episodes for every step count of a model (one
+adaptation, scored after each step). Writes ``docs/adaptation_profile.json`` (merged with earlier runs)
+and ``docs/adaptation_profile.md``, and puts the table into the README between its markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from metademo.algorithms import REGISTRY  # noqa: E402
+from metademo.api import weights_path  # noqa: E402
+from metademo.checkpoints import load_checkpoint  # noqa: E402
+from metademo.data.omniglot import load_split  # noqa: E402
+from metademo.training.evaluation import accuracy_by_step  # noqa: E402
+
+DOCS = ROOT / "docs"
+STEPS = (0, 1, 2, 3, 5, 10)
+SETTINGS = {"5w1s": (5, 1), "5w5s": (5, 5)}
+MARKERS = ("<!-- profile:start -->", "<!-- profile:end -->")
+
+
+def markdown(results: dict) -> str:
+    head = "| algorithm | setting | default steps | " + " | ".join(f"{s} steps" for s in STEPS) + " |"
+    lines = [head, "|---|---|---|" + "---|" * len(STEPS)]
+    for name, cls in REGISTRY.items():
+        for key in SETTINGS:
+            r = results.get(name, {}).get(key)
+            if not r:
+                continue
+            cells = [f"{100 * r['by_step'][str(s)]['accuracy']:.1f}" if str(s) in r["by_step"] else "" for s in STEPS]
+            lines.append(f"| {cls.title} | {key} | {r['default_steps']} | " + " | ".join(cells) + " |")
+    episodes = sorted({r["episodes"] for row in results.values() for r in row.values()})
+    return "\n".join([
+        f"Query accuracy (%) after each number of inner steps, images_evaluation, "
+        f"{' / '.join(map(str, episodes))} seeded episodes, 15 queries per class, each model's default inner "
+        "learning rate; the same episodes for every column of a row. No inner loop: step 0 only.",
+        "",
+        *lines,
+        "",
+        "Reproduce: `python benchmarks/adaptation_profile.py`.",
+    ])
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--algorithms", default=",".join(REGISTRY))
+    p.add_argument("--settings", default=",".join(SETTINGS))
+    p.add_argument("--episodes", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--data-root")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    path = DOCS / "adaptation_profile.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    pool = load_split("test", args.data_root)
+    for name in [a for a in args.algorithms.split(",") if a]:
+        ckpt = load_checkpoint(weights_path(name))
+        learner = ckpt.learner()
+        for key in [s for s in args.settings.split(",") if s]:
+            ways, shots = SETTINGS[key]
+            start = time.perf_counter()
+            by_step = accuracy_by_step(learner, ckpt.params, pool, ways, shots, STEPS, episodes=args.episodes,
+                                       seed=args.seed)
+            results.setdefault(name, {})[key] = {
+                "default_steps": learner.hparams.test_steps if learner.has_inner_loop else 0,
+                "episodes": args.episodes, "by_step": {str(s): r for s, r in by_step.items()}}
+            print(f"{name} {key}: " + ", ".join(f"{s}: {100 * r['accuracy']:.1f}" for s, r in by_step.items())
+                  + f" ({time.perf_counter() - start:.0f} s)", flush=True)
+            path.write_text(json.dumps(results, indent=1))
+    table = markdown(results)
+    (DOCS / "adaptation_profile.md").write_text(table + "\n")
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    start, end = MARKERS
+    if start in text and end in text:
+        text = text[: text.index(start) + len(start)] + "\n" + table + "\n" + text[text.index(end):]
+        readme.write_text(text)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

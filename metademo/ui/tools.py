@@ -1,0 +1,66 @@
+"""The endpoint for programs and agents: ``/classify_images``, images as data URLs inside one JSON request.
+
+``/classify`` takes files, which a client uploads before the call (``gradio_client`` sends one request per
+file). Here a whole task travels in the call itself, so a program waits for one request and an agent can
+call it as an MCP tool (the app serves Gradio's MCP server; this function's docstring is the tool's
+description and its ``Args:`` the description of each argument). Same answer as ``/classify``.
+"""
+
+from . import handlers as h
+
+
+def _images(values, what: str):
+    """Preprocessed images from a list of data URLs; errors name the image ("Support image 3: ...")."""
+    from metademo.data.preprocess import preprocess
+
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, (list, tuple)) or not values:
+        raise h.user_error(f"{what}_images: give a list of images as data URLs ('data:image/png;base64,...').")
+    if len(values) > h.MAX_IMAGES:
+        raise h.user_error(f"{what}_images: {len(values)} images is too many; at most {h.MAX_IMAGES} per call.")
+    out = []
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not value.startswith("data:"):
+            raise h.user_error(f"{what.capitalize()} image {i + 1}: expected a data URL such as "
+                               f"'data:image/png;base64,...', got {str(value)[:40]!r}.")
+        try:
+            out.append(preprocess(value))
+        except ValueError as e:
+            raise h.user_error(f"{what.capitalize()} image {i + 1}: {h._message(e)}") from None
+    import torch
+
+    return torch.stack(out)
+
+
+@h.friendly
+def classify_images(support_images: list[str], support_labels: list[str], query_images: list[str],
+                    algorithm: str = "protonet", steps: int | None = None, lr: float | None = None) -> dict:
+    """Few-shot classification of hand-drawn characters or symbols: learn new classes from a few labelled
+    example images, then tell which class each query image belongs to. A model meta-trained on Omniglot
+    (1,623 alphabets' characters) adapts to the examples in well under a second; it knows nothing of the
+    classes beforehand. Works with drawings, scans or photos of a single dark-on-light (or light-on-dark)
+    character per image.
+
+    Args:
+        support_images: the labelled example images, one or more per class (5 per class works well), each a data URL of an image file, e.g. "data:image/png;base64,iVBORw0KG..." (PNG, JPEG, WebP, GIF..., any size).
+        support_labels: the class name of each support image, in the same order, e.g. ["alpha", "alpha", "beta", "beta"]; 2 to 20 different classes.
+        query_images: the images to classify, data URLs like support_images.
+        algorithm: the meta-learner: "protonet" (Prototypical Networks, the fastest), "maml", "fomaml" (first-order MAML), "metasgd" (Meta-SGD) or "reptile".
+        steps: inner gradient steps of the adaptation, 0 to 100; null for the model's default. Ignored by protonet.
+        lr: the inner learning rate, above 0 and at most 10; null for the model's default. Ignored by protonet.
+
+    Returns:
+        a dict: "classes" (the class names, sorted), "probabilities" (one row per query image, one column
+        per class in the order of "classes"), "predictions" (the most probable class of each query image),
+        "history" (support loss and accuracy after each inner step), "steps", "lr", "diverged", "algorithm".
+    """
+    from metademo.api import Preprocessed
+
+    name = h.algorithm_name(algorithm)
+    steps = None if steps in ("", None) else h._whole(steps, "steps", 0, h.MAX_STEPS)
+    lr = None if lr in ("", None) else h._number(lr, "lr (the inner learning rate)", 0, h.MAX_LR, lo_open=True)
+    support = _images(support_images, "support")
+    labels = h._labels(support_labels, len(support))
+    queries = _images(query_images, "query")
+    return h.classification(name, Preprocessed(support), labels, queries, steps, lr)

@@ -1,0 +1,538 @@
+"""Preprocessing as it was before its fast paths, kept verbatim: the reference the tests compare against.
+
+Not used by metademo itself. The original module docstring follows.
+
+Turn any user image of a hand-drawn character into the Omniglot tensor convention.
+
+The convention used everywhere in metademo (training on Omniglot, synthetic glyphs and
+images uploaded by users) is:
+
+* a float tensor of shape ``(1, size, size)`` (``size`` = 28 by default) with values in [0, 1];
+* ink (the strokes) is 1.0 and the background is 0.0, i.e. white strokes on black, as in most
+  MAML code, whatever the polarity of the original image;
+* the ink is cropped to its bounding box and centred in a square, with a margin so that the
+  longer side of the ink fills :data:`FILL` (80 %) of the square; the aspect ratio is kept.
+
+Because every image goes through the same steps, a character photographed with a phone, drawn
+in a paint program on a transparent canvas, or taken from Omniglot (105x105 1-bit PNGs, black
+strokes on white) ends up looking alike to the network.
+
+:func:`open_image` decodes the input (see its docstring for what is accepted) and raises
+``ValueError`` with a readable message for anything it cannot use.  :func:`preprocess` does the
+rest: grayscale, transparency, polarity, lighting and contrast, cropping, centring and resizing.
+
+The border of the image is taken to be background, so a photo should be cropped to the paper
+(a dark desk around a white sheet would be mistaken for the background and the sheet for ink).
+The limits (:data:`MAX_PIXELS`, :data:`MAX_FILE_BYTES`) are module constants, read at each call.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+__all__ = [
+    "FILL",
+    "INK_THRESHOLD",
+    "MAX_FILE_BYTES",
+    "MAX_PIXELS",
+    "open_image",
+    "preprocess",
+    "preprocess_batch",
+]
+
+#: Images with more pixels than this are refused (protects against decompression bombs).
+MAX_PIXELS = 40_000_000
+#: Files (paths, bytes, file-like objects) larger than this are refused.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+#: After normalisation, pixels above this value count as ink for the bounding box.
+INK_THRESHOLD = 0.2
+#: Fraction of the output square taken by the longer side of the ink's bounding box.
+FILL = 0.8
+#: Big images are box-averaged down to at most this many pixels on their longer side first:
+#: plenty for a 28x28 result, and it keeps a 12-megapixel photo fast.
+WORK_SIZE = 1024
+#: Smallest ink/background contrast (on a 0-1 scale) that is not considered blank.
+MIN_CONTRAST = 0.1
+
+
+# ----------------------------------------------------------------------------------------------
+# Decoding
+# ----------------------------------------------------------------------------------------------
+
+
+def open_image(obj: Any) -> Image.Image:
+    """Decode ``obj`` into a PIL image.
+
+    Accepted inputs:
+
+    * a ``PIL.Image.Image``;
+    * a path (``str`` or ``os.PathLike``), raw ``bytes``/``bytearray``/``memoryview`` of an
+      image file, or a binary file-like object (anything with ``.read()``);
+    * a numpy array of shape HxW, HxWx1, HxWx2 (gray + alpha), HxWx3 (RGB) or HxWx4 (RGBA) with
+      dtype uint8, uint16, bool, another integer type with values in 0..65535, or float with
+      values in [0, 1];
+    * a torch tensor of shape HxW, 1xHxW or CxHxW (C = 1..4), converted like the numpy array.
+
+    The image is returned in its own mode (``'1'``, ``'L'``, ``'P'``, ``'RGBA'``, ``'I;16'``, ...):
+    grayscale conversion and transparency are handled by :func:`preprocess`.  For animated
+    images (GIF, APNG, WebP with more than one frame) only the first frame is used.
+
+    Raises ``ValueError`` for anything that cannot be used: unsupported types, missing, empty,
+    truncated or non-image files, files over :data:`MAX_FILE_BYTES` and images with more than
+    :data:`MAX_PIXELS` pixels.
+    """
+    if isinstance(obj, Image.Image):
+        _check_pixels(*obj.size)
+        try:
+            img = _first_frame(obj)
+        except _DAMAGED as e:
+            raise ValueError(
+                f"the image could not be decoded: it is truncated or corrupt ({e})"
+            ) from None
+    elif isinstance(obj, (str, os.PathLike)):
+        img = _decode(_read_path(obj), name=os.fspath(obj))
+    elif isinstance(obj, (bytes, bytearray, memoryview)):
+        data = bytes(obj)
+        _check_file_size(len(data), "the image data")
+        img = _decode(data, name=None)
+    elif isinstance(obj, torch.Tensor):
+        img = _array_to_image(_tensor_to_array(obj))
+    elif isinstance(obj, np.ndarray):
+        img = _array_to_image(obj)
+    elif hasattr(obj, "read"):
+        name = getattr(obj, "name", None)
+        name = name if isinstance(name, str) else None
+        # Read one byte more than allowed so that an oversized stream is detected without
+        # reading all of it.
+        data = obj.read(MAX_FILE_BYTES + 1)
+        if not isinstance(data, (bytes, bytearray)):
+            # ValueError like every other unusable input, so callers need to catch one type.
+            msg = "the file object must be opened in binary mode ('rb')"
+            raise ValueError(msg)  # noqa: TRY004
+        _check_file_size(len(data), _describe(name), at_least=True)
+        img = _decode(bytes(data), name=name)
+    else:
+        raise ValueError(
+            f"unsupported image type {type(obj).__name__}: expected a PIL image, a file path, "
+            "bytes, a binary file object, a numpy array or a torch tensor"
+        )
+    _check_pixels(*img.size)
+    return img
+
+
+def _describe(name: str | None) -> str:
+    return f"file {name!r}" if name else "the image data"
+
+
+def _read_path(path: str | os.PathLike) -> bytes:
+    name = os.fspath(path)
+    if not os.path.exists(name):
+        raise ValueError(f"no such file: {name!r}")
+    if os.path.isdir(name):
+        raise ValueError(f"{name!r} is a folder, not an image file")
+    _check_file_size(os.path.getsize(name), _describe(name))
+    with open(name, "rb") as f:
+        return f.read()
+
+
+def _check_file_size(n_bytes: int, what: str, at_least: bool = False) -> None:
+    if n_bytes == 0:
+        raise ValueError(f"{what} is empty (0 bytes)")
+    if n_bytes > MAX_FILE_BYTES:
+        size = (
+            f"more than {MAX_FILE_BYTES / 2**20:.0f}"
+            if at_least
+            else f"{n_bytes / 2**20:.1f}"
+        )
+        raise ValueError(
+            f"{what} is too large: {size} MB, the limit is {MAX_FILE_BYTES / 2**20:.0f} MB"
+        )
+
+
+def _check_pixels(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise ValueError(
+            f"image too large: {width} x {height} pixels, the limit is {MAX_PIXELS:,} pixels"
+        )
+    if width == 0 or height == 0:
+        raise ValueError(f"the image is empty ({width} x {height} pixels)")
+
+
+# Pillow reports damaged files with many exception types; all mean the same to a user.
+_DAMAGED = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    TypeError,
+    MemoryError,
+)
+
+
+def _decode(data: bytes, name: str | None) -> Image.Image:
+    what = _describe(name)
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb warning fires at a higher limit than ours, checked below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as e:
+        # Pillow refuses extreme sizes without telling us the dimensions, only the count.
+        match = re.search(r"\((\d+) pixels\)", str(e))
+        count = f"{int(match.group(1)):,} pixels" if match else "too many pixels"
+        raise ValueError(
+            f"image too large: {count}, the limit is {MAX_PIXELS:,} pixels"
+        ) from None
+    except UnidentifiedImageError:
+        raise ValueError(
+            f"{what} is not an image file (or not in a format Pillow can read)"
+        ) from None
+    except _DAMAGED as e:
+        raise ValueError(f"{what} could not be read: it is corrupt ({e})") from None
+    # Image.open has only read the header: refuse huge images before decoding the pixels.
+    _check_pixels(*img.size)
+    try:
+        return _first_frame(img)
+    except _DAMAGED as e:
+        raise ValueError(
+            f"{what} could not be decoded: it is truncated or corrupt ({e})"
+        ) from None
+
+
+def _first_frame(img: Image.Image) -> Image.Image:
+    """Load the pixels; for animated images, of the first frame only (a PIL image passed in
+    is rewound to frame 0)."""
+    if getattr(img, "n_frames", 1) > 1:
+        img.seek(0)
+        img.load()
+        # A copy detaches frame 0 from the file so later seeks elsewhere cannot change it.
+        return img.copy()
+    img.load()
+    return img
+
+
+def _tensor_to_array(t: torch.Tensor) -> np.ndarray:
+    t = t.detach().cpu()
+    if t.dtype in (torch.float16, torch.bfloat16):
+        t = t.float()
+    if t.ndim == 4 and t.shape[0] == 1:
+        t = t[0]
+    # Tensors are channel-first (CxHxW); numpy arrays are channel-last.
+    if t.ndim == 3 and t.shape[0] <= 4:
+        t = t.permute(1, 2, 0)
+    return t.numpy()
+
+
+def _array_to_image(a: np.ndarray) -> Image.Image:
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)):
+        raise ValueError(
+            f"unsupported array shape {a.shape}: expected HxW, HxWx1, HxWx2, HxWx3 or HxWx4"
+        )
+    if a.size == 0:
+        raise ValueError(f"the image array is empty (shape {a.shape})")
+    _check_pixels(a.shape[1], a.shape[0])
+
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    elif np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all():
+            raise ValueError("the image array contains NaN or infinite values")
+        lo, hi = float(a.min()), float(a.max())
+        if lo < -1e-3 or hi > 1 + 1e-3:
+            raise ValueError(
+                f"float image values must be in [0, 1], got values from {lo:g} to {hi:g}"
+            )
+        a = np.clip(a, 0.0, 1.0)
+        if a.ndim == 2:
+            return Image.fromarray(a.astype(np.float32))
+        a = np.round(a * 255).astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.integer):
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi > 65535:
+            raise ValueError(
+                f"integer image values must be in 0..65535, got values from {lo} to {hi}"
+            )
+        if a.dtype != np.uint8 and (a.dtype == np.uint16 or hi > 255):
+            if a.ndim == 2:
+                return Image.fromarray(np.ascontiguousarray(a, dtype=np.uint16))
+            a = (a.astype(np.uint32) >> 8).astype(
+                np.uint8
+            )  # colour images: keep 8 bits
+        a = a.astype(np.uint8)
+    else:
+        raise ValueError(f"unsupported array dtype {a.dtype}")
+
+    # Pillow picks L, LA, RGB or RGBA from the number of channels.
+    return Image.fromarray(np.ascontiguousarray(a))
+
+
+# ----------------------------------------------------------------------------------------------
+# Grayscale and transparency
+# ----------------------------------------------------------------------------------------------
+
+
+def _canonical(img: Image.Image) -> Image.Image:
+    """Convert to one of the modes L, LA, RGB, RGBA, I or F."""
+    mode = img.mode
+    has_transparency = "transparency" in img.info
+    if mode in ("1", "L"):
+        return img.convert("LA" if has_transparency else "L")
+    if mode in ("P", "PA"):
+        return img.convert("RGBA" if (has_transparency or mode == "PA") else "RGB")
+    if mode == "RGB":
+        return img.convert("RGBA") if has_transparency else img
+    if mode in ("LA", "RGBA", "I", "F"):
+        return img
+    if mode == "La":
+        return img.convert("LA")
+    if mode == "RGBa":
+        return img.convert("RGBA")
+    if mode.startswith("I;16"):
+        return img.convert("I")
+    try:
+        return img.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX, ...
+    except (ValueError, OSError):
+        raise ValueError(f"unsupported image mode {mode!r}") from None
+
+
+def _to_gray(img: Image.Image) -> np.ndarray:
+    """Grayscale float32 array in [0, 1], transparency resolved (not yet polarity-corrected)."""
+    bits16 = img.mode.startswith("I;16")
+    img = _canonical(img)
+    factor = math.ceil(max(img.size) / WORK_SIZE)
+    if factor > 1:
+        img = img.reduce(factor)
+
+    if img.mode in ("I", "F"):
+        return _scale_wide(np.asarray(img, dtype=np.float64), bits16).astype(np.float32)
+
+    gray = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    if img.mode not in ("LA", "RGBA"):
+        return gray
+    alpha = np.asarray(img.getchannel("A"), dtype=np.float32) / 255.0
+    return _resolve_alpha(gray, alpha)
+
+
+def _scale_wide(a: np.ndarray, bits16: bool) -> np.ndarray:
+    """Scale a mode 'I' or 'F' image to [0, 1] by the maximum of its type, not its own range,
+    so that a dim 16-bit scan keeps its true brightness."""
+    if not np.isfinite(a).all():
+        raise ValueError("the image contains NaN or infinite values")
+    lo, hi = a.min(), a.max()
+    if bits16:
+        return a / 65535.0
+    if lo >= 0 and hi <= 1:
+        return a  # float image already in [0, 1]
+    # 32-bit 'I' images have no fixed range: guess 8 or 16 bits, else use the image's range.
+    if lo >= 0 and hi <= 255:
+        return a / 255.0
+    if lo >= 0 and hi <= 65535:
+        return a / 65535.0
+    return (a - lo) / (hi - lo)
+
+
+def _resolve_alpha(gray: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    opaque = alpha > 0.5
+    if alpha.min() > 0.99:
+        return gray  # alpha channel present but unused
+    if not opaque.any():
+        return np.ones_like(gray)  # nothing visible: blank
+    visible = gray[opaque]
+    lo, hi = np.percentile(visible, [1, 99])
+    if hi - lo < 0.15 or opaque.mean() < 0.5:
+        # The visible pixels are the strokes themselves (typical of drawing apps with a
+        # transparent canvas): their colour carries no information, alpha is the ink mask.
+        # Render them as dark ink on white; polarity detection takes it from there.
+        return 1.0 - alpha
+    # The opaque part has a background of its own (most of it); transparent pixels take
+    # that background colour so they are not mistaken for ink.
+    background = float(np.median(visible))
+    return alpha * gray + (1.0 - alpha) * background
+
+
+# ----------------------------------------------------------------------------------------------
+# Polarity, lighting and contrast
+# ----------------------------------------------------------------------------------------------
+
+
+def _quantiles(a: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """Nearest-rank quantiles (q in [0, 1]) with one partial sort: several times faster than
+    np.percentile on small images, which matters when preprocessing whole datasets."""
+    flat = a.ravel()
+    ranks = [min(flat.size - 1, max(0, round(q * (flat.size - 1)))) for q in qs]
+    part = np.partition(flat, sorted(set(ranks)))
+    return [float(part[r]) for r in ranks]
+
+
+def _box3(a: np.ndarray) -> np.ndarray:
+    """3x3 box average (valid part only), cheap noise suppression for extreme values."""
+    if min(a.shape) < 3:
+        return a
+    rows = a[:-2] + a[1:-1] + a[2:]
+    return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9.0
+
+
+def _ink_map(gray: np.ndarray) -> np.ndarray:
+    """Map a grayscale image to ink = 1, background = 0.  Raises ValueError if blank."""
+    h, w = gray.shape
+    b = max(1, round(0.02 * min(h, w)))
+    border = np.concatenate(
+        [gray[:b].ravel(), gray[-b:].ravel(), gray[:, :b].ravel(), gray[:, -b:].ravel()]
+    )
+    (background,) = _quantiles(border, [0.5])
+    smooth = _box3(gray)
+    lo, hi = float(smooth.min()), float(smooth.max())
+    # Ink is whatever departs furthest from the background (the border is mostly background):
+    # this works for grey paper or dim photos where "bright border" alone would be ambiguous.
+    x = 1.0 - gray if background - lo >= hi - background else gray.copy()
+
+    # Subtracting a smooth background estimate removes uneven lighting (shadows, vignetting)
+    # in photos of paper; on clean scans the estimate is simply constant.
+    x = np.clip(x - _background_field(x), 0.0, None)
+
+    (median,) = _quantiles(x, [0.5])
+    (mad,) = _quantiles(np.abs(x - median), [0.5])
+    noise = 1.4826 * mad  # robust standard deviation of the (majority) background
+    # The strongest ink, found on a 3x3-smoothed copy so that single noisy or hot pixels
+    # cannot pose as strokes, while a glyph of a few dozen pixels in a big image still counts.
+    peak = float(_box3(x).max())
+    if peak < max(MIN_CONTRAST, 5 * noise):
+        raise ValueError("the image looks blank: no strokes found")
+    # Threshold-like contrast stretch: noise and faint shading go to 0, anything at least 60 %
+    # as strong as the strongest ink goes to 1, so pen, pencil and marker all give a clean
+    # glyph.
+    low = max(0.15 * peak, 3 * noise)
+    high = max(0.6 * peak, low + 0.05)
+    return np.clip((x - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+
+def _background_field(x: np.ndarray) -> np.ndarray:
+    """Smooth estimate of the background level of an ink-positive image."""
+    h, w = x.shape
+    block = max(8, math.ceil(max(h, w) / 8))
+    gh, gw = math.ceil(h / block), math.ceil(w / block)
+    # Pad by repeating the last row and column (np.pad is slow on small images).
+    padded = np.empty((gh * block, gw * block), dtype=x.dtype)
+    padded[:h, :w] = x
+    padded[h:, :w] = x[-1]
+    padded[:, w:] = padded[:, w - 1 : w]
+    blocks = (
+        padded.reshape(gh, block, gw, block).transpose(0, 2, 1, 3).reshape(gh, gw, -1)
+    )
+    # Strokes cover only a minority of most blocks, so a low quantile is the background...
+    k = blocks.shape[-1] // 5
+    level = np.partition(blocks, k, axis=-1)[..., k]
+    # ...and a 3x3 opening (minimum, then maximum, over neighbouring blocks) replaces blocks
+    # densely covered with ink by their neighbours' level, while following smooth gradients.
+    # Padding by linear extrapolation lets the opening follow gradients up to the edges.
+    padded_level = np.pad(level, 1, mode="reflect", reflect_type="odd")
+    level = _filter3(_filter3(padded_level, np.minimum), np.maximum)[1:-1, 1:-1]
+    # Bilinear upsampling of the block grid, as two small matrix products.
+    return (_interpolation(h, gh) @ level @ _interpolation(w, gw).T).astype(np.float32)
+
+
+def _filter3(a: np.ndarray, op: np.ufunc) -> np.ndarray:
+    """Apply ``op`` (np.minimum or np.maximum) over each 3x3 neighbourhood, edges included."""
+    out = a.copy()
+    out[1:] = op(out[1:], a[:-1])
+    out[:-1] = op(out[:-1], a[1:])
+    rows = out.copy()
+    out[:, 1:] = op(out[:, 1:], rows[:, :-1])
+    out[:, :-1] = op(out[:, :-1], rows[:, 1:])
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _interpolation(n_out: int, n_in: int) -> np.ndarray:
+    """(n_out, n_in) matrix of linear interpolation weights between block centres (linear
+    extrapolation in the outer half blocks, so gradients continue to the image edges)."""
+    if n_in == 1:
+        return np.ones((n_out, 1))
+    pos = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5
+    i0 = np.clip(np.floor(pos).astype(int), 0, n_in - 2)
+    frac = pos - i0
+    m = np.zeros((n_out, n_in))
+    m[np.arange(n_out), i0] = 1 - frac
+    m[np.arange(n_out), i0 + 1] = frac
+    m.setflags(write=False)
+    return m
+
+
+# ----------------------------------------------------------------------------------------------
+# Cropping, centring, resizing
+# ----------------------------------------------------------------------------------------------
+
+
+def _crop_and_resize(ink: np.ndarray, size: int) -> np.ndarray:
+    mask = ink > INK_THRESHOLD
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        raise ValueError("the image looks blank: no strokes found")
+    crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = crop.shape
+    side = max(math.ceil(max(h, w) / FILL), 1)
+    canvas = np.zeros((side, side), dtype=np.float32)
+    top, left = (side - h) // 2, (side - w) // 2
+    canvas[top : top + h, left : left + w] = crop
+    # BOX (area average) when shrinking: antialiased and without ringing; bilinear when a
+    # tiny glyph has to be enlarged.
+    resample = Image.Resampling.BOX if side >= size else Image.Resampling.BILINEAR
+    out = Image.fromarray(canvas).resize((size, size), resample)
+    return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
+
+
+def preprocess(obj: Any, size: int = 28) -> torch.Tensor:
+    """Convert one image (anything :func:`open_image` accepts) to the Omniglot convention.
+
+    Returns a float32 tensor of shape ``(1, size, size)``, values in [0, 1], ink = 1.0,
+    background = 0.0, the ink centred with its longer side filling 80 % of the square.
+
+    Steps: decode (:func:`open_image`); grayscale, with transparent pixels made background;
+    polarity from the median of the border pixels (the ink is what departs furthest from it);
+    removal of uneven lighting and a threshold-like contrast stretch; crop to the pixels above
+    :data:`INK_THRESHOLD`; pad to a centred square; area-average resize to ``size``.
+
+    Raises ``ValueError`` for unreadable images and for blank ones (no strokes found).
+    Deterministic: the same input always gives the same tensor.
+    """
+    _check_size(size)
+    gray = _to_gray(open_image(obj))
+    ink = _ink_map(gray)
+    return torch.from_numpy(_crop_and_resize(ink, size))[None]
+
+
+def _check_size(size: int) -> None:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"size must be a positive integer, got {size!r}")
+
+
+def preprocess_batch(objs: Iterable[Any], size: int = 28) -> torch.Tensor:
+    """Preprocess several images into a ``(n, 1, size, size)`` tensor.
+
+    A bad image raises ``ValueError`` whose message starts with its index, e.g.
+    ``"image 3: the image looks blank: no strokes found"``.
+    """
+    _check_size(size)
+    tensors = []
+    for i, obj in enumerate(objs):
+        try:
+            tensors.append(preprocess(obj, size))
+        except ValueError as e:
+            raise ValueError(f"image {i}: {e}") from e
+    if not tensors:
+        return torch.zeros((0, 1, size, size), dtype=torch.float32)
+    return torch.stack(tensors)
