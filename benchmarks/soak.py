@@ -66,7 +66,7 @@ def main(argv=None):
         files = visitor.upload(support)
         visitor.call("adapt", *adapt_args(files, labels))
         query = [{"image": files[0], "caption": None}]
-        if not visitor.call("classify_queries", query)[1]["data"]:
+        if not visitor.call("classify_queries", query)[3]["data"]:  # chart, step, predictions, table, map
             raise RuntimeError("the visitor's adapted model should answer right after adapting")
 
         done, errors, lock = [0], [], threading.Lock()
@@ -106,7 +106,7 @@ def main(argv=None):
     finally:
         stop_app(proc)
 
-    table = gone[1]["data"] if isinstance(gone, list) and len(gone) > 1 else None
+    table = gone[3]["data"] if isinstance(gone, list) and len(gone) > 3 else None
     print(f"{done[0]} calls in {wall:.0f} s ({1000 * wall / done[0]:.0f} ms per call with {args.clients} clients), "
           f"{len(errors)} errors" + (f", first: {errors[0]}" if errors else ""))
     print(f"resident memory: {before:.0f} MB before the run, {baseline.get('rss', float('nan')):.0f} MB after "

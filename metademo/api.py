@@ -7,12 +7,15 @@ Example::
     fitted = clf.fit(["a1.png", "a2.png", "b1.png", "b2.png"], ["alpha", "alpha", "beta", "beta"])
     fitted.predict_proba(["query.png"])   # array([[0.93, 0.07]]), columns in fitted.classes_
     fitted.history                        # [{"step": 0, "loss": ..., "accuracy": ...}, ...]
+    fitted.save("mine.safetensors"); metademo.load_fitted("mine.safetensors")   # the same probabilities
+    task = metademo.load_task("task.zip"); clf.fit(task.images, task.labels)   # a task saved by the app
 
 Inputs are validated here, once, with messages meant for people; everything below trusts them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Hashable, Iterator, Sequence
@@ -22,11 +25,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .algorithms import REGISTRY, MetaLearner, get_algorithm
+from .algorithms import REGISTRY, HParams, MetaLearner, get_algorithm
 from .algorithms.base import last
 from .algorithms.inner_loop import check_steps_lr
-from .checkpoints import Checkpoint, load_checkpoint
+from .checkpoints import Checkpoint, load_checkpoint, write_safetensors
 from .data.preprocess import preprocess_batch
+from .data.tasks import Task, load_task, save_task
+
+__all__ = ["Task", "load_task", "save_task"]  # re-exported from metademo.data.tasks; the rest is defined here
 
 SHIPPED_ASSETS = Path(__file__).resolve().parents[1] / "assets"
 MAX_CLASSES = 20
@@ -72,6 +78,15 @@ def load_classifier(path: str | os.PathLike, device: str | torch.device | None =
     return MetaClassifier.from_checkpoint(load_checkpoint(path), device)
 
 
+def prepare(images) -> Preprocessed:
+    """Preprocess images once (any image :func:`metademo.data.preprocess.open_image` reads), for reuse:
+    ``fit``, ``predict_proba``, ``predict`` and ``embed`` take the result as it is.
+
+    Raises ``ValueError`` naming the first unusable image (``"image 2: the image looks blank ..."``).
+    """
+    return Preprocessed(_images_to_tensor(images))
+
+
 def _as_list(x, what: str) -> list:
     if isinstance(x, (str, bytes, os.PathLike)) or not isinstance(x, (Sequence, np.ndarray, torch.Tensor)):
         raise ValueError(f"{what} must be a list, got {type(x).__name__}")
@@ -91,11 +106,20 @@ class Preprocessed:
     def __len__(self) -> int:
         return len(self.tensor)
 
+    def __getitem__(self, index) -> Preprocessed:
+        index = [index] if isinstance(index, int) else index
+        return Preprocessed(self.tensor[index])
+
+    def __add__(self, other: Preprocessed) -> Preprocessed:
+        return Preprocessed(torch.cat([self.tensor, other.tensor]))
+
 
 def _images_to_tensor(images, what: str = "images") -> torch.Tensor:
     if isinstance(images, Preprocessed):
         if not len(images):
             raise ValueError(f"{what}: no images given")
+        if len(images) > MAX_IMAGES:
+            raise ValueError(f"{what}: {len(images)} images is too many; at most {MAX_IMAGES} per call")
         return images.tensor
     images = _as_list(images, what)
     if not images:
@@ -237,3 +261,75 @@ class FittedClassifier:
 
     def predict(self, images) -> list:
         return [self.classes_[i] for i in self.predict_proba(images).argmax(1)]
+
+    def embed(self, images) -> np.ndarray:
+        """(n, d) features of the images under this classifier's network: the adapted network for the
+        gradient-based learners (at this step), the meta-learned one for Prototypical Networks. The
+        class scores are computed from these features (a linear head, or distances to prototypes)."""
+        x = _images_to_tensor(images, "images to embed").to(self.model.device)
+        network = self.model.learner.network
+        out = []
+        with torch.no_grad():
+            for chunk in x.split(_CHUNK):
+                out.append(network.features(self.params, chunk.unsqueeze(0))[0].double().cpu().numpy())
+        return np.concatenate(out)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write this adapted classifier to ``path`` (.safetensors; tensors plus JSON metadata, no pickle).
+
+        The file holds the adapted tensors, the meta-parameters it started from (so the loaded one can
+        adapt again) and the classes, history and step; :func:`load_fitted` reads it back and gives
+        identical probabilities. Classes must be strings or numbers.
+        """
+        path = Path(path)
+        if path.suffix != ".safetensors":
+            raise ValueError(f"{path}: the file name must end in .safetensors")
+        for c in self.classes_:
+            if isinstance(c, bool) or not isinstance(c, (str, int, float)):
+                raise ValueError(f"only classes that are strings or numbers can be saved, got {c!r}")
+        tensors = {f"fitted.{k}": v.detach().cpu().clone() for k, v in self.params.items()}
+        tensors.update({f"meta.{k}": v.detach().cpu().contiguous() for k, v in self.model.meta_params.items()})
+        learner = self.model.learner
+        meta = {"format": FITTED_FORMAT, "algorithm": learner.name, "hparams": learner.hparams.to_dict(),
+                "classes": list(self.classes_), "history": self.history, "step": self.step,
+                "diverged": self.diverged, "meta_fingerprint": self.model.fingerprint(),
+                "model": {k: v for k, v in self.model.metadata.items() if k in ("training", "data", "note")}}
+        return write_safetensors(path, tensors, {"metademo": json.dumps(meta, allow_nan=True)})
+
+
+FITTED_FORMAT = "metademo-fitted/1"
+
+
+def load_fitted(path: str | os.PathLike, device: str | torch.device | None = None) -> FittedClassifier:
+    """An adapted classifier written by :meth:`FittedClassifier.save` (safetensors: never unpickled)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .checkpoints import read_metadata
+
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        raise ValueError(f"{path}: only .safetensors files are loaded (they cannot run code)")
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        meta = read_metadata(path)
+        tensors = load_file(str(path))
+    except (SafetensorError, json.JSONDecodeError, OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path} is not a readable saved classifier: {e}") from None
+    if meta.get("format") != FITTED_FORMAT:
+        raise ValueError(f"{path} is not a saved metademo classifier (format {meta.get('format')!r}); "
+                         "checkpoints of meta-learners load with metademo.load_classifier")
+    try:
+        learner = get_algorithm(meta["algorithm"])(HParams.from_dict(meta["hparams"]))
+        classes = list(meta["classes"])
+        meta_params = {k[5:]: v for k, v in tensors.items() if k.startswith("meta.")}
+        params = {k[7:]: v for k, v in tensors.items() if k.startswith("fitted.")}
+        model = MetaClassifier(learner, meta_params, device, {"algorithm": learner.name, **meta.get("model", {})})
+        fitted = FittedClassifier(model, classes, {k: v.to(model.device) for k, v in params.items()},
+                                  list(meta.get("history", [])), int(meta["step"]), bool(meta.get("diverged")))
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"{path} is not a complete saved classifier (missing {e})") from None
+    if not params or not meta_params or len(classes) < 2:
+        raise ValueError(f"{path} is not a complete saved classifier")
+    return fitted

@@ -176,3 +176,64 @@ def test_fit_steps_streams_one_state_per_step(gallery):
 def test_default_device_is_a_torch_device():
     assert metademo.default_device().type in {"cpu", "cuda", "mps"}
     assert torch.device(classifier("protonet").device).type == "cpu"
+
+
+@pytest.mark.parametrize("name", ["maml", "metasgd", "protonet"])
+def test_save_and_load_fitted_give_identical_probabilities(gallery, tmp_path, name):
+    clf = classifier(name)
+    images, labels = support(gallery)
+    fitted = clf.fit(images, labels, steps=2, lr=0.1)
+    queries = [gallery[c][3] for c in range(3)]
+    path = fitted.save(tmp_path / "mine.safetensors")
+    loaded = metademo.load_fitted(path, device="cpu")
+    assert loaded.classes_ == fitted.classes_ == ["cat", "dog", "owl"]
+    assert loaded.step == fitted.step and loaded.history == fitted.history
+    assert np.array_equal(loaded.predict_proba(queries), fitted.predict_proba(queries))
+    assert np.array_equal(loaded.embed(queries), fitted.embed(queries))
+    assert loaded.model.fingerprint() == clf.fingerprint()  # and it can adapt again
+    assert loaded.model.fit(images, labels, steps=1, lr=0.1).classes_ == fitted.classes_
+    assert b"pickle" not in path.read_bytes()[:200]
+
+
+def test_load_fitted_refuses_what_it_cannot_trust(gallery, tmp_path):
+    with pytest.raises(ValueError, match="only .safetensors"):
+        metademo.load_fitted(tmp_path / "model.pkl")
+    with pytest.raises(FileNotFoundError):
+        metademo.load_fitted(tmp_path / "missing.safetensors")
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    with pytest.raises(ValueError, match="not a readable saved classifier"):
+        metademo.load_fitted(broken)
+    from metademo.checkpoints import Checkpoint, save_checkpoint
+
+    learner = REGISTRY["protonet"]()
+    save_checkpoint(tmp_path / "ckpt.safetensors", Checkpoint("protonet", learner.hparams, learner.init_meta_params()))
+    with pytest.raises(ValueError, match="load_classifier"):
+        metademo.load_fitted(tmp_path / "ckpt.safetensors")
+    fitted = classifier("protonet").fit(*support(gallery, names=((1,), (2,), (3,), (4,))))
+    with pytest.raises(ValueError, match="strings or numbers"):
+        fitted.save(tmp_path / "tuples.safetensors")
+
+
+def test_prepared_images_are_used_as_they_are(gallery):
+    clf = classifier("fomaml")
+    images, labels = support(gallery)
+    prepared = metademo.prepare(images)
+    assert prepared.tensor.shape == (len(images), 1, 28, 28) and len(prepared[[0, 1]]) == 2
+    a = clf.fit(images, labels, steps=2, lr=0.1)
+    b = clf.fit(prepared, labels, steps=2, lr=0.1)
+    queries = metademo.prepare([gallery[0][3], gallery[1][3]])
+    assert np.array_equal(a.predict_proba(queries), b.predict_proba([gallery[0][3], gallery[1][3]]))
+    with pytest.raises(ValueError, match="image 1"):
+        metademo.prepare([gallery[0][0], np.zeros((28, 28), np.uint8)])
+
+
+def test_embed_follows_the_adapted_network(gallery):
+    clf = classifier("maml")
+    images, labels = support(gallery)
+    states = list(clf.fit_steps(images, labels, steps=2, lr=0.5))
+    before, after = states[0].embed(images), states[-1].embed(images)
+    assert before.shape == after.shape == (len(images), 16)
+    assert not np.allclose(before, after)  # the inner steps changed the features (from step 2 on)
+    proto = classifier("protonet").fit(images, labels)
+    assert proto.embed(images).shape == (len(images), 16)

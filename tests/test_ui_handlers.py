@@ -16,10 +16,8 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image, ImageDraw
 
-from metademo.ui import gallery as gallery_mod
-from metademo.ui import handlers as h
-from metademo.ui import plots, text
-from metademo.ui.gallery import (
+from metademo.data import gallery as gallery_mod
+from metademo.data.gallery import (
     DRAWINGS,
     PROVIDER,
     GalleryProvider,
@@ -28,6 +26,8 @@ from metademo.ui.gallery import (
     drawing_key,
     parse_key,
 )
+from metademo.ui import classifier, plots, sine_tab, text
+from metademo.ui import handlers as h
 from metademo.ui.models import ModelCache
 
 pytestmark = pytest.mark.usefixtures("pretrained_assets")
@@ -36,7 +36,8 @@ SKIP = {"__type__": "update"}
 
 @pytest.fixture(autouse=True)
 def no_pause(monkeypatch):
-    monkeypatch.setattr(h, "FRAME_PAUSE", 0)
+    monkeypatch.setattr(classifier, "FRAME_PAUSE", 0)
+    monkeypatch.setattr(sine_tab, "FRAME_PAUSE", 0)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -167,7 +168,7 @@ def test_gallery_falls_back_to_synthetic_fast_when_offline(tmp_path, monkeypatch
     assert provider.wait(10)
     assert time.monotonic() - start < 5
     assert provider.status == "synthetic" and provider.current().synthetic
-    assert "synthetic glyphs" in provider.notice()
+    assert text.gallery_notice(provider.kind, provider.status).startswith("Gallery: **synthetic glyphs**")
 
 
 def test_gallery_downloads_only_the_evaluation_set_when_online(tmp_path, monkeypatch):
@@ -296,7 +297,7 @@ def test_select_remove_and_clear():
 
 
 def test_query_uploads_and_drawings_use_the_query_limit(tmp_path, source, monkeypatch):
-    monkeypatch.setattr(h, "MAX_QUERIES", 2)
+    monkeypatch.setattr(classifier, "MAX_QUERIES", 2)
     paths = [save_png(source.drawing(1, j), tmp_path / f"q{j}.png") for j in range(3)]
     with pytest.warns(UserWarning, match="At most 2"):
         queries = h.add_query_uploads(paths, None)
@@ -326,7 +327,7 @@ def test_queries_from_gallery_are_unused_drawings_of_the_class_characters():
         assert parse_key(caption)[0] == char and parse_key(caption) not in used
     more = h.queries_from_gallery(queries, 2, *galleries)
     assert len(more) == 4 and len({c for _, c in more}) == 4
-    with pytest.warns(UserWarning, match="Pick from gallery"):
+    with pytest.warns(UserWarning, match="with 'Gallery' first"):
         assert h.queries_from_gallery(None, 2, [("x.png", "x.png")], [("y.png", "y.png")]) == SKIP
 
 
@@ -338,27 +339,77 @@ def test_adapt_streams_the_curve_then_predicts():
     names, gals = adapt_args(galleries, ["alpha", "beta", "gamma"])
     frames = list(h.adapt("maml", 4, 0.4, 3, None, *names, *gals, queries))
     assert len(frames) == 6  # steps 0..4, then the final frame
-    for i, (chart, status, state, pred, _) in enumerate(frames[:-1]):
-        assert isinstance(chart, go.Figure) and state == SKIP and pred == SKIP
+    for i, (chart, status, state, slider, pred, _, _) in enumerate(frames[:-1]):
+        assert isinstance(chart, go.Figure) and state == SKIP and pred == SKIP and slider == SKIP
         assert len(chart.data[0].x) == i + 1 and f"step {i} of 4" in status
-    chart, status, state, pred, table = frames[-1]
+    chart, status, state, slider, pred, table, emb = frames[-1]
     assert len(chart.data[0].x) == 5 and "adapted to 3 classes from 9 examples" in status
-    assert state["names"] == ["alpha", "beta", "gamma"] and len(state["history"]) == 5
-    assert state["characters"] == [[parse_key(g[0][1])[0]] for g in galleries]
+    assert [t.name for t in chart.data][2] == "query accuracy (%)"  # the queries' answers are known
+    assert state.names == ["alpha", "beta", "gamma"] and len(state.fitted.history) == 5
+    assert state.characters == [[parse_key(g[0][1])[0]] for g in galleries]
+    assert len(state.support) == 9 and state.record["steps"] == [0, 1, 2, 3, 4]
+    assert slider["maximum"] == 4 and slider["value"] == 4 and slider["interactive"]
     assert [type(t).__name__ for t in pred.data] == ["Image", "Bar"] * 3
     assert len(table["data"]) == 3 and {r[3] for r in table["data"]} == {"alpha", "beta", "gamma"}
     assert {r[4] for r in table["data"]} <= {"yes", "no"}
-    # the same state classifies new queries without adapting again
-    pred2, table2 = h.classify_queries(state, queries[:1])
-    assert len(table2["data"]) == 1 and table2["data"][0][:4] == table["data"][0][:4]
+    stars = [t for t in emb.data if t.marker.symbol == "star"]
+    assert len(stars) == 3 and any(t.name == "queries" for t in emb.data)
+    # the same session classifies new queries without new preprocessing of the support set
+    out = h.classify_queries(state, queries[:1])
+    assert len(out[3]["data"]) == 1 and out[3]["data"][0][:4] == table["data"][0][:4]
+
+
+def test_the_step_slider_shows_each_steps_probabilities_and_embeddings():
+    galleries = classes(3, 3)
+    queries = h.queries_from_gallery(None, 3, *galleries)
+    names, gals = adapt_args(galleries)
+    state = list(h.adapt("fomaml", 3, 0.5, 3, None, *names, *gals, queries))[-1][2]
+    charts = [h.step_chart(state, k) for k in range(4)]
+    rec = state.record
+    assert len(rec["probs"]) == 4 and all(p.shape == (3, 3) for p in rec["probs"])
+    zero = rec["probs"][0]
+    if state.fitted.model.learner.head == "zero":  # a zero head predicts uniformly before the first step
+        assert np.allclose(zero, 1 / 3)
+    assert not np.allclose(rec["probs"][0], rec["probs"][3])  # the steps changed the answers
+    for k, (chart, pred, _, emb) in enumerate(charts):
+        shown = [float(x) for x in pred.data[1].x]
+        assert np.allclose(shown, 100 * rec["probs"][k][0])
+        assert chart.layout.shapes[-1].x0 == pytest.approx(k - 0.3)  # the chosen step is marked on the curve
+        assert ("before adapting" in emb.layout.title.text) == (k == 0)
+    # the map's axes are shared by every step, so the points move and the axes stay
+    assert not np.allclose(rec["xy"][0], rec["xy"][3])
+    assert h.step_chart(None, 2)[0] == SKIP
+
+
+def test_the_live_preview_answers_from_the_session_fast():
+    galleries = classes(3, 3)
+    names, gals = adapt_args(galleries, ["alpha", "beta", "gamma"])
+    state = list(h.adapt("protonet", None, None, 3, None, *names, *gals, None))[-1][2]
+    assert h.live_preview(None, drawing()) is None  # not adapted yet: no bars
+    assert h.live_preview(state, drawing(stroke=False)) is None  # blank pad: no bars
+    assert h.live_preview(state, None) is None
+    bars = h.live_preview(state, drawing(size=300))
+    assert list(bars) == ["alpha", "beta", "gamma"] and sum(bars.values()) == pytest.approx(1)
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        h.live_preview(state, drawing(size=300))
+        times.append(time.perf_counter() - start)
+    assert sorted(times)[2] < 0.5  # about 0.05 s here; generous for a busy test machine
+    # a webcam photo of the same drawing gets bars too
+    photo = Image.new("RGB", (640, 480), (235, 235, 235))
+    ImageDraw.Draw(photo).line([(260, 150), (320, 330), (380, 150)], fill=(20, 20, 20), width=14)
+    assert list(h.live_preview_photo(state, np.asarray(photo))) == ["alpha", "beta", "gamma"]
 
 
 def test_adapt_with_many_steps_limits_chart_updates(monkeypatch):
-    monkeypatch.setattr(h, "MAX_FRAMES", 5)
+    monkeypatch.setattr(classifier, "MAX_FRAMES", 5)
     names, gals = adapt_args(classes(2, 2))
     frames = list(h.adapt("fomaml", 20, 0.1, 2, None, *names, *gals, None))
-    assert len(frames) == 7 and frames[-1][2]["steps"] == 20  # steps 0, 4, ..., 20, then the final frame
-    assert "Add queries" in frames[-1][3].layout.annotations[0].text
+    assert len(frames) == 7 and frames[-1][2].steps == 20  # steps 0, 4, ..., 20, then the final frame
+    assert frames[-1][2].record["steps"] == [0, 4, 8, 12, 16, 20]
+    assert "Add queries" in frames[-1][4].layout.annotations[0].text
+    assert h.step_view(frames[-1][2], 7)[2].layout.title.text.startswith("The network's embeddings, after 4")
 
 
 def test_adapt_protonet_shows_embeddings_not_a_curve():
@@ -367,25 +418,29 @@ def test_adapt_protonet_shows_embeddings_not_a_curve():
     names, gals = adapt_args(galleries)
     frames = list(h.adapt("protonet", 7, 99, 3, None, *names, *gals, queries))  # steps and lr are ignored
     assert len(frames) == 1
-    chart, status, state, pred, table = frames[0]
-    stars = [t for t in chart.data if t.marker.symbol == "star"]
-    assert len(stars) == 3 and any(t.name == "queries" for t in chart.data)
-    assert state["step"] == 0 and state["history"] == [] and "prototypes" in status
+    chart, status, state, slider, pred, table, emb = frames[0]
+    stars = [t for t in emb.data if t.marker.symbol == "star"]
+    assert len(stars) == 3 and any(t.name == "queries" for t in emb.data)
+    assert "no inner steps" in chart.layout.annotations[0].text and slider["interactive"] is False
+    assert state.fitted.step == 0 and state.fitted.history == [] and "prototypes" in status
     assert len(table["data"]) == 3
 
 
 def test_an_unreadable_query_does_not_undo_the_adaptation():
     names, gals = adapt_args(classes(2, 2))
     blank = [(Image.new("L", (50, 50), 255), "blank.png")]
+    with pytest.raises(gr.Error, match="Query 1 \\(blank.png\\).*blank"):
+        list(h.adapt("fomaml", 1, 0.1, 2, None, *names, *gals, blank))
+    state = list(h.adapt("fomaml", 1, 0.1, 2, None, *names, *gals, None))[-1][2]
     with pytest.warns(UserWarning, match="Query 1 \\(blank.png\\).*blank"):
-        frames = list(h.adapt("fomaml", 1, 0.1, 2, None, *names, *gals, blank))
-    chart, status, state, pred, table = frames[-1]
-    assert state is not None and table["data"] == [] and "Query 1" in pred.layout.annotations[0].text
+        chart, slider, pred, table, emb = h.classify_queries(state, blank)
+    assert state.record is not None and table["data"] == [] and "Add queries" in pred.layout.annotations[0].text
 
 
-def test_adapt_refuses_unusable_input_with_clear_messages():
+def test_adapt_refuses_unusable_input_with_clear_messages(tmp_path):
     galleries = classes(2, 2)
     names, gals = adapt_args(galleries)
+    blank = save_png(Image.new("L", (40, 40), 255), tmp_path / "blank.png")
     cases = [
         (("maml", 3, 0.4, 2, None, *adapt_args([galleries[0], None])[0], *adapt_args([galleries[0], None])[1]),
          "Class 2 .* has no examples"),
@@ -395,6 +450,8 @@ def test_adapt_refuses_unusable_input_with_clear_messages():
         (("maml", 101, 0.4, 2, None, *names, *gals), "Inner steps"),
         (("k-NN", 3, 0.4, 2, None, *names, *gals), "Unknown algorithm"),
         (("maml", 3, 0.4, 12, None, *names, *gals), "number of classes"),
+        (("maml", 3, 0.4, 2, None, *names, *adapt_args([galleries[0], galleries[1] + [(blank, "blank.png")]])[1]),
+         "Class 2 \\('class 2'\\), example 3: the image looks blank"),
     ]
     for args, message in cases:
         with pytest.raises(gr.Error, match=message):
@@ -402,53 +459,46 @@ def test_adapt_refuses_unusable_input_with_clear_messages():
 
 
 class _Diverging:
-    """A stand-in model whose adaptation blows up at step 2, as a far too large learning rate does."""
+    """A real model whose adaptation reports a blow-up at step 2, as a far too large learning rate does."""
 
-    default_steps, default_lr = 3, 0.4
+    def __init__(self, losses=(1.0, 40.0, float("nan"))):
+        import metademo
 
-    def __init__(self):
-        self.learner = type("L", (), {"has_inner_loop": True})()
+        self.real = metademo.load_pretrained("fomaml")
+        self.learner, self.device = self.real.learner, self.real.device
+        self.default_steps, self.default_lr = 3, 0.4
+        self.losses = losses
 
     def fit_steps(self, images, labels, steps=None, lr=None):
-        from metademo.api import FittedClassifier
+        import dataclasses
 
-        hist = [{"step": 0, "loss": 1.0, "accuracy": 0.5}, {"step": 1, "loss": 40.0, "accuracy": 0.5}]
-        yield FittedClassifier(self, [0, 1], {}, hist[:1], 0, False)
-        yield FittedClassifier(self, [0, 1], {}, hist, 1, False)
-        hist.append({"step": 2, "loss": float("nan"), "accuracy": 0.0})
-        yield FittedClassifier(self, [0, 1], {}, hist, 1, True)
+        real = list(self.real.fit_steps(images, labels, steps=len(self.losses) - 1, lr=0.01))
+        for i, fitted in enumerate(real):
+            hist = [{"step": k, "loss": v, "accuracy": 0.5} for k, v in enumerate(self.losses[:i + 1])]
+            if not np.isfinite(self.losses[i]):
+                yield dataclasses.replace(real[i - 1], history=hist, diverged=True)
+                return
+            yield dataclasses.replace(fitted, history=hist)
 
 
 def test_divergence_warns_and_still_shows_the_curve(monkeypatch):
-    monkeypatch.setattr(h, "MODELS", ModelCache(lambda name: _Diverging()))
-    names, gals = adapt_args([[("a.png", "a")], [("b.png", "b")]])
+    monkeypatch.setattr(classifier, "MODELS", ModelCache(lambda name: _Diverging()))
+    names, gals = adapt_args(classes(2, 1))
     with pytest.warns(UserWarning, match="diverged at step 2.*too large"):
         frames = list(h.adapt("maml", 30, 10.0, 2, None, *names, *gals, None))
-    chart, status, state, _, _ = frames[-1]
-    assert state["diverged"] and state["step"] == 1 and "diverged" in status
-    assert list(chart.data[0].y) == [1.0, 40.0, None]
+    chart, status, state, slider, *_ = frames[-1]
+    assert state.fitted.diverged and state.fitted.step == 1 and "diverged" in status
+    assert list(chart.data[0].y) == [1.0, 40.0, None] and slider["maximum"] == 1
     assert chart.layout.shapes  # the "diverged" marker line
 
 
-class _Exploding(_Diverging):
-    """Finite but exploding losses: the steps overshoot without producing NaN."""
-
-    def fit_steps(self, images, labels, steps=None, lr=None):
-        from metademo.api import FittedClassifier
-
-        losses = [0.5, 30.0, 4e6, 1.2]
-        for i in range(len(losses)):
-            hist = [{"step": k, "loss": v, "accuracy": 0.5} for k, v in enumerate(losses[:i + 1])]
-            yield FittedClassifier(self, [0, 1], {}, hist, i, False)
-
-
 def test_an_exploding_loss_warns_too(monkeypatch):
-    monkeypatch.setattr(h, "MODELS", ModelCache(lambda name: _Exploding()))
-    names, gals = adapt_args([[("a.png", "a")], [("b.png", "b")]])
+    monkeypatch.setattr(classifier, "MODELS", ModelCache(lambda name: _Diverging((0.5, 30.0, 4e6, 1.2))))
+    names, gals = adapt_args(classes(2, 1))
     with pytest.warns(UserWarning, match="exploded .*too large"):
         frames = list(h.adapt("maml", 3, 10.0, 2, None, *names, *gals, None))
-    chart, status, state, _, _ = frames[-1]
-    assert not state["diverged"] and "exploded" in status
+    chart, status, state, *_ = frames[-1]
+    assert not state.fitted.diverged and "exploded" in status
     assert chart.layout.yaxis.type == "log"
 
 
@@ -461,18 +511,20 @@ def test_a_normal_adaptation_does_not_warn(recwarn):
 def test_a_huge_learning_rate_on_a_real_model_is_not_a_crash(recwarn):
     names, gals = adapt_args(classes(2, 2))
     frames = list(h.adapt("maml", 10, 10.0, 2, None, *names, *gals, None))
-    chart, status, state, _, _ = frames[-1]
-    assert isinstance(chart, go.Figure) and state["step"] <= 10
-    if state["diverged"]:  # whether it diverges depends on the weights; if it does, the page says so
+    chart, status, state, *_ = frames[-1]
+    assert isinstance(chart, go.Figure) and state.fitted.step <= 10
+    if state.fitted.diverged:  # whether it diverges depends on the weights; if it does, the page says so
         assert "diverged" in status and any("diverged" in str(w.message) for w in recwarn)
     elif "exploded" in status:
         assert any("exploded" in str(w.message) for w in recwarn)
 
 
 def test_predictions_before_adapting_or_without_queries_are_placeholders():
-    fig, table = h.classify_queries(None, [("q.png", "q")])
-    assert "Adapt" in fig.layout.annotations[0].text and table["data"] == []
-    fig, table = h.classify_queries({"names": ["a", "b"]}, [])
+    chart, slider, fig, table, emb = h.classify_queries(None, [("q.png", "q")])
+    assert "Adapt" in fig.layout.annotations[0].text and table["data"] == [] and chart == SKIP
+    names, gals = adapt_args(classes(2, 1))
+    state = list(h.adapt("protonet", None, None, 2, None, *names, *gals, None))[-1][2]
+    chart, slider, fig, table, emb = h.classify_queries(state, [])
     assert "Add queries" in fig.layout.annotations[0].text
 
 
@@ -495,12 +547,15 @@ def test_new_episode_and_compare_every_algorithm():
     assert shown["columns"] == 3  # one column per class
     assert [c.split(":")[0] for _, c in shown["value"]] == ["class 1", "class 2", "class 3"] * 2
     assert all(not set(s) & set(q) for s, q in zip(episode["support"], episode["query"]))
+    from metademo.api import weights_path
+
+    present = [t for t, n in text.ALGORITHMS if weights_path(n).is_file()]  # a missing checkpoint is skipped
     frames = list(h.compare(episode, 3, 2, 2, 3))
-    assert len(frames) == 5  # one frame per algorithm as it finishes
+    assert len(frames) == len(present)  # one frame per algorithm as it finishes
     chart, table, ep, shown2, info2 = frames[-1]
     assert ep is episode and shown2 == SKIP  # the same episode was used
     rows = {r[0]: r for r in table["data"]}
-    assert list(rows) == [t for t, _ in text.ALGORITHMS]
+    assert list(rows) == present
     assert rows["Prototypical Networks"][1] == 0 and rows["MAML"][1] == 3
     assert all(r[5] > 0 for r in rows.values())
     for trace in chart.data:
@@ -596,3 +651,119 @@ def test_classify_errors_are_readable(files, tmp_path):
         with pytest.raises(gr.Error, match=message) as e:
             h.classify(*args)
         assert "Traceback" not in e.value.message and "/tmp/" not in e.value.message
+
+
+# --- webcam photos, task files, the adapted classifier ----------------------------------------------------
+
+def _photo_url(ink=True, fmt="JPEG") -> str:
+    """A webcam frame as the page sends it: a data URL of a photo of paper, with or without a character."""
+    import base64
+    import io
+
+    img = Image.new("RGB", (640, 480), (228, 226, 220))
+    if ink:
+        ImageDraw.Draw(img).line([(250, 140), (320, 340), (390, 140)], fill=(30, 30, 40), width=16)
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    return f"data:image/{fmt.lower()};base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def test_add_photo_takes_the_live_frame_or_the_snapshot_in_one_action():
+    out = h.add_photo(_photo_url(), None, [("x.png", "x")])
+    assert len(out) == 2 and out[1][1] == "photo" and out[1][0].size == (384, 384)  # the middle of the frame
+    snapshot = np.asarray(Image.new("RGB", (320, 240), "white"))
+    snapshot = snapshot.copy()
+    snapshot[60:180, 150:170] = 20
+    assert h.add_photo(None, snapshot, [])[0][1] == "photo"
+    with pytest.warns(UserWarning, match="webcam is not on"):
+        assert h.add_photo(None, None, []) == SKIP
+    with pytest.warns(UserWarning, match="models know handwritten characters"):
+        assert h.add_photo(_photo_url(ink=False), None, []) == SKIP
+    with pytest.raises(gr.Error, match="base64"):
+        h.add_photo("data:image/png;base64,@@@", None, [])
+    assert len(h.add_query_photo(_photo_url(fmt="PNG"), None, None)) == 1
+
+
+def test_download_task_then_open_it_gives_the_same_classes_and_predictions():
+    galleries = classes(3, 3)
+    queries = h.queries_from_gallery(None, 3, *galleries)
+    names, gals = adapt_args(galleries, ["alpha", "beta", "gamma"])
+    path = h.download_task(3, *names, *gals, queries)
+    assert path.endswith(".zip")
+    n, *rest = h.open_task(path)
+    opened_names, opened_gals = rest[:10], rest[10:20]
+    opened_queries, session, message = rest[20:]
+    assert n == 3 and [u["value"] for u in opened_names[:3]] == ["alpha", "beta", "gamma"]
+    assert [len(g) for g in opened_gals] == [3, 3, 3] + [0] * 7 and session is None and "3 classes" in message
+    assert [c for _, c in opened_gals[0]] == [c for _, c in galleries[0]]  # captions (right answers) travel too
+    before = list(h.adapt("protonet", None, None, 3, None, *names, *gals, queries))[-1]
+    after = list(h.adapt("protonet", None, None, 3, None, *[u["value"] for u in opened_names], *opened_gals,
+                         opened_queries))[-1]
+    assert np.allclose(before[2].record["probs"][-1], after[2].record["probs"][-1])
+    assert before[5]["data"] == after[5]["data"]
+    with pytest.raises(gr.Error, match="has no examples"):
+        h.download_task(3, *names, *adapt_args(galleries[:2])[1], None)
+
+
+def test_open_task_refuses_hostile_files_clearly(tmp_path):
+    import zipfile
+
+    bad = tmp_path / "evil.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("../../evil.png", b"x")
+        zf.writestr("task.json", "{}")
+    with pytest.raises(gr.Error, match="unsafe file name") as e:
+        h.open_task(str(bad))
+    assert "Traceback" not in e.value.message
+    notzip = tmp_path / "notes.zip"
+    notzip.write_text("hello")
+    with pytest.raises(gr.Error, match="not a zip archive"):
+        h.open_task(str(notzip))
+    with pytest.raises(gr.Error, match="Choose a task file"):
+        h.open_task(None)
+    assert not (tmp_path.parent / "evil.png").exists()
+
+
+def test_download_classifier_loads_back_with_identical_probabilities(tmp_path):
+    import metademo
+
+    galleries = classes(2, 3)
+    queries = h.queries_from_gallery(None, 2, *galleries)
+    names, gals = adapt_args(galleries, ["alpha", "beta"])
+    state = list(h.adapt("fomaml", 2, 0.1, 2, None, *names, *gals, queries))[-1][2]
+    with pytest.raises(gr.Error, match="Adapt"):
+        h.download_classifier(None)
+    path = h.download_classifier(state)
+    loaded = metademo.load_fitted(path)
+    assert loaded.classes_ == ["alpha", "beta"]
+    assert np.array_equal(loaded.predict_proba([img for img, _ in queries]), state.record["probs"][-1])
+
+
+def test_meta_train_live_then_adapt_with_your_model(monkeypatch):
+    """The outer loop on the page: a short run streams its validation curve, then the model adapts like a
+    pretrained one. (The real section runs for a minute; here a few seconds of ProtoNet.)"""
+    import metademo.training.live as live
+
+    monkeypatch.setattr(live, "MAX_SECONDS", 180)
+    frames = list(h.meta_train("protonet", 10))
+    chart, status, model, choice = frames[-1]
+    assert choice == "yours" and "Done" in status and model.algorithm == "protonet"
+    assert len(chart.data[0].x) == len(frames) and chart.data[0].x[0] == 0
+    assert all(f[2] == SKIP for f in frames[:-1])
+    with pytest.raises(gr.Error, match="one at a time|right now"):
+        classifier._TRAINING.acquire()
+        try:
+            list(h.meta_train("protonet", 10))
+        finally:
+            classifier._TRAINING.release()
+    galleries = classes(3, 3)
+    queries = h.queries_from_gallery(None, 3, *galleries)
+    names, gals = adapt_args(galleries)
+    last = list(h.adapt("yours", None, None, 3, None, *names, *gals, queries, model))[-1]
+    assert "Your meta-trained model" in last[1] and len(last[5]["data"]) == 3
+    with pytest.raises(gr.Error, match="not meta-trained a model yet"):
+        list(h.adapt("yours", None, None, 3, None, *names, *gals, queries, None))
+    steps, lr, note = h.choose_algorithm("yours", model)
+    assert steps["interactive"] is False and "meta-trained live" in note
+    with pytest.raises(gr.Error, match="Live meta-training runs"):
+        list(h.meta_train("maml", 10))

@@ -3,7 +3,9 @@
     from metademo.ui import build_app
     build_app().queue(**QUEUE_OPTIONS).launch(**launch_options())
 
-The handlers (:mod:`metademo.ui.handlers`) are plain functions, testable without a browser.
+One module per tab (:mod:`~metademo.ui.classifier`, :mod:`~metademo.ui.compare`, :mod:`~metademo.ui.sine_tab`,
+:mod:`~metademo.ui.learn`) holds its layout and its handlers, plain functions testable without a browser
+(:mod:`metademo.ui.handlers` names them all). The handlers call :mod:`metademo.api`.
 """
 
 from .app import MAX_SESSIONS, QUEUE_OPTIONS, build_app, launch_options, warm_up

@@ -50,9 +50,13 @@ def class_color(i: int) -> str:
 # --- few-shot classifier ---------------------------------------------------------------------------
 
 def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
-                      diverged_at: int | None = None, n_classes: int | None = None) -> go.Figure:
+                      diverged_at: int | None = None, n_classes: int | None = None,
+                      query_accuracy: Sequence[tuple[int, float]] | None = None,
+                      selected: int | None = None) -> go.Figure:
     """Support loss (left axis) and support accuracy (right axis) after each inner step so far; with
-    ``n_classes``, chance is marked: accuracy 1/N and the loss of a uniform guess, ln N.
+    ``n_classes``, chance is marked: accuracy 1/N and the loss of a uniform guess, ln N. With
+    ``query_accuracy`` ((step, accuracy) pairs, for queries whose answers are known) a third curve;
+    ``selected`` marks the step shown below the chart.
 
     Built in one go (no make_subplots): it is redrawn after every step while the model adapts.
     """
@@ -89,43 +93,57 @@ def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
         annotations.append({"x": diverged_at, "y": 1, "yref": "paper", "text": "diverged",
                             "showarrow": False, "xanchor": "right", "yanchor": "bottom",
                             "font": {"color": "#d62728"}})
+    if selected is not None:
+        shapes.append({"type": "rect", "x0": selected - 0.3, "x1": selected + 0.3, "y0": 0, "y1": 1,
+                       "yref": "paper", "fillcolor": "#ffd43b", "opacity": 0.25, "line": {"width": 0}})
     layout["shapes"], layout["annotations"] = shapes, annotations
-    fig = go.Figure(
-        data=[go.Scatter(x=steps, y=loss, name="support loss", mode="lines+markers",
-                         line={"color": "#EF553B", "width": 3}),
-              go.Scatter(x=steps, y=accuracy, name="support accuracy (%)", mode="lines+markers", yaxis="y2",
-                         line={"color": "#636EFA", "width": 3, "dash": "dot"})],
-        layout=layout)
+    data = [go.Scatter(x=steps, y=loss, name="support loss", mode="lines+markers",
+                       line={"color": "#EF553B", "width": 3}),
+            go.Scatter(x=steps, y=accuracy, name="support accuracy (%)", mode="lines+markers", yaxis="y2",
+                       line={"color": "#636EFA", "width": 3, "dash": "dot"})]
+    if query_accuracy:
+        data.append(go.Scatter(x=[s for s, _ in query_accuracy], y=[100 * a for _, a in query_accuracy],
+                               name="query accuracy (%)", mode="lines+markers", yaxis="y2",
+                               line={"color": "#2f9e44", "width": 3}))
+    fig = go.Figure(data=data, layout=layout)
     return _layout(fig, title)
 
 
-def pca_2d(points: np.ndarray) -> np.ndarray:
-    """Project (n, d) points onto their two principal axes (SVD of the centred points), (n, 2).
+def pca_basis(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, axes)`` of the two principal axes of (n, d) points; project with ``(p - mean) @ axes.T``.
 
     Signs are fixed (the largest loading of each axis is positive), so the picture does not flip.
     """
     x = np.asarray(points, dtype=np.float64)
-    x = x - x.mean(0, keepdims=True)
+    mean = x.mean(0, keepdims=True)
+    x = x - mean
     if x.shape[0] < 2:
-        return np.zeros((x.shape[0], 2))
+        return mean, np.zeros((2, x.shape[1]))
     _, _, vt = np.linalg.svd(x, full_matrices=False)
     axes = vt[:2]
     signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(1)])
     axes = axes * np.where(signs == 0, 1, signs)[:, None]
-    out = x @ axes.T
-    if out.shape[1] < 2:
-        out = np.pad(out, ((0, 0), (0, 2 - out.shape[1])))
-    return out
+    if len(axes) < 2:
+        axes = np.pad(axes, ((0, 2 - len(axes)), (0, 0)))
+    return mean, axes
+
+
+def pca_2d(points: np.ndarray) -> np.ndarray:
+    """Project (n, d) points onto their two principal axes (SVD of the centred points), (n, 2)."""
+    mean, axes = pca_basis(points)
+    return (np.asarray(points, dtype=np.float64) - mean) @ axes.T
 
 
 def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes: Sequence[str],
                      prototypes: np.ndarray, queries: np.ndarray | None = None,
-                     query_predictions: Sequence[int] | None = None, title: str = "") -> go.Figure:
-    """ProtoNet's view: support embeddings (dots), prototypes (stars) and queries (crosses) in 2-D."""
+                     query_predictions: Sequence[int] | None = None, title: str = "",
+                     projected: bool = False, centre_name: str = "prototype") -> go.Figure:
+    """Support embeddings (dots), class centres (stars) and queries (crosses) in 2-D (projected by PCA
+    here unless ``projected``: then the points are 2-D already, e.g. on axes shared by every step)."""
     parts = [np.asarray(support), np.asarray(prototypes)]
     if queries is not None and len(queries):
         parts.append(np.asarray(queries))
-    xy = pca_2d(np.concatenate(parts))
+    xy = np.concatenate(parts) if projected else pca_2d(np.concatenate(parts))
     s, p = len(parts[0]), len(parts[1])
     sxy, pxy, qxy = xy[:s], xy[s:s + p], xy[s + p:]
     labels = np.asarray(support_labels)
@@ -135,7 +153,7 @@ def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes
         pts = sxy[labels == c]
         fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=f"{name}",
                                  legendgroup=str(c), marker={"color": color, "size": 10, "opacity": 0.75}))
-        fig.add_trace(go.Scatter(x=[pxy[c, 0]], y=[pxy[c, 1]], mode="markers", name=f"{name}: prototype",
+        fig.add_trace(go.Scatter(x=[pxy[c, 0]], y=[pxy[c, 1]], mode="markers", name=f"{name}: {centre_name}",
                                  legendgroup=str(c), showlegend=False,
                                  marker={"color": color, "size": 22, "symbol": "star",
                                          "line": {"color": "black", "width": 1.5}}))
@@ -148,7 +166,7 @@ def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes
                                          "line": {"color": "black", "width": 1}}))
     fig.update_xaxes(title_text="principal axis 1", zeroline=False)
     fig.update_yaxes(title_text="principal axis 2", zeroline=False, scaleanchor="x", scaleratio=1)
-    return _layout(fig, title or "Embeddings: examples (dots), prototypes (stars), queries (crosses)", 420)
+    return _layout(fig, title or f"Embeddings: examples (dots), {centre_name}s (stars), queries (crosses)", 420)
 
 
 def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: Sequence[str],
@@ -299,3 +317,20 @@ def meta_loss_figure(iterations: Sequence[int], losses: Sequence[float], total: 
     fig.update_xaxes(title_text="meta-training iteration", range=[0, max(total, 1)])
     fig.update_yaxes(title_text="loss after adapting (MSE)", type="log")
     return _layout(fig, "Meta-training MAML on sine waves", 320)
+
+
+def outer_loop_figure(reports: Sequence[dict], title: str) -> go.Figure:
+    """Validation accuracy (held-out tasks) and training accuracy against meta-training iteration."""
+    its = [r["iteration"] for r in reports]
+    fig = go.Figure([
+        go.Scatter(x=its, y=[100 * r["val_accuracy"] for r in reports], mode="lines+markers",
+                   name="validation: 5-way 1-shot tasks of unseen characters (%)",
+                   line={"color": "#2f9e44", "width": 3}),
+        go.Scatter(x=its[1:], y=[100 * r["train_accuracy"] for r in reports[1:]], mode="lines",
+                   name="training tasks (%)", line={"color": "#adb5bd", "width": 2, "dash": "dot"}),
+    ])
+    fig.add_hline(y=20, line={"color": "#999", "dash": "dash", "width": 1}, annotation_text="chance (20%)",
+                  annotation_position="bottom right")
+    fig.update_xaxes(title_text="outer-loop iteration (one meta-batch of tasks each)", rangemode="tozero")
+    fig.update_yaxes(title_text="query accuracy after adapting (%)", range=[0, 102])
+    return _layout(fig, title, 340)

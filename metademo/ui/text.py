@@ -26,15 +26,31 @@ they have never seen. Give them a few examples of each class and watch them adap
 """
 
 CLASSIFIER_INTRO = """\
-**How to use:** 1) fill each class with a few examples: *upload* pictures, *draw* on the pad and
-press **Add drawing**, or press **Pick from gallery** for drawings of a character the models never
-saw; 2) press **Adapt** and watch the model learn from them (the *support set*); 3) add *queries*
-and read how sure the model is about each class.
+**How to use:** 1) give each class a few examples: *Upload* pictures, draw on the pad and press
+**Drawing**, hold a drawing up to the webcam and press **Photo**, or press **Gallery** for drawings of
+a character the models never saw; 2) press **Adapt** and watch the model learn from them (the
+*support set*), step by step; 3) add *queries*, or just draw, and read how sure the model is.
 """
 
-SKETCH_HELP = ("Draw one character, then press **Add drawing** in a class or under *Queries*. Clear the pad "
-               "with its bin icon (top right) before the next drawing. If the pad says *select the draw tool*, "
-               "click the pen icon on its left.")
+SKETCH_HELP = ("Draw one character with the mouse, a finger or a pen, then press **Drawing** in a class (or "
+               "under *Queries*): it is added and the pad clears itself for the next one.")
+WEBCAM_HELP = ("Press the camera picture and allow the browser to use it. Hold up one character drawn with a "
+               "dark pen on white paper, filling the middle of the picture, and press **Photo** in a class.")
+LIVE_HELP = ("After **Adapt**, the bars show what the adapted model thinks of the drawing on the pad, and they "
+             "change as you draw: one bar per class.")
+CAPTURE_HELP = ("Each class card: **Upload** (several files at once), **Drawing** (from the pad), **Photo** (from "
+                "the webcam), **Gallery** (K drawings of a new character). Click an example to select it for "
+                "*Remove selected*.")
+QUERY_HELP = ("Queries are classified as soon as they are added. *Gallery* adds a new drawing of each gallery "
+              "character in your classes, so the right answer is known (green = right, red = wrong).")
+TASK_HELP = ("**Download task** saves the class names and their images (and the queries) as one zip file; "
+             "**Open task** loads such a file back, e.g. a task a teacher prepared.")
+OUTER_LOOP_HELP = ("The pretrained models learned *how to learn* in an outer loop over thousands of small tasks. "
+                   "Here you can watch one: a small model starts from random weights and meta-trains on tasks drawn "
+                   "from Omniglot's training alphabets; every few iterations it is scored on tasks of characters it "
+                   "never trains on. One run at a time for the whole app.")
+EXPORT_HELP = ("**Download classifier** saves the adapted model (safetensors). In Python: "
+               "`metademo.load_fitted(path).predict_proba(images)` gives the same probabilities.")
 
 COMPARE_INTRO = """\
 One *episode* (N unseen characters, K examples of each, and 5 more drawings of each as queries
@@ -58,10 +74,13 @@ When it is done, choose *the MAML you just trained* above and adapt again.
 
 INFO = {
     "num_classes": "How many classes (characters) the model must tell apart.",
-    "k_gallery": "How many drawings 'Pick from gallery' puts in a class.",
+    "k_gallery": "How many drawings the Gallery button puts in a class.",
     "algorithm": "Which meta-learner adapts to your classes.",
     "steps": "Inner steps: gradient steps taken on your examples. 0 = the pretrained starting point.",
     "lr": "Inner learning rate: the size of each step. Far too large makes the model diverge.",
+    "live_algorithm": "Prototypical Networks learn fastest; first-order MAML needs much longer to beat chance.",
+    "live_seconds": "How long the outer loop runs (the app's two processor cores are busy meanwhile).",
+    "step_shown": "Which inner step the predictions and the embedding map below show (0 = before adapting).",
     "n_way": "N-way: how many characters in the episode.",
     "k_shot": "K-shot: how many labelled examples of each character.",
     "queries": "Queries per class: unlabelled drawings to classify (their answers are known).",
@@ -76,7 +95,7 @@ INFO = {
 
 def _note(cls) -> str:
     if not cls.has_inner_loop:
-        return cls.summary + " Steps and learning rate do not apply; the chart shows the embeddings instead."
+        return cls.summary + " Steps and learning rate do not apply; the embedding map shows what it does."
     return cls.summary + f" Each task starts from {HEADS[cls.head]}."
 
 

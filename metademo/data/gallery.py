@@ -1,4 +1,4 @@
-"""Where the "pick from gallery" drawings come from.
+"""Where the app's gallery drawings come from (data only: the page says which, see ``metademo.ui``).
 
 The gallery is Omniglot's *evaluation* alphabets (characters the models never saw while being
 meta-trained) when they are on this machine, else synthetic glyphs, and the page says which.
@@ -27,8 +27,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
-from .text import gallery_notice
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +76,7 @@ class GallerySource:
 
     def tensor(self, i: int, js):
         """Drawings ``js`` of character ``i``, preprocessed: a float tensor (len(js), 1, 28, 28), ink = 1."""
-        from metademo.data.preprocess import preprocess_batch
+        from .preprocess import preprocess_batch
 
         return preprocess_batch([self.drawing(i, j) for j in js])
 
@@ -165,13 +163,13 @@ class SyntheticSource(GallerySource):
 
     @functools.lru_cache(maxsize=512)  # noqa: B019
     def drawing(self, i, j):
-        from metademo.data.synthetic import make_glyph_class
+        from .synthetic import make_glyph_class
 
         return make_glyph_class(SYNTHETIC_SEED + i).render(j)
 
 
 def _download_root() -> Path:
-    from metademo.data.omniglot import cache_dir
+    from .omniglot import cache_dir
 
     return cache_dir() / "downloads"
 
@@ -238,7 +236,7 @@ class GalleryProvider:
             self._done.set()
 
     def _load(self, download: bool) -> bool:
-        from metademo.data.omniglot import cache_dir, data_root, load_omniglot, omniglot_available
+        from .omniglot import cache_dir, data_root, load_omniglot, omniglot_available
 
         roots = [_download_root()] if download else [data_root(self.root), _download_root()]
         cached = any(cache_dir().glob("omniglot_evaluation_*.npz"))
@@ -273,9 +271,10 @@ class GalleryProvider:
                     return source, i
         return None
 
-    def notice(self) -> str:
-        source = self.current()
-        return gallery_notice(source.kind, self.status)
+    @property
+    def kind(self) -> str:
+        """``"omniglot"`` or ``"synthetic"``: where :meth:`current` drawings come from now."""
+        return self.current().kind
 
 
 #: The gallery everyone shares (read-only data).

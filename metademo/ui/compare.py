@@ -1,0 +1,157 @@
+"""The "Compare algorithms" tab: one episode of unseen characters through every algorithm.
+
+Query accuracy after each inner step comes from the API (``fit_steps`` and ``predict_proba``); the
+episode's images come from the gallery (:mod:`metademo.data.gallery`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+import numpy as np
+
+from metademo.data.gallery import DRAWINGS, PROVIDER, drawing_key
+
+from . import plots, text
+from .common import COMPUTE, MAX_CLASSES, MAX_STEPS, MIN_CLASSES, friendly, message_of, user_error, whole
+from .models import MODELS
+from .text import ALGORITHMS
+
+COMPARE_HEADERS = ["algorithm", "inner steps", "before adapting (step 0)", "after the last step",
+                   "after its default steps", "time (ms)"]
+
+
+def _episode_sizes(n_way, k_shot, queries):
+    n = whole(n_way, "N-way", MIN_CLASSES, MAX_CLASSES)
+    k = whole(k_shot, "K-shot", 1, DRAWINGS - 1)
+    q = whole(queries, "Queries per class", 1, DRAWINGS - 1)
+    if k + q > DRAWINGS:
+        raise user_error(f"K-shot + queries per class must be at most {DRAWINGS} (each character has "
+                         f"{DRAWINGS} drawings), got {k} + {q}.")
+    return n, k, q
+
+
+def _episode_view(episode: dict):
+    """The support images, one column per class (a gallery update), and a line describing the episode."""
+    shown = []
+    for shot in range(episode["k_shot"]):  # row by row: shot 1 of every class, then shot 2, ...
+        for c, (name, js) in enumerate(zip(episode["characters"], episode["support"])):
+            found = PROVIDER.find(name)
+            if found is not None and shot < len(js):
+                source, i = found
+                shown.append((source.drawing(i, js[shot]), f"class {c + 1}: {drawing_key(name, js[shot])}"))
+    kind = "synthetic glyphs" if episode["kind"] == "synthetic" else "Omniglot evaluation characters"
+    info = (f"**{episode['n_way']}-way {episode['k_shot']}-shot episode** of {kind} (the models never saw them), "
+            f"{episode['queries']} queries per class: " + ", ".join(f"{c + 1}. `{n}`"
+                                                                   for c, n in enumerate(episode["characters"])))
+    return gr.update(value=shown, columns=episode["n_way"]), info
+
+
+@friendly
+def new_episode(n_way, k_shot, queries_per_class):
+    """Draw a random episode of unseen characters; returns (episode, support images, description)."""
+    n, k, q = _episode_sizes(n_way, k_shot, queries_per_class)
+    source = PROVIDER.current()
+    rng = np.random.default_rng()
+    chars = rng.choice(len(source), n, replace=False)
+    support, query = [], []
+    for _ in chars:
+        perm = rng.permutation(DRAWINGS)
+        support.append(sorted(int(j) for j in perm[:k]))
+        query.append(sorted(int(j) for j in perm[k:k + q]))
+    episode = {"kind": source.kind, "characters": [source.name(int(c)) for c in chars], "support": support,
+               "query": query, "n_way": n, "k_shot": k, "queries": q}
+    return (episode, *_episode_view(episode))
+
+
+def _episode_matches(episode, n, k, q) -> bool:
+    return (isinstance(episode, dict) and (episode.get("n_way"), episode.get("k_shot"), episode.get("queries"))
+            == (n, k, q) and all(PROVIDER.find(c) is not None for c in episode.get("characters", [])))
+
+
+def _compare_table(results):
+    rows = []
+    for r in results:
+        acc = r["accuracy"]
+        d = r.get("default_step")
+        rows.append([r["title"], r["steps"], f"{100 * acc[0]:.0f}%", f"{100 * acc[-1]:.0f}%",
+                     "" if d is None else f"{100 * acc[d]:.0f}% ({d} steps)", round(r["time_ms"], 1)])
+    return {"headers": COMPARE_HEADERS, "data": rows}
+
+
+@friendly
+def compare(episode, n_way, k_shot, queries_per_class, steps, progress=gr.Progress()):  # noqa: B008
+    """Run one episode through every algorithm, yielding (chart, table, episode, support images, text)."""
+    import torch
+
+    n, k, q = _episode_sizes(n_way, k_shot, queries_per_class)
+    steps = whole(steps, "Inner steps", 0, MAX_STEPS)
+    if _episode_matches(episode, n, k, q):
+        shown, info = gr.skip(), gr.skip()
+    else:
+        episode, shown, info = new_episode(n, k, q)
+    images, labels, query_x, query_y = [], [], [], []
+    for c, name in enumerate(episode["characters"]):
+        source, i = PROVIDER.find(name)
+        images += [source.drawing(i, j) for j in episode["support"][c]]
+        labels += [c] * len(episode["support"][c])
+        query_x.append(source.tensor(i, episode["query"][c]))
+        query_y += [c] * len(episode["query"][c])
+    query_x, query_y = torch.cat(query_x), np.asarray(query_y)
+    results = []
+    for a, (title, name) in enumerate(ALGORITHMS):
+        if progress is not None:
+            progress((a, len(ALGORITHMS)), desc=f"Adapting {title}", unit="algorithms")
+        try:
+            clf = MODELS.get(name)
+        except FileNotFoundError as e:
+            gr.Warning(f"{title} skipped: {message_of(e)}")
+            continue
+        s = steps if clf.learner.has_inner_loop else 0
+        qx = query_x.to(clf.device)
+        accuracy, spent = [], 0.0
+        tick = time.perf_counter()
+        for fitted in clf.fit_steps(images, labels, steps=s):
+            spent += time.perf_counter() - tick
+            accuracy.append(float((fitted.proba_of_tensor(qx).argmax(1) == query_y).mean()))
+            tick = time.perf_counter()
+        tick = time.perf_counter()
+        fitted.proba_of_tensor(qx)  # the time to classify the queries once, as a user would
+        spent += time.perf_counter() - tick
+        default = min(clf.default_steps, len(accuracy) - 1) if clf.learner.has_inner_loop else None
+        results.append({"name": name, "title": title, "steps": len(accuracy) - 1, "accuracy": accuracy,
+                        "default_step": default, "time_ms": 1000 * spent})
+        yield plots.compare_figure(results, n, steps), _compare_table(results), episode, shown, info
+        shown, info = gr.skip(), gr.skip()
+    if not results:
+        raise user_error("No pretrained model could be loaded, so there is nothing to compare.")
+
+
+
+def build() -> None:
+    """The tab's layout and wiring (inside a ``gr.Tab``)."""
+    gr.Markdown(text.COMPARE_INTRO)
+    with gr.Row():
+        n_way = gr.Slider(2, MAX_CLASSES, value=5, step=1, label="N-way", info=text.INFO["n_way"], elem_id="n-way")
+        k_shot = gr.Slider(1, 10, value=1, step=1, label="K-shot", info=text.INFO["k_shot"], elem_id="k-shot")
+        q_per = gr.Slider(1, 10, value=5, step=1, label="Queries per class", info=text.INFO["queries"],
+                          elem_id="queries-per-class")
+        c_steps = gr.Slider(0, 50, value=10, step=1, label="Inner steps", info=text.INFO["compare_steps"],
+                            elem_id="compare-steps")
+    with gr.Row():
+        new_btn = gr.Button("New episode", elem_id="new-episode")
+        run_btn = gr.Button("Run every algorithm on this episode", variant="primary", elem_id="run-compare")
+    episode_info = gr.Markdown("Press *New episode* to draw one (or *Run*, which draws one if needed).",
+                               elem_id="episode-info")
+    support = gr.Gallery(label="Support set (the labelled examples, one column per class)", columns=10, height=260,
+                         object_fit="contain", format="png", interactive=False, buttons=[], fit_columns=False,
+                         allow_preview=False, elem_id="episode-support")
+    compare_plot = gr.Plot(label="Comparison", elem_id="compare-plot")
+    compare_table = gr.Dataframe(headers=COMPARE_HEADERS, interactive=False, label="Results (query accuracy)",
+                                 elem_id="compare-table")
+    episode = gr.State(None)
+    new_btn.click(new_episode, [n_way, k_shot, q_per], [episode, support, episode_info], api_name="new_episode")
+    run_btn.click(compare, [episode, n_way, k_shot, q_per, c_steps],
+                  [compare_plot, compare_table, episode, support, episode_info], api_name="compare",
+                  show_progress_on=[compare_plot], **COMPUTE)

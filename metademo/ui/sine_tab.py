@@ -1,0 +1,135 @@
+"""The "Sine-wave regression" tab: the classic MAML picture, and meta-training MAML live."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import gradio as gr
+import numpy as np
+
+from . import plots, text
+from .common import COMPUTE, HIDDEN_API, MAX_STEPS, STATE_TTL, friendly, number, whole
+from .models import get_sine_models
+
+SINE_CHOICES = ("pretrained MAML", "the MAML you trained")
+MAX_FRAMES = 40  # chart updates per adaptation; more steps update every few steps
+FRAME_PAUSE = 0.04  # seconds between chart updates, so that a fast adaptation still visibly grows
+
+
+def new_seed() -> int:
+    """A fresh random seed (the 'new points' button)."""
+    return int(np.random.default_rng().integers(0, 1_000_000))
+
+
+@friendly
+def sine_adapt(amplitude, phase, k, steps, lr, seed, maml_choice=SINE_CHOICES[0], trained=None):
+    """Adapt MAML and the baseline to K points of one wave, yielding (chart, status) after each step."""
+    from metademo.data.sine import SineTask, sample_points
+    from metademo.sine import GRID, INNER_LR, SineModel, adapt_sine_steps
+
+    amplitude = number(amplitude, "The amplitude", 0.1, 5.0)
+    phase = number(phase, "The phase", 0.0, 2 * math.pi)
+    k = whole(k, "K (the number of points)", 1, 50)
+    steps = whole(steps, "Steps", 0, MAX_STEPS)
+    lr = INNER_LR if lr in (None, "") else number(lr, "The learning rate", 0.0, 1.0, True)
+    seed = whole(seed if seed is not None else 0, "The seed", 0, 2**32 - 1)
+    task = SineTask(amplitude, phase)
+    x, y = sample_points(task, k, np.random.default_rng(seed))
+    maml, baseline = get_sine_models()
+    label = "MAML (pretrained)"
+    if maml_choice == SINE_CHOICES[1]:
+        if trained and trained.get("params"):
+            maml = SineModel("your MAML", trained["params"], INNER_LR, "maml")
+            label = f"your MAML ({trained.get('iterations', '?')} iterations)"
+        else:
+            gr.Warning("You have not meta-trained a MAML yet (press 'Meta-train MAML'); showing the pretrained one.")
+    grid = GRID.numpy()
+    truth = task(grid)
+    curves = {label: [], "baseline (pretrained on all waves)": []}
+    every = max(1, math.ceil(steps / MAX_FRAMES))
+    for a, b in zip(adapt_sine_steps(maml, x, y, steps, lr), adapt_sine_steps(baseline, x, y, steps, lr)):
+        for seq, record in zip(curves.values(), (a, b)):
+            seq.append(record["prediction"])
+        step = a["step"]
+        if step % every == 0 or step == steps:
+            errors = [float(np.mean((seq[-1] - truth) ** 2)) for seq in curves.values()]
+            status = f"Step {step} of {steps}. Error over the whole wave (MSE): " + ", ".join(
+                f"{n} **{e:.3f}**" if math.isfinite(e) else f"{n} **diverged**" for n, e in zip(curves, errors))
+            yield plots.sine_figure(grid, truth, x.numpy(), y.numpy(), curves, step, steps), status
+            if FRAME_PAUSE and step < steps:
+                time.sleep(FRAME_PAUSE * 2)
+    if not all(np.isfinite(seq[-1]).all() for seq in curves.values()):
+        gr.Warning(f"A model diverged: the learning rate {lr:g} is too large for these points.")
+
+
+@friendly
+def sine_train(iterations, seed, progress=gr.Progress()):  # noqa: B008
+    """Meta-train MAML on sine waves from scratch, yielding (chart, status, trained state, model choice)."""
+    from metademo.sine import meta_train_sine
+
+    iterations = whole(iterations, "Iterations", 100, 20_000)
+    seed = whole(seed if seed is not None else 0, "The seed", 0, 2**32 - 1)
+    every = max(10, iterations // 80)
+    its, losses = [], []
+    start = time.perf_counter()
+    params = None
+    for it, loss, latest in meta_train_sine(iterations, seed, "maml", every):
+        params = latest
+        its.append(it)
+        losses.append(loss)
+        if progress is not None:
+            progress((it, iterations), desc="Meta-training MAML", unit="iterations")
+        status = f"Iteration {it} of {iterations} · meta-loss {loss:.3f} · {time.perf_counter() - start:.0f} s"
+        yield plots.meta_loss_figure(its, losses, iterations), status, gr.skip(), gr.skip()
+    wall = time.perf_counter() - start
+    trained = {"params": params, "iterations": iterations, "seed": seed, "loss": losses[-1], "curve": losses}
+    status = (f"Done: {iterations} iterations in {wall:.0f} s, final meta-loss {losses[-1]:.3f}. "
+              "'The MAML you trained' is now selected above: press **Adapt** to see it learn a new wave.")
+    yield plots.meta_loss_figure(its, losses, iterations), status, trained, SINE_CHOICES[1]
+
+
+
+def build() -> None:
+    """The tab's layout and wiring (inside a ``gr.Tab``)."""
+    gr.Markdown(text.SINE_INTRO)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            amplitude = gr.Slider(0.1, 5.0, value=3.0, step=0.1, label="Amplitude", info=text.INFO["amplitude"],
+                                  elem_id="amplitude")
+            phase = gr.Slider(0.0, round(math.pi, 2), value=1.0, step=0.01, label="Phase",
+                              info=text.INFO["phase"], elem_id="phase")
+            k_points = gr.Slider(1, 50, value=10, step=1, label="K points", info=text.INFO["k_points"],
+                                 elem_id="k-points")
+            sine_steps = gr.Slider(0, 50, value=10, step=1, label="Steps", info=text.INFO["sine_steps"],
+                                   elem_id="sine-steps")
+            sine_lr = gr.Number(value=0.01, label="Learning rate", info=text.INFO["sine_lr"], minimum=0,
+                                maximum=1, step=0.005, elem_id="sine-lr")
+            seed = gr.Number(value=0, precision=0, label="Seed of the points", minimum=0, elem_id="sine-seed")
+            choice = gr.Radio(list(SINE_CHOICES), value=SINE_CHOICES[0], label="MAML model",
+                              elem_id="maml-choice")
+            with gr.Row():
+                points_btn = gr.Button("New points", elem_id="new-points")
+                sine_btn = gr.Button("Adapt", variant="primary", elem_id="sine-adapt")
+        with gr.Column(scale=2):
+            sine_plot = gr.Plot(label="Sine wave", elem_id="sine-plot")
+            sine_status = gr.Markdown(elem_id="sine-status")
+    gr.Markdown("### Meta-train MAML yourself")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=280):
+            iterations = gr.Slider(500, 6000, value=2000, step=500, label="Meta-training iterations",
+                                   info=text.INFO["iterations"], elem_id="iterations")
+            train_seed = gr.Number(value=0, precision=0, label="Training seed", minimum=0, elem_id="train-seed")
+            train_btn = gr.Button("Meta-train MAML", variant="primary", elem_id="sine-train")
+            train_status = gr.Markdown(text.SINE_TRAIN_HELP, elem_id="train-status")
+        with gr.Column(scale=2):
+            train_plot = gr.Plot(label="Meta-training", elem_id="train-plot")
+    trained = gr.State(None, time_to_live=STATE_TTL)
+    inputs = [amplitude, phase, k_points, sine_steps, sine_lr, seed, choice, trained]
+    points_btn.click(new_seed, None, seed, api_name="new_seed", queue=False, **HIDDEN_API).then(
+        sine_adapt, inputs, [sine_plot, sine_status], api_name="sine_adapt_new_points", api_visibility="private",
+        **COMPUTE)
+    sine_btn.click(sine_adapt, inputs, [sine_plot, sine_status], api_name="sine_adapt",
+                   show_progress_on=[sine_plot], **COMPUTE)
+    train_btn.click(sine_train, [iterations, train_seed], [train_plot, train_status, trained, choice],
+                    api_name="sine_train", show_progress_on=[train_plot], **COMPUTE)
