@@ -126,11 +126,7 @@ def add_drawing(sketch, examples, limit: int = MAX_EXAMPLES):
     if img is None or not _has_ink(img):
         gr.Warning(EMPTY_PAD)
         return gr.skip()
-    current = items(examples)
-    if len(current) >= limit:
-        gr.Warning(f"At most {limit} images here: remove one first.")
-        return gr.skip()
-    return current + [(crop_to_ink(img), "drawing")]
+    return _append(examples, crop_to_ink(img), "drawing", limit)
 
 
 @friendly
@@ -147,11 +143,16 @@ def add_photo(frame, snapshot, examples, limit: int = MAX_EXAMPLES):
     if not _has_ink(img):
         gr.Warning(NO_INK)
         return gr.skip()
+    return _append(examples, img, "photo", limit)
+
+
+def _append(examples, img, caption: str, limit: int):
+    """The examples with one more image, or a warning (and no change) when the list is full."""
     current = items(examples)
     if len(current) >= limit:
         gr.Warning(f"At most {limit} images here: remove one first.")
         return gr.skip()
-    return current + [(img, "photo")]
+    return current + [(img, caption)]
 
 
 @friendly
