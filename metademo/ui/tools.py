@@ -46,9 +46,9 @@ def classify_images(support_images: list[str], support_labels: list[str], query_
         support_images: the labelled example images, one or more per class (5 per class works well), each a data URL of an image file, e.g. "data:image/png;base64,iVBORw0KG..." (PNG, JPEG, WebP, GIF..., any size).
         support_labels: the class name of each support image, in the same order, e.g. ["alpha", "alpha", "beta", "beta"]; 2 to 20 different classes.
         query_images: the images to classify, data URLs like support_images.
-        algorithm: the meta-learner: "protonet" (Prototypical Networks, the fastest), "maml", "fomaml" (first-order MAML), "metasgd" (Meta-SGD) or "reptile".
-        steps: inner gradient steps of the adaptation, 0 to 100; null for the model's default. Ignored by protonet.
-        lr: the inner learning rate, above 0 and at most 10; null for the model's default. Ignored by protonet.
+        algorithm: the meta-learner, one of {algorithms}; those without inner steps ({no_steps}) are the fastest.
+        steps: inner gradient steps of the adaptation, 0 to 100; null for the model's default. Ignored by {no_steps}.
+        lr: the inner learning rate, above 0 and at most 10; null for the model's default. Ignored by {no_steps}.
 
     Returns:
         a dict: "classes" (the class names, sorted), "probabilities" (one row per query image, one column
@@ -64,3 +64,15 @@ def classify_images(support_images: list[str], support_labels: list[str], query_
     labels = h._labels(support_labels, len(support))
     queries = _images(query_images, "query")
     return h.classification(name, Preprocessed(support), labels, queries, steps, lr)
+
+
+def _describe_algorithms(doc: str) -> str:
+    """The docstring with the algorithms named from the registry (the MCP tool's schema reads it)."""
+    from metademo.algorithms import REGISTRY
+
+    names = [f'"{name}" ({cls.title})' for name, cls in REGISTRY.items()]
+    no_steps = " and ".join(f'"{name}"' for name, cls in REGISTRY.items() if not cls.has_inner_loop)
+    return doc.replace("{algorithms}", ", ".join(names)).replace("{no_steps}", no_steps or "none")
+
+
+classify_images.__doc__ = _describe_algorithms(classify_images.__doc__)
