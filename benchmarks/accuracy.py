@@ -123,7 +123,7 @@ def validation_logs() -> dict[str, tuple[dict, list[dict]]]:
 def time_to_accuracy_markdown(levels=(0.90, 0.95)) -> str:
     """When each model's validation accuracy (5-way 1-shot, held-out background alphabets) first reached each
     level, in minutes of training wall time, from its checkpoint's log."""
-    head = "| model | " + " | ".join(f"{100 * a:.0f}% after" for a in levels) + " | best | trained for | on |"
+    head = "| model | " + " | ".join(f"{100 * a:.0f}% after" for a in levels) + " | best | checkpoint after | on |"
     lines = [head, "|---|" + "---|" * (len(levels) + 3)]
     for name, (training, log) in validation_logs().items():
         cells = []

@@ -20,4 +20,5 @@ class ProtoMAML(MAML):
                "the inner steps fine-tune a classifier that is already good.")
     colour = "#19D3F3"
     head = "prototype"
+    published = None  # Meta-Dataset reports no Omniglot figures in the standard N-way K-shot setting
     default_hparams = HParams(inner_lr=0.4, train_steps=3, test_steps=3)
