@@ -20,8 +20,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from metademo.algorithms import REGISTRY
+
 ROOT = Path(__file__).resolve().parents[1]
-CLASSIFIERS = ("maml", "fomaml", "metasgd", "reptile", "protonet")
+CLASSIFIERS = tuple(REGISTRY)
 SINE_FILES = {"maml": "sine_maml.safetensors", "baseline": "sine_baseline.safetensors"}
 NEEDED = [f"{n}.safetensors" for n in CLASSIFIERS] + list(SINE_FILES.values())
 SERVER_START_TIMEOUT = 120  # seconds; generous because the test machine may be busy
@@ -46,7 +48,7 @@ def _write_stand_in(folder: Path, file: str) -> None:
 
 @pytest.fixture(scope="session")
 def pretrained_assets(tmp_path_factory) -> Path:
-    """A folder with all seven checkpoints; METADEMO_ASSETS points at it for the session."""
+    """A folder with every checkpoint the app loads; METADEMO_ASSETS points at it for the session."""
     real = ROOT / "assets"
     if all((real / f).is_file() for f in NEEDED):
         folder = real

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 
+from metademo.algorithms import REGISTRY
+
 pytestmark = pytest.mark.slow
 STARTUP_LIMIT = float(os.environ.get("METADEMO_STARTUP_LIMIT", "20"))  # seconds; the target is 10 on idle 2 cores
 
@@ -78,8 +80,7 @@ def test_compare_runs_every_algorithm(client):
     episode_gallery, info = client.predict(3, 1, 2, api_name="/new_episode")  # a gallery update: one column per class
     assert len(episode_gallery["value"]) == 3 and episode_gallery["columns"] == 3 and "3-way 1-shot" in info
     chart, table, gallery, info = client.predict(3, 1, 2, 2, api_name="/compare")
-    assert [row[0] for row in table["data"]] == ["MAML", "first-order MAML", "Meta-SGD", "Reptile",
-                                                 "Prototypical Networks"]
+    assert [row[0] for row in table["data"]] == [cls.title for cls in REGISTRY.values()]
     assert chart["type"] == "plotly"
 
 
