@@ -106,14 +106,13 @@ class GradientLearner(MetaLearner):
             with torch.enable_grad():
                 if step:
                     # From a zero head the network's gradient is exactly 0 at step 1: only the head moves.
-                    # The network's tensors still become new graph nodes (view_as), so that later steps'
+                    # The unmoved tensors still become new graph nodes (view_as), so that later steps'
                     # gradients are partial derivatives at fixed head, as after a real update.
                     moving = HEAD_KEYS if step == 1 and self.head == "zero" else list(params)
                     # Summing over tasks keeps each task's gradient its own: tasks share no parameters.
-                    grads = torch.autograd.grad(loss.sum(), [params[k] for k in moving], create_graph=create_graph,
-                                                retain_graph=keep_graph)
-                    params = {k: p.view_as(p) for k, p in params.items()}
-                    params.update({k: params[k] - sizes[k] * g for k, g in zip(moving, grads)})
+                    grads = dict(zip(moving, torch.autograd.grad(loss.sum(), [params[k] for k in moving],
+                                                                 create_graph=create_graph, retain_graph=keep_graph)))
+                    params = {k: p - sizes[k] * grads[k] if k in grads else p.view_as(p) for k, p in params.items()}
                     if not keep_graph:
                         params = {k: p.detach().requires_grad_() for k, p in params.items()}
                 if step == steps and step and not final_loss:
