@@ -262,10 +262,22 @@ class FittedClassifier:
     def predict(self, images) -> list:
         return [self.classes_[i] for i in self.predict_proba(images).argmax(1)]
 
+    def pair_scores(self, images) -> np.ndarray:
+        """(n, N) score of each (image, class) pair, for learners that score pairs (Relation Networks:
+        relation scores in (0, 1), columns in ``classes_``); ValueError for the others."""
+        learner = self.model.learner
+        if learner.pair_score_label is None:
+            raise ValueError(f"{learner.title} does not score (image, class) pairs")
+        x = _images_to_tensor(images, "query images").to(self.model.device)
+        with torch.no_grad():
+            return torch.cat([learner.pair_scores(self.params, chunk.unsqueeze(0))[0].double().cpu()
+                              for chunk in x.split(_CHUNK)]).numpy()
+
     def embed(self, images) -> np.ndarray:
         """(n, d) features of the images under this classifier's network: the adapted network for the
-        gradient-based learners (at this step), the meta-learned one for Prototypical Networks. The
-        class scores are computed from these features (a linear head, or distances to prototypes)."""
+        gradient-based learners (at this step), the meta-learned one for the learners that compare
+        embeddings. The class scores are computed from these features (a linear head, distances to
+        prototypes, cosine attention, or a relation module)."""
         x = _images_to_tensor(images, "images to embed").to(self.model.device)
         network = self.model.learner.network
         out = []

@@ -7,11 +7,24 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from metademo.algorithms import FOMAML, MAML, REGISTRY, Episode, HParams, MetaSGD, ProtoMAML, ProtoNet, Reptile
-from metademo.algorithms.base import class_means, per_task_cross_entropy
+from metademo.algorithms import (
+    FOMAML,
+    MAML,
+    REGISTRY,
+    Episode,
+    HParams,
+    MatchingNet,
+    MetaSGD,
+    ProtoMAML,
+    ProtoNet,
+    RelationNet,
+    Reptile,
+)
+from metademo.algorithms.base import FAMILIES, class_means, per_task_cross_entropy
 from metademo.networks.conv4 import Conv4
 
 GRADIENT_LEARNERS = [cls for cls in REGISTRY.values() if cls.has_inner_loop]
+COMPARING_LEARNERS = [cls for cls in REGISTRY.values() if not cls.has_inner_loop]
 UNIFORM_START = [cls for cls in GRADIENT_LEARNERS if cls.head == "zero"]
 
 
@@ -215,7 +228,8 @@ def test_non_transductive_and_support_order_free(cls):
     torch.testing.assert_close(learner.logits(shuffled.params, episode.query_x), together, rtol=1e-9, atol=1e-10)
 
 
-@pytest.mark.parametrize("cls", [MAML, MetaSGD, ProtoMAML, ProtoNet], ids=["maml", "metasgd", "protomaml", "protonet"])
+@pytest.mark.parametrize("cls", [MAML, MetaSGD, ProtoMAML, *COMPARING_LEARNERS],
+                         ids=["maml", "metasgd", "protomaml", *(c.name for c in COMPARING_LEARNERS)])
 def test_batched_tasks_equal_one_task_at_a_time(cls):
     learner, meta = small(cls, train_steps=2) if cls.has_inner_loop else small(cls)
     episode = make_episode(tasks=3)
@@ -369,9 +383,90 @@ def test_algorithms_describe_themselves():
     for name, cls in REGISTRY.items():
         assert cls.name == name and cls.title and cls.paper and cls.summary, name
         assert cls.colour.startswith("#") and len(cls.colour) == 7, name
-        assert cls.family in ("initialisation", "metric"), name
+        assert cls.family in FAMILIES, name
         assert cls.has_inner_loop == (cls.family == "initialisation"), name
         if cls.has_inner_loop:
             assert cls.head in ("zero", "prototype"), name
             assert cls.default_hparams.test_steps >= 3, name
     assert len({cls.colour for cls in REGISTRY.values()}) == len(REGISTRY)
+
+
+# --- the learners that compare instead of adapting ----------------------------------------------------
+
+def metric_query_loss(learner, meta, episode):
+    theta = {k: v.detach() for k, v in meta.items()}
+    with torch.no_grad():
+        final = learner.adapt(theta, episode.support_x, episode.support_y, episode.n_way)
+        return learner.task_loss(learner.logits(final.params, episode.query_x), episode.query_y).mean().item()
+
+
+@pytest.mark.parametrize("cls", COMPARING_LEARNERS, ids=[c.name for c in COMPARING_LEARNERS])
+def test_comparing_meta_gradient_matches_finite_differences_for_every_parameter(cls):
+    """Every meta-parameter gets its exact share of the gradient: one directional finite difference per
+    parameter tensor (so a tensor the loss ignores, or a wrong gradient for it, fails)."""
+    learner, meta = small(cls)
+    episode = make_episode(n_way=3, k=2, q=2, tasks=2)
+    grads, metrics = learner.meta_gradient(meta, episode)
+    assert metrics["loss"] == pytest.approx(metric_query_loss(learner, meta, episode), rel=1e-12)
+    eps = 1e-6
+    for key in meta:
+        assert grads[key].abs().sum() > 0, key
+        v = random_direction(meta, 7, keys=[key])
+        plus = {k: t.detach() + eps * v[k] for k, t in meta.items()}
+        minus = {k: t.detach() - eps * v[k] for k, t in meta.items()}
+        fd = (metric_query_loss(learner, plus, episode) - metric_query_loss(learner, minus, episode)) / (2 * eps)
+        assert abs(fd - dot(grads, v)) <= 1e-5 * abs(fd) + 1e-9, (key, fd, dot(grads, v))  # 1e-9: round-off
+
+
+def test_matching_networks_probabilities_are_attention_over_the_support():
+    """p(c | q) = sum over the support examples of class c of softmax_i(s * cos(f(q), f(x_i)))."""
+    learner, meta = small(MatchingNet)
+    with torch.no_grad():
+        meta["log_scale"].fill_(math.log(3.0))
+    episode = make_episode(n_way=4, k=3, q=2)
+    final = learner.adapt(meta, episode.support_x, episode.support_y, 4)
+    probs = torch.softmax(learner.logits(final.params, episode.query_x), -1)
+    net = Conv4(hidden=4)
+    for t in range(2):
+        s, q = net.features(meta, episode.support_x[t]), net.features(meta, episode.query_x[t])
+        cos = torch.stack([torch.stack([torch.dot(a, b) / (a.norm() * b.norm()) for b in s]) for a in q])
+        attention = torch.softmax(3.0 * cos, -1)
+        expected = torch.stack([attention[:, episode.support_y[t] == c].sum(1) for c in range(4)], -1)
+        torch.testing.assert_close(probs[t], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_relation_networks_score_pairs_and_regress_them_to_one_hot():
+    """The relation module reads [class maps; query maps] for each pair; the loss is the squared error of
+    the scores against 1 for the query's class and 0 for the others (Sung et al. 2018)."""
+    learner, meta = small(RelationNet)
+    episode = make_episode(n_way=3, k=2, q=2)
+    final = learner.adapt(meta, episode.support_x, episode.support_y, 3)
+    scores = learner.pair_scores(final.params, episode.query_x)
+    assert scores.shape == (2, 6, 3) and ((scores > 0) & (scores < 1)).all()
+    embed, relate = Conv4(hidden=4, blocks=3), Conv4(in_channels=8, hidden=4, blocks=1)
+    rel = {k[len("relation."):]: v for k, v in meta.items() if k.startswith("relation.")}
+    for t in range(2):
+        s = embed.features(meta, episode.support_x[t]).view(-1, 4, 3, 3)
+        q = embed.features(meta, episode.query_x[t]).view(-1, 4, 3, 3)
+        for j in range(6):
+            for c in range(3):
+                maps = s[episode.support_y[t] == c].mean(0)
+                h = relate.features(rel, torch.cat([maps, q[j]]).unsqueeze(0))
+                h = torch.relu(h @ rel["fc1.weight"].T + rel["fc1.bias"]) @ rel["fc2.weight"].T + rel["fc2.bias"]
+                torch.testing.assert_close(scores[t, j, c], torch.sigmoid(h)[0, 0], rtol=1e-10, atol=1e-12)
+    _, metrics = learner.meta_gradient(meta, episode)
+    target = F.one_hot(episode.query_y, 3).double()
+    assert metrics["loss"] == pytest.approx(((scores - target) ** 2).sum(-1).mean().item(), rel=1e-12)
+
+
+@pytest.mark.parametrize("cls", COMPARING_LEARNERS, ids=[c.name for c in COMPARING_LEARNERS])
+def test_comparing_learners_have_one_step_and_a_fast_evaluation_path(cls):
+    """No inner loop is pretended (one state, step 0), and scoring stored embeddings gives the logits."""
+    learner, meta = small(cls)
+    episode = make_episode(n_way=3, k=2, q=2, tasks=2)
+    states = list(learner.adapt_steps(meta, episode.support_x, episode.support_y, 3, steps=5))
+    assert [s.step for s in states] == [0]
+    expected = learner.logits(states[0].params, episode.query_x)
+    got = learner.scores(meta, learner.embed(meta, episode.support_x), episode.support_y, 3,
+                         learner.embed(meta, episode.query_x))
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)

@@ -426,6 +426,38 @@ def test_adapt_protonet_shows_embeddings_not_a_curve():
     assert len(table["data"]) == 3
 
 
+def test_relation_networks_show_their_relation_scores_as_a_heat_map():
+    galleries = classes(3, 3)
+    queries = h.queries_from_gallery(None, 3, *galleries)
+    names, gals = adapt_args(galleries, ["alpha", "beta", "gamma"])
+    chart, status, state, slider, pred, table, emb = list(h.adapt("relationnet", 5, 0.4, 3, None, *names, *gals,
+                                                                  queries))[-1]
+    (heat,) = chart.data
+    assert heat.type == "heatmap" and list(heat.x) == ["alpha", "beta", "gamma"] and len(heat.y) == 3
+    expected = state.fitted.pair_scores([q[0] for q in queries])  # the API's relation scores, in (0, 1)
+    assert np.allclose(np.asarray(heat.z), expected) and ((expected > 0) & (expected < 1)).all()
+    assert (expected.argmax(1) == state.record["probs"][0].argmax(1)).all()  # the ranking is the scores'
+    assert "relation score" in chart.layout.title.text and slider["interactive"] is False
+    assert state.fitted.history == [] and "class feature maps" in status
+    assert any(t.marker.symbol == "star" for t in emb.data)  # the embedding module's map
+    # without queries the chart says what will appear
+    chart = list(h.adapt("relationnet", None, None, 3, None, *names, *gals, None))[-1][0]
+    assert "relation scores" in chart.layout.annotations[0].text
+
+
+def test_matching_networks_adapt_without_pretending_an_inner_loop():
+    galleries = classes(3, 3)
+    queries = h.queries_from_gallery(None, 3, *galleries)
+    names, gals = adapt_args(galleries)
+    frames = list(h.adapt("matchingnet", 4, 0.4, 3, None, *names, *gals, queries))
+    assert len(frames) == 1
+    chart, status, state, slider, pred, table, emb = frames[0]
+    assert "no inner steps" in chart.layout.annotations[0].text and "embedded examples" in status
+    assert len(table["data"]) == 3 and state.record["steps"] == [0]
+    with pytest.raises(ValueError, match="does not score"):
+        state.fitted.pair_scores([q[0] for q in queries])
+
+
 def test_an_unreadable_query_does_not_undo_the_adaptation():
     names, gals = adapt_args(classes(2, 2))
     blank = [(Image.new("L", (50, 50), 255), "blank.png")]

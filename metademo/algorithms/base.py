@@ -101,6 +101,13 @@ def task_batched(params: Params, t: int) -> Params:
     return {k: v.unsqueeze(0).expand(t, *v.shape) for k, v in params.items()}
 
 
+FAMILIES = {
+    "initialisation": "learn an initialisation that a few gradient steps adapt to each task",
+    "metric": "compare embeddings with a fixed metric",
+    "relation": "learn the comparison itself",
+}
+
+
 class MetaLearner:
     """Base class. Subclasses describe themselves (the class variables below: everything the page, the
     benchmarks and the docs say of an algorithm comes from here) and implement the three verbs."""
@@ -110,12 +117,15 @@ class MetaLearner:
     paper: ClassVar[str]
     summary: ClassVar[str]  # one or two plain sentences for the page
     colour: ClassVar[str]  # its colour in every chart
-    family: ClassVar[str]  # "initialisation" (adapts by gradient steps) or "metric" (compares embeddings)
+    family: ClassVar[str]  # a key of FAMILIES
     published: ClassVar[tuple[str, tuple[float | None, ...]] | None] = None  # (source, 5w1s, 5w5s, 20w1s, 20w5s)
     default_hparams: ClassVar[HParams] = HParams()
     has_inner_loop: ClassVar[bool] = True  # adapts by gradient steps on the support set
     embeds_independently: ClassVar[bool] = False  # each image's embedding ignores the task (see scores)
     outer_optimizer: ClassVar[str] = "adam"
+    pair_score_label: ClassVar[str | None] = None  # learners that score (query, class) pairs: what the score is
+    centre_name: ClassVar[str] = "class centre"  # what the mean embedding of a class is called on the page
+    trains_live: ClassVar[bool] = False  # learns something in a minute of meta-training on two CPU cores
 
     def __init__(self, hparams: HParams | None = None):
         self.hparams = hparams or self.default_hparams
@@ -151,11 +161,19 @@ class MetaLearner:
         """``adapt(...).params``; learners whose final support loss costs a forward pass skip it here."""
         return self.adapt(meta, x, y, n_way, **kw).params
 
-    def scores(self, support_features: torch.Tensor, support_y: torch.Tensor, n_way: int,
+    def embed(self, meta: Params, x: torch.Tensor) -> torch.Tensor:
+        """Features of images under the meta-learned network (before any adaptation)."""
+        return self.network.features(self.body(meta), x)
+
+    def scores(self, meta: Params, support_features: torch.Tensor, support_y: torch.Tensor, n_way: int,
                query_features: torch.Tensor) -> torch.Tensor:
-        """(T, Q, N) class scores from embeddings, for learners that set ``embeds_independently``: the
-        evaluation embeds a pool of images once and scores many episodes from it."""
+        """(T, Q, N) class scores from embeddings (:meth:`embed`), for learners that set
+        ``embeds_independently``: the evaluation embeds a pool of images once and scores many episodes."""
         raise NotImplementedError(f"{self.name} adapts its embedding to each task")
+
+    def pair_scores(self, params: Params, x: torch.Tensor) -> torch.Tensor:
+        """(T, B, N) scores of each (query, class) pair, for learners with a ``pair_score_label``."""
+        raise NotImplementedError(f"{self.name} does not score (query, class) pairs")
 
     def query_accuracy(self, meta: Params, episode: Episode, steps: int | None = None,
                        lr: float | None = None) -> torch.Tensor:

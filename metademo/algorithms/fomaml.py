@@ -21,3 +21,4 @@ class FOMAML(MAMLFamily):
     published = ("Finn 2017", (98.3, 99.2, 89.4, 97.9))
     default_hparams = HParams(inner_lr=0.4, train_steps=3, test_steps=3)
     first_order = True
+    trains_live = True

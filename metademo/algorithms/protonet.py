@@ -7,7 +7,8 @@ gradient descent: "adaptation" is computing the prototypes, so there is no inner
 
 import torch
 
-from .base import AdaptStep, HParams, MetaLearner, class_means, per_task_accuracy, per_task_cross_entropy
+from .base import class_means
+from .metric import MetricLearner
 
 
 def negative_squared_distances(queries: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
@@ -17,38 +18,20 @@ def negative_squared_distances(queries: torch.Tensor, prototypes: torch.Tensor) 
     return -(q2 - 2 * queries @ prototypes.transpose(-1, -2) + p2).clamp_min(0)
 
 
-class ProtoNet(MetaLearner):
+class ProtoNet(MetricLearner):
     name = "protonet"
     title = "Prototypical Networks"
     paper = "Snell et al. 2017, Prototypical Networks for Few-shot Learning"
     summary = ("Prototypical Networks have no inner steps: each class is the average embedding (its "
                "*prototype*) of its examples, and a query goes to the nearest prototype.")
     colour = "#EF553B"
-    family = "metric"
     published = ("Snell 2017", (98.8, 99.7, 96.0, 98.9))
-    default_hparams = HParams(inner_lr=0.0, train_steps=0, test_steps=0)
-    has_inner_loop = False
-    embeds_independently = True
+    trains_live = True
+    fitted_as = "prototypes"
+    centre_name = "prototype"
 
-    def scores(self, support_features, support_y, n_way, query_features):
-        return negative_squared_distances(query_features, class_means(support_features, support_y, n_way))
+    def summarise(self, meta, support_features, y, n_way):
+        return {"prototypes": class_means(support_features, y, n_way)}
 
-    def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False):
-        params = self.body(meta)  # shared by all tasks: nothing is adapted
-        feats = self.network.features(params, x)
-        params["prototypes"] = class_means(feats, y, n_way)
-        logits = negative_squared_distances(feats, params["prototypes"])  # the support's own scores, for free
-        loss = per_task_cross_entropy(logits, y)
-        yield AdaptStep(0, params, loss.detach(), per_task_accuracy(logits.detach(), y))
-
-    def logits(self, params, x):
-        return negative_squared_distances(self.network.features(params, x), params["prototypes"])
-
-    def meta_gradient(self, meta, episode):
-        final = self.adapt(meta, episode.support_x, episode.support_y, episode.n_way)
-        logits = self.logits(final.params, episode.query_x)
-        loss = per_task_cross_entropy(logits, episode.query_y).mean()
-        grads = torch.autograd.grad(loss, list(meta.values()))
-        metrics = {"loss": loss.item(),
-                   "accuracy": per_task_accuracy(logits.detach(), episode.query_y).mean().item()}
-        return dict(zip(meta, grads)), metrics
+    def compare(self, params, features):
+        return negative_squared_distances(features, params["prototypes"])

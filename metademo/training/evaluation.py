@@ -66,7 +66,7 @@ def _evaluate_fixed_embedding(learner, meta, sampler, episodes, batch, device) -
     pool = sampler.pool
     with torch.no_grad():
         flat = pool.flatten(0, 1).unsqueeze(1)
-        feats = torch.cat([learner.network.features(learner.body(meta), c.to(device).float().div(255))
+        feats = torch.cat([learner.embed(meta, c.to(device).float().div(255))
                            for c in flat.split(1000)]).view(*pool.shape[:2], -1)
     n, k = sampler.n_way, sampler.k_shot
     labels = torch.arange(n, device=feats.device).view(1, n, 1)
@@ -77,7 +77,7 @@ def _evaluate_fixed_embedding(learner, meta, sampler, episodes, batch, device) -
         f = feats[cls, idx]  # (T, N, K+Q, D)
         support = f[:, :, :k].reshape(t, n * k, f.shape[-1])
         q = f[:, :, k:].reshape(t, -1, f.shape[-1])
-        logits = learner.scores(support, labels.expand(t, n, k).reshape(t, -1), n, q)
+        logits = learner.scores(meta, support, labels.expand(t, n, k).reshape(t, -1), n, q)
         y = labels.expand(t, n, f.shape[2] - k).reshape(t, -1)
         accs.extend((logits.argmax(-1) == y).float().mean(1).tolist())
     return summarize(accs)

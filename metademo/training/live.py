@@ -22,11 +22,13 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from ..algorithms import get_algorithm
+from ..algorithms import REGISTRY, get_algorithm
 from ..data.omniglot import EpisodeSampler, load_split, omniglot_available
 from .parallel import parallel_meta_gradient
 
-LIVE_ALGORITHMS = ("protonet", "fomaml")  # fast enough to learn something in a minute on two cores
+# fast enough to learn something in a minute on two cores, the quickest learner first
+LIVE_ALGORITHMS = tuple(sorted((name for name, cls in REGISTRY.items() if cls.trains_live),
+                               key=lambda name: REGISTRY[name].has_inner_loop))
 MAX_SECONDS = 180
 SYNTHETIC_CLASSES = (120, 24)  # train, validation
 

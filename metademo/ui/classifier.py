@@ -329,13 +329,15 @@ class _Recorder:
         self.query, self.pairs = query, pairs
         self.support = session_like.support
         self.truth = [_truth(c, session_like.characters) for _, c in pairs]
-        self.steps, self.probs, self.emb = [], [], []
+        self.steps, self.probs, self.emb, self.pairs_scored = [], [], [], []
 
     def add(self, fitted: FittedClassifier) -> None:
         self.steps.append(fitted.step)
         both = self.support if self.query is None else self.support + self.query
         self.emb.append(fitted.embed(both))
         self.probs.append(None if self.query is None else fitted.predict_proba(self.query))
+        if self.query is not None and fitted.model.learner.pair_score_label:
+            self.pairs_scored.append(fitted.pair_scores(self.query))
 
     def done(self) -> dict:
         mean, axes = plots.pca_basis(np.concatenate(self.emb))  # one map for every step: points move, axes stay
@@ -347,7 +349,7 @@ class _Recorder:
             accuracy = [(s, float((p[idx].argmax(1) == ans).mean())) for s, p in zip(self.steps, self.probs)]
         images = None if self.query is None else self.query.tensor[:, 0].numpy()
         return {"steps": self.steps, "probs": self.probs, "xy": xy, "truth": self.truth, "images": images,
-                "query_accuracy": accuracy}
+                "query_accuracy": accuracy, "pair_scores": self.pairs_scored[-1] if self.pairs_scored else None}
 
 
 def _record(session: Session, queries) -> dict:
@@ -390,7 +392,7 @@ def step_view(session: Session | None, step):
     inner = session.model.learner.has_inner_loop
     when = ("before adapting (step 0)" if shown == 0 else f"after {shown} inner step{'s' * (shown > 1)}") if inner \
         else "no inner steps"
-    head = "prototype" if not inner else "class centre"
+    head = session.model.learner.centre_name
     q_xy, q_pred = None, None
     probs = rec["probs"][k]
     if probs is not None:
@@ -429,6 +431,13 @@ def _title(name: str) -> str:
 def _chart(session: Session, selected: int | None = None):
     title = _title(session.algorithm)
     history = session.fitted.history
+    label = session.model.learner.pair_score_label
+    if not history and label and session.record and session.record.get("pair_scores") is not None:
+        return plots.pair_scores_figure(session.record["pair_scores"], session.names, label,
+                                        f"{title}: the {label} of each query with each class "
+                                        "(no inner steps)")
+    if not history and label:
+        return plots.empty_figure(f"{title} has no inner steps. Add queries to see their {label}s.", 200)
     if not history:
         return plots.empty_figure(f"{title} has no inner steps: the map below shows what it does.", 200)
     diverged_at = history[-1]["step"] if session.fitted.diverged else None
@@ -525,8 +534,8 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
             gr.Warning(message)
             status += f"\n\n⚠️ {message}"
     else:
-        status = (f"**{title}**: prototypes of {len(names)} classes from {len(support)} examples in {elapsed:.0f} ms "
-                  "(no inner steps).")
+        status = (f"**{title}**: {session.model.learner.fitted_as} for {len(names)} classes from {len(support)} "
+                  f"examples in {elapsed:.0f} ms (no inner steps).")
     top = fitted.step
     yield (_chart(session, top if inner else None), status, session, _slider(session), *step_view(session, top))
 

@@ -213,6 +213,21 @@ def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: S
     return fig
 
 
+def pair_scores_figure(scores: np.ndarray, classes: Sequence[str], label: str, title: str) -> go.Figure:
+    """A heat map of queries (rows) by classes (columns) of a score in [0, 1] (Relation Networks'
+    relation scores), each cell written out."""
+    scores = np.asarray(scores, dtype=float)[:MAX_QUERIES_SHOWN]
+    n = len(scores)
+    rows = [f"Q{i + 1}" for i in range(n)]
+    fig = go.Figure(go.Heatmap(z=scores, x=[str(c) for c in classes], y=rows, zmin=0, zmax=1,
+                               colorscale="Blues", colorbar={"title": {"text": label}},
+                               text=[[f"{v:.2f}" for v in row] for row in scores], texttemplate="%{text}",
+                               hovertemplate=f"%{{y}}, %{{x}}: {label} %{{z:.3f}}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title_text="query")
+    fig.update_xaxes(title_text="class", side="top")
+    return _layout(fig, title, max(220, 34 * n + 140))
+
+
 def _row_title(i: int, probs: np.ndarray, classes, truth: int | None) -> str:
     best = int(np.argmax(probs))
     text = f"Query {i + 1}: <b>{classes[best]}</b> ({100 * probs[best]:.0f}%)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..algorithms import REGISTRY
+from ..algorithms.base import FAMILIES
 from ..algorithms.inner_loop import HEADS
 
 #: (title, registry name) of every algorithm, in the order of ``metademo.available_algorithms()``.
@@ -94,6 +95,9 @@ INFO = {
 }
 
 def _note(cls) -> str:
+    if cls.pair_score_label:
+        return (cls.summary + " Steps and learning rate do not apply; the chart shows each query's "
+                f"{cls.pair_score_label} with each class, and the embedding map what its embedding module does.")
     if not cls.has_inner_loop:
         return cls.summary + " Steps and learning rate do not apply; the embedding map shows what it does."
     return cls.summary + f" Each task starts from {HEADS[cls.head]}."
@@ -120,7 +124,7 @@ tell the meta-learner how well its learning worked.
   works well. It ran once, before this demo (the pretrained models); on the sine-wave tab you can run
   it yourself.
 
-### The algorithms
+### The algorithms, in three families
 {algorithms}
 
 ### Where the inner loop starts
@@ -145,8 +149,18 @@ def _titles(head: str) -> str:
     return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles)
 
 
+def _families() -> str:
+    parts = []
+    for family, what in FAMILIES.items():
+        members = [cls for cls in REGISTRY.values() if cls.family == family]
+        if members:
+            parts.append(f"**Those that {what}:**\n\n" + "\n".join(
+                f"* **{cls.title}** ({cls.paper}). {cls.summary}" for cls in members))
+    return "\n\n".join(parts)
+
+
 LEARN = LEARN_TEMPLATE.format(
-    algorithms="\n".join(f"* **{cls.title}** ({cls.paper}). {cls.summary}" for cls in REGISTRY.values()),
+    algorithms=_families(),
     zero_head=_titles("zero"), prototype_head=_titles("prototype"))
 HEADER = HEADER.format(count=len(REGISTRY))
 
