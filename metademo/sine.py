@@ -20,7 +20,11 @@ Train both from scratch in well under a minute on a laptop CPU, or load the ship
     maml, baseline = load_sine_models()
     curve = adapt_sine(maml, x, y, steps=10)  # [{"step", "loss", "prediction" on GRID}, ...]
 
-Adaptation is a pure function of the model: it builds new tensors and never writes the model's.
+Adaptation is a pure function of the model: it builds new tensors and never writes the model's. It
+runs on the image models' inner loop and outer step (:class:`SineMAML`, a
+:class:`~metademo.algorithms.inner_loop.MAMLFamily` learner with no head and a squared-error loss), so
+there is one inner loop in the project. Nothing here changes torch's process-wide settings: the app
+runs one torch thread per job, and the command line sets one thread for itself.
 """
 
 from __future__ import annotations
@@ -34,15 +38,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .algorithms.base import task_batched
-from .algorithms.inner_loop import check_steps_lr
+from .algorithms.base import Episode, HParams
+from .algorithms.inner_loop import MAMLFamily, check_steps_lr
 from .data.sine import X_RANGE, sample_task_batch
 from .networks.conv4 import Params
 from .networks.mlp import MLP
@@ -81,40 +84,11 @@ class SineModel:
         """The unadapted model's outputs at ``x`` (default: GRID), a float32 array of shape (N,)."""
         dtype = self.params["fc1.weight"].dtype
         x = GRID.to(dtype).reshape(-1, 1) if x is None else _as_column(x, "x", dtype)
-        with torch.no_grad(), _one_thread():
+        with torch.no_grad():
             return self.network(self.params, x)[:, 0].numpy()
 
 
 # ----------------------------------------------------------------------------------------------- inner loop
-
-
-_threads_lock = threading.Lock()
-_threads_users = 0  # how many _one_thread blocks are open, in any thread
-_threads_saved = 1
-
-
-@contextmanager
-def _one_thread():
-    """Run torch on one intra-op thread, restoring the caller's setting afterwards.
-
-    These tensors are tiny (at most 100 tasks x 200 points x 40 units): extra threads only add
-    synchronisation, and on a busy 2-core machine two threads made training ~10x and one adaptation
-    ~60x slower. The thread count is process-wide, so nested or concurrent blocks share one
-    save/restore: the last to leave restores.
-    """
-    global _threads_users, _threads_saved
-    with _threads_lock:
-        if _threads_users == 0:
-            _threads_saved = torch.get_num_threads()
-            torch.set_num_threads(1)
-        _threads_users += 1
-    try:
-        yield
-    finally:
-        with _threads_lock:
-            _threads_users -= 1
-            if _threads_users == 0:
-                torch.set_num_threads(_threads_saved)
 
 
 def per_task_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -122,53 +96,74 @@ def per_task_mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return ((pred - y) ** 2).mean((-2, -1))
 
 
+class SineMAML(MAMLFamily):
+    """The sine regressor on the image models' inner loop (:class:`~metademo.algorithms.inner_loop.GradientLearner`):
+    no task head (the network's output is the prediction), every parameter adapted, mean squared error for
+    the inner steps and for the outer loop (exact second order). The baseline adapts with it too."""
+
+    name = "sine_maml"
+    title = "MAML (sine regression)"
+    paper = "Finn et al. 2017, section 5.1"
+    head = None
+    first_order = False
+
+    def __init__(self, network: MLP = NETWORK, inner_lr: float = INNER_LR, train_steps: int = TRAIN_STEPS,
+                 test_steps: int = TEST_STEPS):
+        self.hparams = HParams(hidden=network.sizes[1], inner_lr=inner_lr, train_steps=train_steps,
+                               test_steps=test_steps)
+        self.network = network
+
+    def init_meta_params(self, seed=0, dtype=torch.float32):
+        return self.network.init_params(seed, dtype)
+
+    def body(self, meta):
+        return dict(meta)
+
+    def readout(self, params, features):
+        return features  # the network's output is the prediction
+
+    def task_loss(self, outputs, y):
+        return per_task_mse(outputs, y)
+
+    def task_accuracy(self, outputs, y):
+        return None
+
+
 def adapt_params(network: MLP, meta: Params, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float,
                  create_graph: bool = False) -> Params:
     """``steps`` steps of gradient descent on each task's support MSE, from the meta-parameters.
 
-    ``x``, ``y`` are (T, K, 1); the result is task-batched (leading dimension T). Each step builds
-    new tensors ``p - lr * g``. With ``create_graph=True`` the steps stay differentiable, so the
-    result is a function of ``meta`` that autograd can differentiate twice: MAML's exact
-    second-order meta-gradient.
+    ``x``, ``y`` are (T, K, 1); the result is task-batched (leading dimension T). With
+    ``create_graph=True`` the steps stay differentiable: MAML's exact second-order meta-gradient.
     """
-    # Constant meta-parameters (evaluation, finite differences) still need graph leaves for the steps.
-    meta = {k: v if v.requires_grad else v.detach().requires_grad_() for k, v in meta.items()}
-    with torch.enable_grad():
-        params = task_batched(meta, x.shape[0])
-        for _ in range(steps):
-            # Summing over tasks keeps each task's gradient its own: tasks share no parameters.
-            loss = per_task_mse(network(params, x), y).sum()
-            grads = torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
-            params = {k: p - lr * g for (k, p), g in zip(params.items(), grads)}
-    return params
+    return SineMAML(network, lr).adapted_params(meta, x, y, 1, steps=steps, lr=lr, create_graph=create_graph)
 
 
 def sine_meta_loss(network: MLP, meta: Params, support_x: torch.Tensor, support_y: torch.Tensor,
                    query_x: torch.Tensor, query_y: torch.Tensor, steps: int = TRAIN_STEPS,
                    inner_lr: float = INNER_LR, first_order: bool = False) -> torch.Tensor:
     """MAML's objective: the mean over tasks of the query MSE after ``steps`` inner steps."""
-    adapted = adapt_params(network, meta, support_x, support_y, steps, inner_lr, create_graph=not first_order)
-    return per_task_mse(network(adapted, query_x), query_y).mean()
+    learner = SineMAML(network, inner_lr, train_steps=steps)
+    adapted = learner.adapted_params(meta, support_x, support_y, 1, steps=steps, create_graph=not first_order)
+    return learner.task_loss(learner.logits(adapted, query_x), query_y).mean()
 
 
 def adapt_steps(network: MLP, params: Params, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float
                 ) -> Iterator[tuple[int, Params, torch.Tensor]]:
-    """Inference adaptation: yields ``(step, params, support MSE)`` for step 0..steps.
+    """Inference adaptation: yields ``(step, params, support MSE)`` for step 0..steps, detached.
 
-    ``params`` are plain with ``x`` (K, 1), or task-batched with ``x`` (T, K, 1). Nothing needs the
-    path back to the starting parameters, so each step starts a fresh graph, and the yielded
-    parameters are detached.
+    One task with ``x`` (K, 1) gives plain parameters and a scalar loss; tasks ``x`` (T, K, 1) give
+    task-batched parameters and (T,) losses. ``params`` are the meta-parameters (never modified).
     """
-    params = {k: v.detach().requires_grad_() for k, v in params.items()}  # new tensors; the model's stay untouched
-    loss = None
-    for step in range(steps + 1):
-        # Grad mode is set per step, never across a yield, so it cannot leak into the caller.
-        with torch.enable_grad():
-            if step:
-                grads = torch.autograd.grad(loss.sum(), list(params.values()))
-                params = {k: (p - lr * g).detach().requires_grad_() for (k, p), g in zip(params.items(), grads)}
-            loss = per_task_mse(network(params, x), y)
-        yield step, {k: p.detach() for k, p in params.items()}, loss.detach()
+    single = x.dim() == 2
+    if single:
+        x, y = x.unsqueeze(0), y.unsqueeze(0)
+    for state in SineMAML(network, lr).adapt_steps(params, x, y, 1, steps=steps, lr=lr):
+        adapted = {k: v.detach() for k, v in state.params.items()}
+        if single:
+            yield state.step, {k: v[0] for k, v in adapted.items()}, state.loss[0]
+        else:
+            yield state.step, adapted, state.loss
 
 
 def _as_column(values, what: str, dtype: torch.dtype) -> torch.Tensor:
@@ -197,7 +192,7 @@ def adapt_sine_steps(model: SineModel, x, y, steps: int = TEST_STEPS, lr: float 
     The model's parameters are never modified.
     """
     lr = model.inner_lr if lr is None else lr
-    check_steps_lr(steps, lr)
+    check_steps_lr(steps, lr)  # before the points: a wrong setting is the first thing to say
     dtype = model.params["fc1.weight"].dtype
     x, y = _as_column(x, "x", dtype), _as_column(y, "y", dtype)
     if len(x) != len(y):
@@ -205,12 +200,9 @@ def adapt_sine_steps(model: SineModel, x, y, steps: int = TEST_STEPS, lr: float 
     if len(x) == 0:
         raise ValueError("adaptation needs at least one (x, y) point; SineModel.predict() gives the prior")
     grid = GRID.to(dtype).reshape(-1, 1)
-    steps_iter = adapt_steps(model.network, model.params, x, y, steps, lr)
-    for _ in range(steps + 1):
-        with _one_thread():  # per step, never across a yield
-            step, params, loss = next(steps_iter)
-            with torch.no_grad():
-                prediction = model.network(params, grid)[:, 0].numpy()
+    for step, params, loss in adapt_steps(model.network, model.params, x, y, steps, lr):
+        with torch.no_grad():
+            prediction = model.network(params, grid)[:, 0].numpy()
         yield {"step": step, "loss": float(loss), "prediction": prediction}
 
 
@@ -235,11 +227,9 @@ def evaluate_sine(model: SineModel, n_tasks: int = 100, k: int = K_SHOT, steps: 
     grid = GRID.to(torch.float64).view(1, -1, 1).expand(n_tasks, -1, -1)
     truth = (amplitude * torch.sin(grid - phase)).to(dtype)
     mse = []
-    with _one_thread():
-        params = task_batched(model.params, n_tasks)
-        for _, adapted, _ in adapt_steps(model.network, params, x.to(dtype), y.to(dtype), steps, model.inner_lr):
-            with torch.no_grad():
-                mse.append(per_task_mse(model.network(adapted, grid.to(dtype)), truth).mean().item())
+    for _, adapted, _ in adapt_steps(model.network, model.params, x.to(dtype), y.to(dtype), steps, model.inner_lr):
+        with torch.no_grad():
+            mse.append(per_task_mse(model.network(adapted, grid.to(dtype)), truth).mean().item())
     return {"tasks": n_tasks, "k": k, "seed": seed, "inner_lr": model.inner_lr, "mse_by_step": mse}
 
 
@@ -266,23 +256,28 @@ def meta_train_sine(iterations: int | None = None, seed: int = 0, kind: str = "m
     params = {k: v.requires_grad_() for k, v in NETWORK.init_params(seed).items()}
     # The fused kernel updates all eight tensors at once: a quarter of an iteration's time saved.
     optimizer = torch.optim.Adam(params.values(), lr=META_LR, fused=True)
+    learner = SineMAML(NETWORK)
     done = 0
     while done < iterations:
         n = min(every, iterations - done)
         total = 0.0
-        # Grad mode and thread count are set per chunk, never across a yield.
-        with torch.enable_grad(), _one_thread():
+        # Grad mode is set per chunk, never across a yield.
+        with torch.enable_grad():
             for _ in range(n):
                 x, y, _ = sample_task_batch(META_BATCH, 2 * K_SHOT, rng)
-                if kind == "maml":
-                    loss = sine_meta_loss(NETWORK, params, x[:, :K_SHOT], y[:, :K_SHOT], x[:, K_SHOT:],
-                                          y[:, K_SHOT:])
+                if kind == "maml":  # the learner's own outer step, as for the image models
+                    grads, metrics = learner.meta_gradient(
+                        params, Episode(x[:, :K_SHOT], y[:, :K_SHOT], x[:, K_SHOT:], y[:, K_SHOT:], 1))
+                    for k, p in params.items():
+                        p.grad = grads[k]
+                    loss = metrics["loss"]
                 else:
-                    loss = per_task_mse(NETWORK(params, x), y).mean()
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                    optimizer.zero_grad(set_to_none=True)
+                    mse = learner.task_loss(NETWORK(params, x), y).mean()
+                    mse.backward()
+                    loss = mse.item()
                 optimizer.step()
-                total += loss.item()
+                total += loss
         done += n
         yield done, total / n, {k: v.detach().clone() for k, v in params.items()}
 
@@ -402,6 +397,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    torch.set_num_threads(1)  # these tensors are tiny: more threads only add synchronisation
     models = []
     for kind, iterations in (("maml", args.iterations), ("baseline", args.baseline_iterations)):
         model = train_sine_model(kind, iterations, args.seed)

@@ -80,10 +80,24 @@ def test_protonet_shows_its_embeddings(browser_page):
     page.get_by_role("option", name="Prototypical Networks").click()
     ex(page.locator("#steps input[type=number]")).to_be_disabled(timeout=SLOW)  # no inner loop, no steps
     page.click("#adapt")
-    ex(page.locator("#adapt-status")).to_contain_text("prototypes of 3 classes", timeout=SLOW)
+    ex(page.locator("#adapt-status")).to_contain_text("prototypes for 3 classes", timeout=SLOW)
     ex(page.locator("#embedding-plot .js-plotly-plot")).to_contain_text("principal axis 1")
     page.locator("#embedding-plot").screenshot(path=str(SHOTS / "01b_protonet_embeddings.png"))
     assert not _error_toasts(page), _error_toasts(page)
+
+
+def test_relation_networks_show_a_heat_map_of_relation_scores(browser_page):
+    page, ex = browser_page, expect()
+    page.locator("#algorithm input").click()
+    page.get_by_role("option", name="Relation Networks").click()
+    page.click("#adapt")
+    ex(page.locator("#adapt-status")).to_contain_text("class feature maps for 3 classes", timeout=SLOW)
+    plot = page.locator("#adapt-plot .js-plotly-plot")
+    ex(plot).to_contain_text("relation score", timeout=SLOW)
+    ex(plot.locator("g.hm, .heatmaplayer image, image")).not_to_have_count(0)  # plotly draws the cells
+    page.locator("#adapt-plot").screenshot(path=str(SHOTS / "01c_relation_scores.png"))
+    assert not _error_toasts(page), _error_toasts(page)
+    assert not page.page_errors, page.page_errors
 
 
 def _settled(page) -> None:

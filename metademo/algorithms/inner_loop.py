@@ -51,10 +51,16 @@ HEADS = {
 
 
 class GradientLearner(MetaLearner):
-    """A meta-learner whose adaptation is gradient descent from a meta-learned initialisation."""
+    """A meta-learner whose adaptation is gradient descent from a meta-learned initialisation.
+
+    The loop itself knows nothing of classification: a learner says how a task starts
+    (:meth:`initial_params`), how its outputs come from the network's features (:meth:`readout`), and
+    how they are scored (:meth:`task_loss`, :meth:`task_accuracy`). The image classifiers build a linear
+    head per task; the sine-wave regressor (:mod:`metademo.sine`) reads its network's output directly.
+    """
 
     family = "initialisation"
-    head: ClassVar[str] = "zero"  # the task's starting head, a key of HEADS
+    head: ClassVar[str | None] = "zero"  # the task's starting head, a key of HEADS (None: no head)
 
     def initial_params(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int
                        ) -> tuple[Params, torch.Tensor]:
@@ -70,17 +76,28 @@ class GradientLearner(MetaLearner):
             mu = class_means(feats, y, n_way)
             params["head.weight"] = 2 * mu
             params["head.bias"] = -(mu * mu).sum(-1)
-        else:
+        elif self.head == "zero":
             params["head.weight"] = feats.new_zeros(x.shape[0], n_way, feats.shape[-1]).requires_grad_()
             params["head.bias"] = feats.new_zeros(x.shape[0], n_way).requires_grad_()
         return params, feats
 
     def step_sizes(self, meta: Params, lr: float) -> dict[str, torch.Tensor | float]:
         """Learning rate of each adapted tensor (broadcastable to its task-batched shape)."""
-        return dict.fromkeys([*self.body(meta), *HEAD_KEYS], lr)
+        return dict.fromkeys([*self.body(meta), *(HEAD_KEYS if self.head else ())], lr)
+
+    def readout(self, params: Params, features: torch.Tensor) -> torch.Tensor:
+        """The task's outputs from the network's features: class scores from the task's linear head."""
+        return linear(features, params["head.weight"], params["head.bias"])
+
+    def task_loss(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """(T,) loss of each task, the one the inner steps descend (and the outer loop, on the queries)."""
+        return per_task_cross_entropy(outputs, y)
+
+    def task_accuracy(self, outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        return per_task_accuracy(outputs, y)
 
     def logits(self, params: Params, x: torch.Tensor) -> torch.Tensor:
-        return linear(self.network.features(params, x), params["head.weight"], params["head.bias"])
+        return self.readout(params, self.network.features(params, x))
 
     def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False) -> Iterator[AdaptStep]:
         return self.descend(meta, x, y, n_way, steps, lr, create_graph)
@@ -119,11 +136,11 @@ class GradientLearner(MetaLearner):
                     yield AdaptStep(step, params, None, None)
                     return
                 if step:
-                    logits = self.logits(params, x)
+                    outputs = self.logits(params, x)
                 else:  # the body is unchanged at step 0: its support features are those of the head
-                    logits = linear(feats, params["head.weight"], params["head.bias"])
-                loss = per_task_cross_entropy(logits, y)
-            yield AdaptStep(step, params, loss.detach(), per_task_accuracy(logits.detach(), y))
+                    outputs = self.readout(params, feats)
+                loss = self.task_loss(outputs, y)
+            yield AdaptStep(step, params, loss.detach(), self.task_accuracy(outputs.detach(), y))
 
 class MAMLFamily(GradientLearner):
     """Outer loop of MAML and its relatives: descend the query loss of the adapted parameters."""
@@ -135,9 +152,11 @@ class MAMLFamily(GradientLearner):
         first_order = self.first_order if first_order is None else first_order
         params = self.adapted_params(meta, episode.support_x, episode.support_y, episode.n_way,
                                      steps=self.hparams.train_steps, create_graph=not first_order)
-        logits = self.logits(params, episode.query_x)
-        loss = per_task_cross_entropy(logits, episode.query_y).mean()
+        outputs = self.logits(params, episode.query_x)
+        loss = self.task_loss(outputs, episode.query_y).mean()
         grads = torch.autograd.grad(loss, list(meta.values()))
-        metrics = {"loss": loss.item(),
-                   "accuracy": per_task_accuracy(logits.detach(), episode.query_y).mean().item()}
+        metrics = {"loss": loss.item()}
+        accuracy = self.task_accuracy(outputs.detach(), episode.query_y)
+        if accuracy is not None:
+            metrics["accuracy"] = accuracy.mean().item()
         return dict(zip(meta, grads)), metrics

@@ -73,3 +73,4 @@ class MLP:
         return out
 
     __call__ = forward
+    features = forward  # what the learners' inner loop calls; a regressor's output is its prediction
