@@ -29,10 +29,13 @@ from .algorithms import REGISTRY, HParams, MetaLearner, get_algorithm
 from .algorithms.base import last
 from .algorithms.inner_loop import check_steps_lr
 from .checkpoints import Checkpoint, load_checkpoint, write_safetensors
-from .data.preprocess import preprocess_batch
+from .data.preprocess import crop_to_ink, preprocess_batch, sketch_image, webcam_photo
 from .data.tasks import Task, load_task, save_task
 
-__all__ = ["Task", "load_task", "save_task"]  # re-exported from metademo.data.tasks; the rest is defined here
+# Re-exported for programs and the app, which call nothing below this module: task files
+# (metademo.data.tasks) and the decoders of a drawing pad's arrays and a webcam's frames
+# (metademo.data.preprocess). The rest is defined here.
+__all__ = ["Task", "load_task", "save_task", "crop_to_ink", "sketch_image", "webcam_photo"]
 
 SHIPPED_ASSETS = Path(__file__).resolve().parents[1] / "assets"
 MAX_CLASSES = 20

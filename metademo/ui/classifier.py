@@ -27,9 +27,17 @@ from collections.abc import Sequence
 import gradio as gr
 import numpy as np
 
-from metademo.api import FittedClassifier, Preprocessed, load_task, prepare, save_task
+from metademo.api import (
+    FittedClassifier,
+    Preprocessed,
+    crop_to_ink,
+    load_task,
+    prepare,
+    save_task,
+    sketch_image,
+    webcam_photo,
+)
 from metademo.data.gallery import DRAWINGS, PROVIDER, drawing_key, parse_key
-from metademo.data.preprocess import crop_to_ink, sketch_image, webcam_photo
 from metademo.training.live import LIVE_ALGORITHMS, MAX_SECONDS, meta_train_live
 
 from . import plots, text

@@ -9,8 +9,7 @@ import os
 import gradio as gr
 import torch
 
-from metademo.api import Preprocessed
-from metademo.data.preprocess import preprocess
+from metademo.api import Preprocessed, prepare
 
 from . import text
 from .common import (
@@ -87,11 +86,12 @@ def _check_images(paths: list[str], what: str) -> Preprocessed:
     out = []
     for i, path in enumerate(paths):
         try:
-            out.append(preprocess(path))
+            out.append(prepare([path]))
         except ValueError as e:
-            reason = message_of(e).replace(f"File {path!r}", "It").replace(str(path), file_name(path))
+            reason = message_of(e).removeprefix("image 0: ").replace(f"File {path!r}", "It")
+            reason = reason.replace(str(path), file_name(path))
             raise user_error(f"{what.capitalize()} file {i + 1} ({file_name(path)}): {reason}") from None
-    return Preprocessed(torch.stack(out))
+    return Preprocessed(torch.cat([p.tensor for p in out]))
 
 
 @friendly
