@@ -597,6 +597,13 @@ def live_preview(session, sketch=None, photo=None):
 
 
 @friendly
+def live_preview_pad(frame, session):
+    """The live preview from the page's own small copy of the pad (a PNG data URL that the browser draws
+    stroke by stroke, see ``HEAD``): no wait for the pad to export and upload its full-size image."""
+    return live_preview(session, frame)
+
+
+@friendly
 def live_preview_photo(session, photo):
     return live_preview(session, None, photo)
 
@@ -742,7 +749,88 @@ window.metademoClearPad = () => {
     const b = document.querySelector('#sketchpad button[aria-label="Clear canvas"]');
     if (b) b.click();
 };
+// The live preview keeps its own small copy of the pad: the pointer's strokes, redrawn at 128x128 in
+// black on white, sent (as a PNG data URL of about 1 kB) while drawing and at the end of each stroke.
+// Waiting for the pad's own export and upload of its full-size image would take about a second.
+(() => {
+    const SIZE = 128, PAD = 300, BRUSH = 10, EVERY = 120;  // canvas_size and brush of the Sketchpad below
+    const strokes = [];
+    let current = null, lastSent = 0;
+    const onPad = (e) => e.target && e.target.closest && e.target.closest('#sketchpad canvas');
+    const point = (e, el) => {
+        const r = el.getBoundingClientRect();
+        return [(e.clientX - r.left) / r.width * SIZE, (e.clientY - r.top) / r.height * SIZE];
+    };
+    window.metademoPadFrame = () => {
+        if (!strokes.length) return null;
+        const c = document.createElement('canvas');
+        c.width = SIZE; c.height = SIZE;
+        const g = c.getContext('2d');
+        g.fillStyle = 'white'; g.fillRect(0, 0, SIZE, SIZE);
+        g.strokeStyle = 'black'; g.fillStyle = 'black';
+        g.lineWidth = BRUSH / PAD * SIZE; g.lineCap = 'round'; g.lineJoin = 'round';
+        for (const s of strokes) {
+            g.beginPath(); g.moveTo(s[0][0], s[0][1]);
+            for (const [x, y] of s.slice(1)) g.lineTo(x, y);
+            if (s.length === 1) g.lineTo(s[0][0] + 0.01, s[0][1]);
+            g.stroke();
+        }
+        return c.toDataURL('image/png');
+    };
+    window.metademoPreviewTimes = [];
+    const send = () => {
+        const b = document.querySelector('#pad-preview');
+        if (!b) return;
+        lastSent = performance.now();
+        window.metademoPreviewSent = window.metademoPreviewSent || lastSent;  // the oldest frame not answered
+        b.click();
+    };
+    document.addEventListener('pointerdown', (e) => {
+        const el = onPad(e);
+        if (!el) return;
+        current = [point(e, el)];
+        strokes.push(current);
+    }, true);
+    document.addEventListener('pointermove', (e) => {
+        const el = onPad(e);
+        if (!current || !el) return;
+        current.push(point(e, el));
+        if (performance.now() - lastSent > EVERY) send();
+    }, true);
+    document.addEventListener('pointerup', () => {
+        if (!current) return;
+        current = null;
+        send();
+    }, true);
+    document.addEventListener('click', (e) => {
+        const b = e.target && e.target.closest && e.target.closest('#sketchpad button');
+        if (!b) return;
+        const what = b.getAttribute('aria-label') || '';
+        if (what === 'Clear canvas') strokes.length = 0;
+        else if (what === 'Undo') strokes.pop();
+    }, true);
+    // Round trips as the browser sees them, from sending a frame to new bars (for the tests and the README):
+    // [since the oldest frame not yet answered, since the newest], the answer's true age lies between.
+    const bars = (live) => live.innerText.split('\\n').filter((line) => !/^[0-9.]+s$/.test(line.trim())).join('\\n');
+    const watch = () => {
+        const live = document.querySelector('#live-preview');
+        if (!live) return setTimeout(watch, 500);
+        let shown = bars(live);
+        new MutationObserver(() => {
+            const now = bars(live);
+            if (now === shown) return;  // the status timer ticked, the bars did not change
+            shown = now;
+            if (window.metademoPreviewSent) {  // since the oldest and the newest frame not yet answered
+                const t = performance.now();
+                window.metademoPreviewTimes.push([t - window.metademoPreviewSent, t - lastSent]);
+                window.metademoPreviewSent = null;
+            }
+        }).observe(live, {childList: true, subtree: true, characterData: true});
+    };
+    watch();
+})();
 </script>"""
+PAD_FRAME = "(frame, session) => [window.metademoPadFrame ? window.metademoPadFrame() : null, session]"
 GRAB = "(frame, snapshot, gallery) => [window.metademoGrab ? window.metademoGrab() : null, snapshot, gallery]"
 CLEAR_PAD = "() => { if (window.metademoClearPad) window.metademoClearPad(); }"
 
@@ -772,6 +860,8 @@ def build():
     gallery_md = gr.Markdown(text.gallery_notice("synthetic", "loading"), elem_id="gallery-source")
     session = gr.State(None, time_to_live=STATE_TTL)
     frame = gr.Textbox(visible=False, elem_id="webcam-frame")  # filled in the browser by GRAB
+    pad_frame = gr.Textbox(visible=False, elem_id="pad-frame")  # filled in the browser by PAD_FRAME
+    pad_preview = gr.Button("Preview the pad", visible="hidden", elem_id="pad-preview")  # pressed by HEAD's script
 
     gr.Markdown("### 1. Draw or show a character")
     with gr.Row(equal_height=False):
@@ -900,8 +990,9 @@ def build():
     for trigger in (queries.change, classify_btn.click):
         trigger(classify_queries, [session, queries], [adapt_plot, step, pred_plot, pred_table, embed_plot],
                 api_name="classify_queries", **HIDDEN_API, **COMPUTE)
-    sketch.change(live_preview, [session, sketch], live, api_name="live_preview", trigger_mode="always_last",
-                  show_progress="hidden", concurrency_id="preview", concurrency_limit=2, **HIDDEN_API)
+    pad_preview.click(live_preview_pad, [pad_frame, session], live, js=PAD_FRAME, api_name="live_preview",
+                      trigger_mode="always_last", show_progress="hidden", concurrency_id="preview",
+                      concurrency_limit=2, **HIDDEN_API)
     webcam.change(live_preview_photo, [session, webcam], live, api_visibility="private", trigger_mode="always_last",
                   show_progress="hidden", concurrency_id="preview", concurrency_limit=2)
 
