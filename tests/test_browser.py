@@ -91,7 +91,7 @@ def test_relation_networks_show_a_heat_map_of_relation_scores(browser_page):
     page.locator("#algorithm input").click()
     page.get_by_role("option", name="Relation Networks").click()
     page.click("#adapt")
-    ex(page.locator("#adapt-status")).to_contain_text("class feature maps for 3 classes", timeout=SLOW)
+    ex(page.locator("#adapt-status")).to_contain_text("class feature maps to compare with for 3 classes", timeout=SLOW)
     plot = page.locator("#adapt-plot .js-plotly-plot")
     ex(plot).to_contain_text("relation score", timeout=SLOW)
     ex(plot.locator("g.hm, .heatmaplayer image, image")).not_to_have_count(0)  # plotly draws the cells
