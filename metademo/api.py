@@ -253,14 +253,16 @@ class FittedClassifier:
         x = _images_to_tensor(images, "query images").to(self.model.device)
         return self.proba_of_tensor(x)
 
+    def _per_chunk(self, fn, x: torch.Tensor) -> np.ndarray:
+        """``fn(params, images)`` of (n, 1, 28, 28) images, ``_CHUNK`` at a time (one task), as float64."""
+        with torch.no_grad():
+            return np.concatenate([fn(self.params, chunk.unsqueeze(0))[0].double().cpu().numpy()
+                                   for chunk in x.split(_CHUNK)])
+
     def proba_of_tensor(self, x: torch.Tensor) -> np.ndarray:
         """Probabilities of already preprocessed images (n, 1, 28, 28)."""
-        out = []
-        with torch.no_grad():
-            for chunk in x.split(_CHUNK):
-                logits = self.model.learner.logits(self.params, chunk.unsqueeze(0))[0]
-                out.append(torch.softmax(logits.double(), -1).cpu().numpy())
-        return np.concatenate(out)
+        learner = self.model.learner
+        return self._per_chunk(lambda params, images: torch.softmax(learner.logits(params, images).double(), -1), x)
 
     def predict(self, images) -> list:
         return [self.classes_[i] for i in self.predict_proba(images).argmax(1)]
@@ -271,10 +273,7 @@ class FittedClassifier:
         learner = self.model.learner
         if learner.pair_score_label is None:
             raise ValueError(f"{learner.title} does not score (image, class) pairs")
-        x = _images_to_tensor(images, "query images").to(self.model.device)
-        with torch.no_grad():
-            return torch.cat([learner.pair_scores(self.params, chunk.unsqueeze(0))[0].double().cpu()
-                              for chunk in x.split(_CHUNK)]).numpy()
+        return self._per_chunk(learner.pair_scores, _images_to_tensor(images, "query images").to(self.model.device))
 
     def embed(self, images) -> np.ndarray:
         """(n, d) features of the images under this classifier's network: the adapted network for the
@@ -282,12 +281,7 @@ class FittedClassifier:
         embeddings. The class scores are computed from these features (a linear head, distances to
         prototypes, cosine attention, or a relation module)."""
         x = _images_to_tensor(images, "images to embed").to(self.model.device)
-        network = self.model.learner.network
-        out = []
-        with torch.no_grad():
-            for chunk in x.split(_CHUNK):
-                out.append(network.features(self.params, chunk.unsqueeze(0))[0].double().cpu().numpy())
-        return np.concatenate(out)
+        return self._per_chunk(self.model.learner.network.features, x)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write this adapted classifier to ``path`` (.safetensors; tensors plus JSON metadata, no pickle).

@@ -42,9 +42,13 @@ class MetricLearner(MetaLearner):
     def scores(self, meta, support_features, support_y, n_way, query_features):
         return self.compare({**meta, **self.summarise(meta, support_features, support_y, n_way)}, query_features)
 
-    def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False):
+    def fitted_params(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int) -> tuple[Params, torch.Tensor]:
+        """The meta-parameters (shared by all tasks) plus the support set's summary, and its features."""
         feats = self.embed(meta, x)
-        params = {**meta, **self.summarise(meta, feats, y, n_way)}  # shared by all tasks, plus the summary
+        return {**meta, **self.summarise(meta, feats, y, n_way)}, feats
+
+    def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False):
+        params, feats = self.fitted_params(meta, x, y, n_way)
         logits = self.compare(params, feats)  # the support's own scores
         yield AdaptStep(0, params, self.task_loss(logits, y).detach(), per_task_accuracy(logits.detach(), y))
 
@@ -52,8 +56,7 @@ class MetricLearner(MetaLearner):
         return self.compare(params, self.embed(params, x))
 
     def meta_gradient(self, meta, episode):
-        feats = self.embed(meta, episode.support_x)
-        params = {**meta, **self.summarise(meta, feats, episode.support_y, episode.n_way)}
+        params, _ = self.fitted_params(meta, episode.support_x, episode.support_y, episode.n_way)
         logits = self.logits(params, episode.query_x)
         loss = self.task_loss(logits, episode.query_y).mean()
         grads = torch.autograd.grad(loss, list(meta.values()))

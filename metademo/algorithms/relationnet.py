@@ -48,7 +48,6 @@ class RelationNet(MetricLearner):
     colour = "#FF97FF"
     family = "relation"
     published = ("Sung 2018", (99.6, 99.8, 97.6, 99.1))
-    default_hparams = HParams(inner_lr=0.0, train_steps=0, test_steps=0)
     pair_score_label = "relation score"
     fitted_as = "class feature maps to compare with"
 
@@ -79,18 +78,17 @@ class RelationNet(MetricLearner):
         hidden = self.hparams.hidden
         side = int(round(math.sqrt(d // hidden)))
         per_call = max(1, PAIRS_PER_CALL // max(1, t * n))
-        out = [self._relate(params, classes, chunk, hidden, side) for chunk in features.split(per_call, dim=1)]
+        block = {k[len("relation."):]: v for k, v in params.items() if k.startswith(("relation.conv", "relation.norm"))}
+        out = [self._relate(params, block, classes, chunk, hidden, side) for chunk in features.split(per_call, dim=1)]
         return torch.cat(out, dim=1)
 
-    def _relate(self, params, classes, queries, hidden, side):
+    def _relate(self, params, block, classes, queries, hidden, side):
         t, b, _ = queries.shape
         n = classes.shape[1]
         c = classes.view(t, 1, n, hidden, side, side).expand(t, b, n, hidden, side, side)
         q = queries.view(t, b, 1, hidden, side, side).expand(t, b, n, hidden, side, side)
         pairs = torch.cat([c, q], dim=3).reshape(t * b * n, 2 * hidden, side, side)
-        rel = {k[len("relation."):]: v for k, v in params.items() if k.startswith("relation.conv")
-               or k.startswith("relation.norm")}
-        h = self.relation.features(rel, pairs)  # (pairs, hidden)
+        h = self.relation.features(block, pairs)  # (pairs, hidden)
         h = F.relu(F.linear(h, params["relation.fc1.weight"], params["relation.fc1.bias"]))
         return F.linear(h, params["relation.fc2.weight"], params["relation.fc2.bias"]).view(t, b, n)
 

@@ -337,7 +337,8 @@ class _Recorder:
         self.query, self.pairs = query, pairs
         self.support = session_like.support
         self.truth = [_truth(c, session_like.characters) for _, c in pairs]
-        self.steps, self.probs, self.emb, self.pairs_scored = [], [], [], []
+        self.steps, self.probs, self.emb = [], [], []
+        self.pair_scores = None  # of the queries, at the last recorded step (learners that score pairs)
 
     def add(self, fitted: FittedClassifier) -> None:
         self.steps.append(fitted.step)
@@ -345,7 +346,7 @@ class _Recorder:
         self.emb.append(fitted.embed(both))
         self.probs.append(None if self.query is None else fitted.predict_proba(self.query))
         if self.query is not None and fitted.model.learner.pair_score_label:
-            self.pairs_scored.append(fitted.pair_scores(self.query))
+            self.pair_scores = fitted.pair_scores(self.query)
 
     def done(self) -> dict:
         mean, axes = plots.pca_basis(np.concatenate(self.emb))  # one map for every step: points move, axes stay
@@ -357,7 +358,7 @@ class _Recorder:
             accuracy = [(s, float((p[idx].argmax(1) == ans).mean())) for s, p in zip(self.steps, self.probs)]
         images = None if self.query is None else self.query.tensor[:, 0].numpy()
         return {"steps": self.steps, "probs": self.probs, "xy": xy, "truth": self.truth, "images": images,
-                "query_accuracy": accuracy, "pair_scores": self.pairs_scored[-1] if self.pairs_scored else None}
+                "query_accuracy": accuracy, "pair_scores": self.pair_scores}
 
 
 def _record(session: Session, queries) -> dict:
