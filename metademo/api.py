@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .algorithms import REGISTRY, HParams, MetaLearner, get_algorithm
 from .algorithms.base import last
@@ -31,6 +30,7 @@ from .algorithms.inner_loop import check_steps_lr
 from .checkpoints import Checkpoint, load_checkpoint, write_safetensors
 from .data.preprocess import crop_to_ink, preprocess_batch, sketch_image, webcam_photo
 from .data.tasks import Task, load_task, save_task
+from .lazy import torch
 
 # Re-exported for programs and the app, which call nothing below this module: task files
 # (metademo.data.tasks) and the decoders of a drawing pad's arrays and a webcam's frames
@@ -114,7 +114,12 @@ class Preprocessed:
         return Preprocessed(self.tensor[index])
 
     def __add__(self, other: Preprocessed) -> Preprocessed:
-        return Preprocessed(torch.cat([self.tensor, other.tensor]))
+        return Preprocessed.join([self, other])
+
+    @staticmethod
+    def join(parts: Sequence[Preprocessed]) -> Preprocessed:
+        """All the images of ``parts``, in order."""
+        return Preprocessed(torch.cat([p.tensor for p in parts]))
 
 
 def _images_to_tensor(images, what: str = "images") -> torch.Tensor:

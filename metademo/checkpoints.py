@@ -12,11 +12,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from .algorithms import HParams, get_algorithm
+from .lazy import LazyModule, torch
+
+safetensors_torch = LazyModule("safetensors.torch")
 
 FORMAT = "metademo-checkpoint/1"
 
@@ -44,7 +45,7 @@ def write_safetensors(path: str | os.PathLike, tensors: dict[str, torch.Tensor],
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
+    safetensors_torch.save_file(tensors, str(tmp), metadata=metadata)
     tmp.replace(path)
     return path
 
@@ -64,7 +65,7 @@ def load_checkpoint(path: str | os.PathLike, device: torch.device | str = "cpu")
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
         meta = read_metadata(path)
-        params = load_file(str(path), device=str(device))
+        params = safetensors_torch.load_file(str(path), device=str(device))
     except (SafetensorError, json.JSONDecodeError, OSError) as e:
         raise ValueError(f"{path} is not a readable metademo checkpoint: {e}") from e
     if meta.get("format") != FORMAT:

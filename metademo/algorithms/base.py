@@ -16,9 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import ClassVar, TypeVar
 
-import torch
-import torch.nn.functional as F
-
+from ..lazy import F, torch
 from ..networks.conv4 import Conv4, Params
 
 T = TypeVar("T")
@@ -131,7 +129,7 @@ class MetaLearner:
         self.hparams = hparams or self.default_hparams
         self.network = Conv4(hidden=self.hparams.hidden)
 
-    def init_meta_params(self, seed: int = 0, dtype: torch.dtype = torch.float32) -> Params:
+    def init_meta_params(self, seed: int = 0, dtype: torch.dtype | None = None) -> Params:
         return self.network.init_params(seed, dtype)
 
     def body(self, meta: Params) -> Params:

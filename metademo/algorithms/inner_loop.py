@@ -27,8 +27,7 @@ import math
 from collections.abc import Iterator
 from typing import ClassVar
 
-import torch
-
+from ..lazy import torch
 from ..networks.conv4 import Params, linear
 from .base import AdaptStep, MetaLearner, class_means, last, per_task_accuracy, per_task_cross_entropy, task_batched
 

@@ -11,11 +11,11 @@ temperature, ``exp(log_scale)``, started at 10) because a softmax over raw cosin
 be confident. The class scores returned are ``log p(c | q)``, so a softmax over them gives ``p`` exactly.
 """
 
+from __future__ import annotations
+
 import math
 
-import torch
-import torch.nn.functional as F
-
+from ..lazy import F, torch
 from .metric import MetricLearner
 
 INITIAL_SCALE = 10.0
@@ -32,8 +32,9 @@ class MatchingNet(MetricLearner):
     published = ("Vinyals 2016", (98.1, 98.9, 93.8, 98.5))
     fitted_as = "embedded examples to attend over"
 
-    def init_meta_params(self, seed=0, dtype=torch.float32):
+    def init_meta_params(self, seed=0, dtype=None):
         params = self.network.init_params(seed, dtype)
+        dtype = params["conv1.weight"].dtype
         params["log_scale"] = torch.full((1,), math.log(INITIAL_SCALE), dtype=dtype)
         return params
 

@@ -9,8 +9,9 @@ At adaptation time, ``lr`` rescales the learned rates: ``alpha * lr / hparams.in
 default ``lr`` therefore uses them as learned.
 """
 
-import torch
+from __future__ import annotations
 
+from ..lazy import torch
 from .base import HParams
 from .inner_loop import MAMLFamily
 
@@ -28,8 +29,9 @@ class MetaSGD(MAMLFamily):
     default_hparams = HParams(inner_lr=0.4, train_steps=3, test_steps=3)
     first_order = False
 
-    def init_meta_params(self, seed=0, dtype=torch.float32):
+    def init_meta_params(self, seed=0, dtype=None):
         meta = super().init_meta_params(seed, dtype)
+        dtype = meta["conv1.weight"].dtype
         a = self.hparams.inner_lr
         rates = {PREFIX + k: torch.full_like(v, a) for k, v in meta.items()}
         rates[PREFIX + "head.weight"] = torch.full((self.network.feature_dim,), a, dtype=dtype)

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import torch
-
+from ..lazy import torch
 from ..networks.conv4 import Params
 from .base import AdaptStep, HParams, MetaLearner, per_task_accuracy, per_task_cross_entropy
 

@@ -5,8 +5,9 @@ class scores are its negative squared Euclidean distances to the prototypes. Not
 gradient descent: "adaptation" is computing the prototypes, so there is no inner loop and no history.
 """
 
-import torch
+from __future__ import annotations
 
+from ..lazy import torch
 from .base import class_means
 from .metric import MetricLearner
 

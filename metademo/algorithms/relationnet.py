@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import math
 
-import torch
-import torch.nn.functional as F
-
+from ..lazy import F, torch
 from ..networks.conv4 import Conv4
 from .base import HParams, class_means
 from .metric import MetricLearner
@@ -57,8 +55,9 @@ class RelationNet(MetricLearner):
         self.network = Conv4(hidden=hidden, blocks=3)  # the embedding module: (hidden, 3, 3) maps
         self.relation = Conv4(in_channels=2 * hidden, hidden=hidden, blocks=1)  # its first layers
 
-    def init_meta_params(self, seed=0, dtype=torch.float32):
+    def init_meta_params(self, seed=0, dtype=None):
         params = self.network.init_params(seed, dtype)
+        dtype = params["conv1.weight"].dtype
         params.update({f"relation.{k}": v for k, v in self.relation.init_params(seed + 1, dtype).items()})
         g = torch.Generator().manual_seed(seed + 2)
         hidden = self.hparams.hidden

@@ -7,8 +7,9 @@ No gradient flows through the inner loop. :meth:`Reptile.meta_gradient` returns
 Adam on it is the "Reptile with Adam" variant of the paper).
 """
 
-import torch
+from __future__ import annotations
 
+from ..lazy import torch
 from .base import HParams, last
 from .inner_loop import GradientLearner
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..algorithms.base import Episode
+from ..lazy import torch
 from ..paths import PROJECT_ROOT, cache_dir
 
 VALIDATION_ALPHABETS = ("Bengali", "Futurama", "Hebrew", "Tagalog")

@@ -36,8 +36,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
+
+from ..lazy import torch
 
 __all__ = [
     "FILL",

@@ -25,12 +25,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
+from ..lazy import F, LazyModule, torch
 
-from .ops import conv3x3, first_block, fits_first_block
+ops = LazyModule(__package__ + ".ops")  # the CPU kernels (they subclass torch.autograd.Function)
 
-Params = dict[str, torch.Tensor]
+
+Params = dict[str, "torch.Tensor"]
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,9 @@ class Conv4:
     def feature_dim(self) -> int:
         return self.hidden  # 28x28 input pooled four times leaves 1x1
 
-    def init_params(self, seed: int = 0, dtype: torch.dtype = torch.float32) -> Params:
-        """He-initialised convolutions, zero biases, identity normalisation."""
+    def init_params(self, seed: int = 0, dtype: torch.dtype | None = None) -> Params:
+        """He-initialised convolutions, zero biases, identity normalisation (float32 unless ``dtype``)."""
+        dtype = dtype or torch.float32
         g = torch.Generator().manual_seed(seed)
         params: Params = {}
         c_in = self.in_channels
@@ -86,11 +87,11 @@ class Conv4:
         for i in range(1, self.blocks + 1):
             conv_w, conv_b = params[f"conv{i}.weight"], params[f"conv{i}.bias"]
             norm_w, norm_b = params[f"norm{i}.weight"], params[f"norm{i}.bias"]
-            if groups == 1 and out.device.type == "cpu" and fits_first_block(out):
-                out = first_block(out, conv_w, conv_b, norm_w, norm_b)
+            if groups == 1 and out.device.type == "cpu" and ops.fits_first_block(out):
+                out = ops.first_block(out, conv_w, conv_b, norm_w, norm_b)
                 continue
             # conv3x3 is conv2d itself wherever its kernels do not apply (other devices, other dtypes).
-            out = conv3x3(out, conv_w, conv_b) if groups == 1 else F.conv2d(out, conv_w, conv_b, padding=1,
+            out = ops.conv3x3(out, conv_w, conv_b) if groups == 1 else F.conv2d(out, conv_w, conv_b, padding=1,
                                                                               groups=groups)
             out = F.group_norm(out, groups, norm_w, norm_b)
             # ReLU after pooling equals ReLU before it (both are monotone) and touches 4x fewer values.

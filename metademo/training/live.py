@@ -20,10 +20,10 @@ import time
 from collections.abc import Iterator
 
 import numpy as np
-import torch
 
 from ..algorithms import REGISTRY, get_algorithm
 from ..data.omniglot import EpisodeSampler, load_split, omniglot_available
+from ..lazy import torch
 from .parallel import parallel_meta_gradient
 
 # fast enough to learn something in a minute on two cores, the quickest learner first

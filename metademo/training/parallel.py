@@ -13,9 +13,8 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import torch
-
 from ..algorithms import Episode, MetaLearner
+from ..lazy import torch
 
 _pools: dict[int, ThreadPoolExecutor] = {}
 _lock = threading.Lock()

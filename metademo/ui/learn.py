@@ -7,7 +7,6 @@ import json
 import os
 
 import gradio as gr
-import torch
 
 from metademo.api import Preprocessed, prepare
 
@@ -91,7 +90,7 @@ def _check_images(paths: list[str], what: str) -> Preprocessed:
             reason = message_of(e).removeprefix("image 0: ").replace(f"File {path!r}", "It")
             reason = reason.replace(str(path), file_name(path))
             raise user_error(f"{what.capitalize()} file {i + 1} ({file_name(path)}): {reason}") from None
-    return Preprocessed(torch.cat([p.tensor for p in out]))
+    return Preprocessed.join(out)
 
 
 @friendly
