@@ -11,7 +11,7 @@ from . import handlers as h
 
 def _images(values, what: str):
     """Preprocessed images from a list of data URLs; errors name the image ("Support image 3: ...")."""
-    from metademo.data.preprocess import preprocess
+    from metademo.api import Preprocessed, prepare
 
     if isinstance(values, str):
         values = [values]
@@ -25,12 +25,11 @@ def _images(values, what: str):
             raise h.user_error(f"{what.capitalize()} image {i + 1}: expected a data URL such as "
                                f"'data:image/png;base64,...', got {str(value)[:40]!r}.")
         try:
-            out.append(preprocess(value))
+            out.append(prepare([value]))
         except ValueError as e:
-            raise h.user_error(f"{what.capitalize()} image {i + 1}: {h._message(e)}") from None
-    import torch
-
-    return torch.stack(out)
+            reason = h._message(ValueError(str(e).removeprefix("image 0: ")))
+            raise h.user_error(f"{what.capitalize()} image {i + 1}: {reason}") from None
+    return Preprocessed.join(out)
 
 
 @h.friendly
@@ -55,15 +54,13 @@ def classify_images(support_images: list[str], support_labels: list[str], query_
         per class in the order of "classes"), "predictions" (the most probable class of each query image),
         "history" (support loss and accuracy after each inner step), "steps", "lr", "diverged", "algorithm".
     """
-    from metademo.api import Preprocessed
-
     name = h.algorithm_name(algorithm)
     steps = None if steps in ("", None) else h._whole(steps, "steps", 0, h.MAX_STEPS)
     lr = None if lr in ("", None) else h._number(lr, "lr (the inner learning rate)", 0, h.MAX_LR, lo_open=True)
     support = _images(support_images, "support")
     labels = h._labels(support_labels, len(support))
     queries = _images(query_images, "query")
-    return h.classification(name, Preprocessed(support), labels, queries, steps, lr)
+    return h.classification(name, support, labels, queries, steps, lr)
 
 
 def _describe_algorithms(doc: str) -> str:
