@@ -39,8 +39,10 @@ GENERIC_ERROR = "Something went wrong on the server (it has been logged). Please
 
 # --- errors -----------------------------------------------------------------------------------------
 
-def message_of(e: BaseException) -> str:
-    text = str(e).strip().strip("'\"") or type(e).__name__
+def message_of(e: BaseException, drop: str = "") -> str:
+    """The exception's message for a person, capitalised; without the prefix ``drop`` if it has it (the
+    API's "image 0: " when the page hands it one image at a time)."""
+    text = str(e).strip().strip("'\"").removeprefix(drop) or type(e).__name__
     return text[0].upper() + text[1:]
 
 

@@ -87,7 +87,7 @@ def _check_images(paths: list[str], what: str) -> Preprocessed:
         try:
             out.append(prepare([path]))
         except ValueError as e:
-            reason = message_of(ValueError(str(e).removeprefix("image 0: "))).replace(f"File {path!r}", "It")
+            reason = message_of(e, drop="image 0: ").replace(f"File {path!r}", "It")
             reason = reason.replace(str(path), file_name(path))
             raise user_error(f"{what.capitalize()} file {i + 1} ({file_name(path)}): {reason}") from None
     return Preprocessed.join(out)

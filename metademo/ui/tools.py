@@ -27,7 +27,7 @@ def _images(values, what: str):
         try:
             out.append(prepare([value]))
         except ValueError as e:
-            reason = h._message(ValueError(str(e).removeprefix("image 0: ")))
+            reason = h._message(e, drop="image 0: ")
             raise h.user_error(f"{what.capitalize()} image {i + 1}: {reason}") from None
     return Preprocessed.join(out)
 
