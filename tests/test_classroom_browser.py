@@ -176,6 +176,18 @@ def test_live_preview_updates_while_drawing(page):
         stroke(page, shape)
         ex(live).not_to_have_text(before, timeout=SLOW)  # the bars changed with the stroke, no click needed
         times.append(time.monotonic() - start)
+    # A slow stroke updates the bars before it ends: while drawing, the page sends a frame every 120 ms.
+    canvas = page.locator("#sketchpad canvas").first
+    box = canvas.bounding_box()
+    x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6
+    before = live.inner_text()
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for d in range(1, 13):
+        page.mouse.move(x0 + 10 * d, y0 - 4 * d)
+        page.wait_for_timeout(50)
+    ex(live).not_to_have_text(before, timeout=SLOW)  # the mouse button is still down
+    page.mouse.up()
     ex(live).to_contain_text("camera")
     ex(live).to_contain_text("%")
     page.locator("#live-preview").screenshot(path=str(SHOTS / "11_live_preview.png"))

@@ -752,11 +752,13 @@ window.metademoClearPad = () => {
 };
 // The live preview keeps its own small copy of the pad: the pointer's strokes, redrawn at 128x128 in
 // black on white, sent (as a PNG data URL of about 1 kB) while drawing and at the end of each stroke.
-// Waiting for the pad's own export and upload of its full-size image would take about a second.
+// Waiting for the pad's own export and upload of its full-size image would take about a second. No frame
+// goes in a stroke's first EVERY ms: the server answers one frame at a time, so a frame of a quick
+// stroke's first points would only delay the one sent at its end.
 (() => {
     const SIZE = 128, PAD = 300, BRUSH = 10, EVERY = 120;  // canvas_size and brush of the Sketchpad below
     const strokes = [];
-    let current = null, lastSent = 0;
+    let current = null, lastSent = 0, strokeStart = 0;
     const onPad = (e) => e.target && e.target.closest && e.target.closest('#sketchpad canvas');
     const point = (e, el) => {
         const r = el.getBoundingClientRect();
@@ -791,12 +793,14 @@ window.metademoClearPad = () => {
         if (!el) return;
         current = [point(e, el)];
         strokes.push(current);
+        strokeStart = performance.now();
     }, true);
     document.addEventListener('pointermove', (e) => {
         const el = onPad(e);
         if (!current || !el) return;
         current.push(point(e, el));
-        if (performance.now() - lastSent > EVERY) send();
+        const now = performance.now();
+        if (now - lastSent > EVERY && now - strokeStart > EVERY) send();
     }, true);
     document.addEventListener('pointerup', () => {
         if (!current) return;
