@@ -86,16 +86,23 @@ def brush_ready(page) -> None:
     expect()(brush).to_have_class(re.compile("highlight"), timeout=SLOW)  # the page picks the brush itself
 
 
-def stroke(page, shape=((30, 40), (60, 80), (90, 40), (120, 0))) -> None:
-    """Draw one stroke with the mouse in the middle of the pad's drawing area."""
+def stroke(page, shape=((30, 40), (60, 80), (90, 40), (120, 0)), origin=(0.5, 0.3), pause_ms: int = 0,
+           before_release=None) -> None:
+    """Draw one stroke with the mouse on the pad's drawing area, from ``origin`` (fractions of the pad; the
+    stroke starts 60 px left of it) through the offsets in ``shape``, waiting ``pause_ms`` after each move;
+    ``before_release()``, if given, runs while the button is still down."""
     canvas = page.locator("#sketchpad canvas").first
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
-    x0, y0 = box["x"] + box["width"] / 2 - 60, box["y"] + box["height"] * 0.3
+    x0, y0 = box["x"] + box["width"] * origin[0] - 60, box["y"] + box["height"] * origin[1]
     page.mouse.move(x0, y0)
     page.mouse.down()
     for dx, dy in shape:
         page.mouse.move(x0 + dx, y0 + dy)
+        if pause_ms:
+            page.wait_for_timeout(pause_ms)
+    if before_release:
+        before_release()
     page.mouse.up()
 
 
@@ -177,17 +184,9 @@ def test_live_preview_updates_while_drawing(page):
         ex(live).not_to_have_text(before, timeout=SLOW)  # the bars changed with the stroke, no click needed
         times.append(time.monotonic() - start)
     # A slow stroke updates the bars before it ends: while drawing, the page sends a frame every 120 ms.
-    canvas = page.locator("#sketchpad canvas").first
-    box = canvas.bounding_box()
-    x0, y0 = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6
     before = live.inner_text()
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    for d in range(1, 13):
-        page.mouse.move(x0 + 10 * d, y0 - 4 * d)
-        page.wait_for_timeout(50)
-    ex(live).not_to_have_text(before, timeout=SLOW)  # the mouse button is still down
-    page.mouse.up()
+    stroke(page, [(60 + 10 * d, -4 * d) for d in range(1, 13)], origin=(0.3, 0.6), pause_ms=50,
+           before_release=lambda: ex(live).not_to_have_text(before, timeout=SLOW))  # the button is still down
     ex(live).to_contain_text("camera")
     ex(live).to_contain_text("%")
     page.locator("#live-preview").screenshot(path=str(SHOTS / "11_live_preview.png"))
