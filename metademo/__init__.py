@@ -9,6 +9,7 @@ Networks, pretrained on Omniglot, adapting to new classes from a few examples.
 
 __version__ = "0.1.0"
 __all__ = ["available_algorithms", "load_pretrained", "load_classifier", "load_fitted", "prepare", "default_device",
+           "adaptation_precision",
            "MetaClassifier", "FittedClassifier", "Preprocessed", "Task", "load_task", "save_task",
            "__version__"]
 

@@ -359,8 +359,8 @@ def test_zero_head_equals_a_copied_row(cls):
                                torch.softmax(learner.logits(zero.params, episode.query_x), -1), rtol=1e-9, atol=1e-12)
 
 
-def _copied_row_start(self, meta, x, y, n_way):
-    params, feats = type(self).__mro__[1].initial_params(self, meta, x, y, n_way)
+def _copied_row_start(self, meta, x, y, n_way, network=None):
+    params, feats = type(self).__mro__[1].initial_params(self, meta, x, y, n_way, network)
     row = torch.linspace(-1, 1, feats.shape[-1], dtype=feats.dtype)
     params["head.weight"] = (params["head.weight"] + row).detach().requires_grad_()
     params["head.bias"] = (params["head.bias"] + 0.7).detach().requires_grad_()

@@ -139,8 +139,12 @@ class MetaLearner:
     # --- the three verbs -------------------------------------------------------------------------
     def adapt_steps(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int,
                     steps: int | None = None, lr: float | None = None,
-                    create_graph: bool = False) -> Iterator[AdaptStep]:
-        """Yield the task-adapted parameters after 0, 1, ..., ``steps`` inner updates."""
+                    create_graph: bool = False, precision: str = "auto") -> Iterator[AdaptStep]:
+        """Yield the task-adapted parameters after 0, 1, ..., ``steps`` inner updates.
+
+        ``precision`` is the arithmetic of an inner loop's convolutions: ``"auto"`` (bfloat16 on a CPU with
+        bfloat16 instructions, else float32: :func:`~metademo.networks.conv4.resolve_precision`),
+        ``"float32"`` or ``"bfloat16"``. Learners without an inner loop compute in float32."""
         raise NotImplementedError
 
     def logits(self, params: Params, x: torch.Tensor) -> torch.Tensor:
@@ -175,7 +179,9 @@ class MetaLearner:
 
     def query_accuracy(self, meta: Params, episode: Episode, steps: int | None = None,
                        lr: float | None = None) -> torch.Tensor:
-        """(T,) query accuracy of each task after adaptation, without building a meta-graph."""
-        params = self.adapted_params(meta, episode.support_x, episode.support_y, episode.n_way, steps=steps, lr=lr)
+        """(T,) query accuracy of each task after adaptation, without building a meta-graph, at the precision
+        of inference (``adapt_steps``'s ``"auto"``)."""
+        params = self.adapted_params(meta, episode.support_x, episode.support_y, episode.n_way, steps=steps, lr=lr,
+                                     precision="auto")
         with torch.no_grad():
             return per_task_accuracy(self.logits(params, episode.query_x), episode.query_y)

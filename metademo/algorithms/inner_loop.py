@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from ..lazy import torch
-from ..networks.conv4 import Params, linear
+from ..networks.conv4 import Params, linear, resolve_precision
 from .base import AdaptStep, MetaLearner, class_means, last, per_task_accuracy, per_task_cross_entropy, task_batched
 
 MAX_STEPS = 100
@@ -61,16 +61,17 @@ class GradientLearner(MetaLearner):
     family = "initialisation"
     head: ClassVar[str | None] = "zero"  # the task's starting head, a key of HEADS (None: no head)
 
-    def initial_params(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int
+    def initial_params(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int, network=None
                        ) -> tuple[Params, torch.Tensor]:
         """Task-batched starting point (the meta-learned body and the task's head), and the support
-        features, which step 0 reuses."""
+        features (computed by ``network``, default the learner's own), which step 0 reuses."""
+        network = network or self.network
         body = {}
         for k, v in self.body(meta).items():
             # At inference the meta-parameters are constants; gradients still need a graph leaf.
             body[k] = v if v.requires_grad else v.detach().requires_grad_()
         params = task_batched(body, x.shape[0])
-        feats = self.network.features(params, x)
+        feats = network.features(params, x)
         if self.head == "prototype":
             mu = class_means(feats, y, n_way)
             params["head.weight"] = 2 * mu
@@ -98,24 +99,31 @@ class GradientLearner(MetaLearner):
     def logits(self, params: Params, x: torch.Tensor) -> torch.Tensor:
         return self.readout(params, self.network.features(params, x))
 
-    def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False) -> Iterator[AdaptStep]:
-        return self.descend(meta, x, y, n_way, steps, lr, create_graph)
+    def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False,
+                    precision="auto") -> Iterator[AdaptStep]:
+        return self.descend(meta, x, y, n_way, steps, lr, create_graph, precision=precision)
 
-    def adapted_params(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False) -> Params:
-        return last(self.descend(meta, x, y, n_way, steps, lr, create_graph, final_loss=False)).params
+    def adapted_params(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False,
+                       precision="float32") -> Params:
+        """The adapted parameters alone; float32 unless asked (the meta-gradients of training use this)."""
+        return last(self.descend(meta, x, y, n_way, steps, lr, create_graph, final_loss=False,
+                                 precision=precision)).params
 
     def descend(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False,
-                final_loss: bool = True) -> Iterator[AdaptStep]:
+                final_loss: bool = True, precision: str = "float32") -> Iterator[AdaptStep]:
         """:meth:`adapt_steps`; with ``final_loss=False`` the last step, unless it is step 0, skips the
-        support loss (a forward pass of the support set) and carries ``None`` for loss and accuracy."""
+        support loss (a forward pass of the support set) and carries ``None`` for loss and accuracy.
+        ``precision`` is the network's (:func:`~metademo.networks.conv4.resolve_precision`); float32 by
+        default, as meta-training computes."""
         steps = self.hparams.test_steps if steps is None else steps
         lr = self.hparams.inner_lr if lr is None else lr
         check_steps_lr(steps, lr)
+        network = self.network.at_precision(resolve_precision(precision, x.device))
         # At inference nothing needs the path back to the meta-parameters: cut it after each step.
         keep_graph = create_graph or any(v.requires_grad for v in meta.values())
         sizes = self.step_sizes(meta, lr)
         with torch.enable_grad():
-            params, feats = self.initial_params(meta, x, y, n_way)
+            params, feats = self.initial_params(meta, x, y, n_way, network)
         loss = None
         for step in range(steps + 1):
             # Grad mode is set per step, never across a yield, so it cannot leak into the caller.
@@ -135,7 +143,7 @@ class GradientLearner(MetaLearner):
                     yield AdaptStep(step, params, None, None)
                     return
                 if step:
-                    outputs = self.logits(params, x)
+                    outputs = self.readout(params, network.features(params, x))
                 else:  # the body is unchanged at step 0: its support features are those of the head
                     outputs = self.readout(params, feats)
                 loss = self.task_loss(outputs, y)

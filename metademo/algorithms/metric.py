@@ -46,7 +46,7 @@ class MetricLearner(MetaLearner):
         feats = self.embed(meta, x)
         return {**meta, **self.summarise(meta, feats, y, n_way)}, feats
 
-    def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False):
+    def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False, precision="auto"):
         params, feats = self.fitted_params(meta, x, y, n_way)
         logits = self.compare(params, feats)  # the support's own scores
         yield AdaptStep(0, params, self.task_loss(logits, y).detach(), per_task_accuracy(logits.detach(), y))

@@ -18,12 +18,18 @@ On the CPU the first block runs as :func:`metademo.networks.ops.first_block`: th
 computed with the normalisation after the pooling (and in C where a compiler is found), which saves
 most of the network's memory traffic, and the later convolutions as :func:`metademo.networks.ops.conv3x3`,
 whose weight gradient is computed by Winograd's method. Accelerators run the textbook layers.
+
+``precision="bfloat16"`` (:meth:`Conv4.at_precision`; what :func:`resolve_precision` picks for adapting to a
+new task on a CPU with bfloat16 instructions) runs the later blocks on the CPU in bfloat16
+(:func:`metademo.networks.ops.block_bfloat16`); the parameters and their gradients, the first block and the
+features stay float32.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 
 from ..lazy import F, LazyModule, torch
 
@@ -32,12 +38,36 @@ ops = LazyModule(__package__ + ".ops")  # the CPU kernels (they subclass torch.a
 
 Params = dict[str, "torch.Tensor"]
 
+PRECISIONS = ("float32", "bfloat16")
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"float32"`` or ``"bfloat16"`` for a requested precision: ``"auto"`` is bfloat16 on a CPU that does
+    bfloat16 arithmetic in hardware (:func:`metademo.networks.ops.native_bfloat16`), float32 anywhere else,
+    or what the environment variable ``METADEMO_PRECISION`` says."""
+    if precision == "auto":
+        precision = os.environ.get("METADEMO_PRECISION") or "auto"
+        if precision == "auto":
+            return "bfloat16" if device.type == "cpu" and ops.native_bfloat16() else "float32"
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}")
+    return precision
+
 
 @dataclass(frozen=True)
 class Conv4:
     in_channels: int = 1
     hidden: int = 64
     blocks: int = 4
+    precision: str = "float32"  # of the later blocks on the CPU, one of PRECISIONS
+
+    def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+
+    def at_precision(self, precision: str) -> Conv4:
+        """The same network computing at ``precision`` (``"float32"`` or ``"bfloat16"``)."""
+        return self if precision == self.precision else replace(self, precision=precision)
 
     @property
     def feature_dim(self) -> int:
@@ -83,12 +113,17 @@ class Conv4:
         return out.reshape(b, t, -1).transpose(0, 1)
 
     def _blocks(self, params: Params, x: torch.Tensor, groups: int) -> torch.Tensor:
+        cpu = groups == 1 and x.device.type == "cpu"
+        bfloat16 = cpu and self.precision == "bfloat16" and x.dtype == torch.float32  # never in place of float64
         out = x
         for i in range(1, self.blocks + 1):
             conv_w, conv_b = params[f"conv{i}.weight"], params[f"conv{i}.bias"]
             norm_w, norm_b = params[f"norm{i}.weight"], params[f"norm{i}.bias"]
-            if groups == 1 and out.device.type == "cpu" and ops.fits_first_block(out):
+            if cpu and ops.fits_first_block(out):
                 out = ops.first_block(out, conv_w, conv_b, norm_w, norm_b)
+                continue
+            if bfloat16:  # maps stay bfloat16 from here to the features
+                out = ops.block_bfloat16(out, conv_w, conv_b, norm_w, norm_b)
                 continue
             # conv3x3 is conv2d itself wherever its kernels do not apply (other devices, other dtypes).
             out = ops.conv3x3(out, conv_w, conv_b) if groups == 1 else F.conv2d(out, conv_w, conv_b, padding=1,
@@ -96,7 +131,7 @@ class Conv4:
             out = F.group_norm(out, groups, norm_w, norm_b)
             # ReLU after pooling equals ReLU before it (both are monotone) and touches 4x fewer values.
             out = F.relu(F.max_pool2d(out, 2))
-        return out.flatten(1)
+        return out.flatten(1).to(x.dtype)
 
 
 def linear(features: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:

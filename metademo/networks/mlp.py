@@ -72,5 +72,9 @@ class MLP:
                 out = act(out)
         return out
 
+    def at_precision(self, precision: str) -> MLP:
+        """Itself: an MLP this small always computes in float32."""
+        return self
+
     __call__ = forward
     features = forward  # what the learners' inner loop calls; a regressor's output is its prediction

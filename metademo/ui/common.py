@@ -161,6 +161,8 @@ def device_markdown() -> str:
         text += f" ({torch.cuda.get_device_name(device)})"
     elif device.type == "cpu":
         text += f" ({torch.get_num_threads()} threads)"
+    if metademo.adaptation_precision(device) == "bfloat16":
+        text += ", inner steps in bfloat16"
     return text + f" · PyTorch {torch.__version__.split('+')[0]}"
 
 
