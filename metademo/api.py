@@ -30,8 +30,8 @@ from .algorithms.inner_loop import check_steps_lr
 from .checkpoints import Checkpoint, load_checkpoint, write_safetensors
 from .data.preprocess import crop_to_ink, preprocess_batch, sketch_image, webcam_photo
 from .data.tasks import Task, load_task, save_task
-from .networks.conv4 import resolve_precision
 from .lazy import torch
+from .networks.conv4 import resolve_precision
 
 # Re-exported for programs and the app, which call nothing below this module: task files
 # (metademo.data.tasks) and the decoders of a drawing pad's arrays and a webcam's frames
