@@ -122,7 +122,7 @@ class Conv4:
             if cpu and ops.fits_first_block(out):
                 out = ops.first_block(out, conv_w, conv_b, norm_w, norm_b)
                 continue
-            if bfloat16:  # maps stay bfloat16 from here to the features
+            if bfloat16 and i > 1:  # maps stay bfloat16 from here to the features
                 out = ops.block_bfloat16(out, conv_w, conv_b, norm_w, norm_b)
                 continue
             # conv3x3 is conv2d itself wherever its kernels do not apply (other devices, other dtypes).
