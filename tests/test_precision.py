@@ -67,6 +67,7 @@ def test_resolve_precision(monkeypatch):
     cpu = torch.device("cpu")
     assert resolve_precision("auto", cpu) == ("bfloat16" if ops.native_bfloat16() else "float32")
     assert resolve_precision("auto", torch.device("meta")) == "float32"  # other devices: their own arithmetic
+    assert metademo.adaptation_precision("cpu") == resolve_precision("auto", cpu)  # what the API reports
     assert resolve_precision("float32", cpu) == "float32" and resolve_precision("bfloat16", cpu) == "bfloat16"
     monkeypatch.setenv("METADEMO_PRECISION", "float32")
     assert resolve_precision("auto", cpu) == "float32"
