@@ -19,6 +19,7 @@ import torch
 from .api import default_device, weights_path
 from .checkpoints import load_checkpoint
 from .data.omniglot import load_lake_runs, load_split
+from .networks.conv4 import resolve_precision
 from .training.evaluation import evaluate_episodes, evaluate_lake_runs
 
 
@@ -64,10 +65,13 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    precision = resolve_precision("auto", device) if learner.has_inner_loop else "float32"
     result = {"checkpoint": str(path), "algorithm": ckpt.algorithm, "setting": setting,
-              "steps": args.steps if args.steps is not None else learner.hparams.test_steps, **result}
+              "steps": args.steps if args.steps is not None else learner.hparams.test_steps,
+              "precision": precision, **result}
+    arithmetic = f", inner loop in {precision}" if learner.has_inner_loop else ""
     print(f"{ckpt.algorithm}: {setting}: {100 * result['accuracy']:.2f}% ± {100 * result['ci95']:.2f}% "
-          f"({result['episodes']} episodes)")
+          f"({result['episodes']} episodes{arithmetic})")
     if args.json:
         print(json.dumps(result))
     return 0
