@@ -26,7 +26,6 @@ from metademo.algorithms import REGISTRY  # noqa: E402
 from metademo.api import weights_path  # noqa: E402
 from metademo.checkpoints import load_checkpoint  # noqa: E402
 from metademo.data.omniglot import load_lake_runs, load_split  # noqa: E402
-from metademo.networks.conv4 import resolve_precision  # noqa: E402
 from metademo.training.evaluation import evaluate_episodes, evaluate_lake_runs  # noqa: E402
 
 DOCS = ROOT / "docs"
@@ -46,7 +45,7 @@ def evaluate(args) -> dict:
         row = results.setdefault(name, {})
         row["steps"] = learner.hparams.test_steps if learner.has_inner_loop else 0
         # The arithmetic of the inner loop, as the app and the API adapt on this machine.
-        row["precision"] = resolve_precision("auto", torch.device("cpu")) if learner.has_inner_loop else "float32"
+        row["precision"] = learner.adaptation_precision(torch.device("cpu"))
         row["training"] = {k: ckpt.metadata.get("training", {}).get(k)
                            for k in ("iterations", "wall_seconds", "threads", "device", "hardware")}
         for key in args.settings:
@@ -65,6 +64,17 @@ def evaluate(args) -> dict:
         path.parent.mkdir(exist_ok=True)
         path.write_text(json.dumps(results, indent=1))
     return results
+
+
+def arithmetic_note(precision_of: dict[str, str | None]) -> str:
+    """The sentence saying in which arithmetic the inner loops of the algorithms measured adapted, from each
+    algorithm's recorded precision (None: recorded before there was a choice, float32)."""
+    groups: dict[str, list[str]] = {}
+    for name in ALGORITHMS:
+        if REGISTRY[name].has_inner_loop and name in precision_of:
+            groups.setdefault(precision_of[name] or "float32", []).append(TITLES[name])
+    listed = "; ".join(f"{p} for " + ", ".join(names) for p, names in groups.items())
+    return f"Inner loops adapted as the app and the API adapt on the machine that measured them: {listed}."
 
 
 def cell(r: dict | None) -> str:
@@ -93,18 +103,13 @@ def markdown(results: dict) -> str:
         r = results.get(name, {})
         groups.setdefault(tuple(r[k]["episodes"] for k in SETTINGS if k in r), []).append(TITLES[name])
     counts = "; ".join(", ".join(names) + ": " + " / ".join(str(n) for n in key) for key, names in groups.items())
-    precisions: dict[str, list[str]] = {}  # inner loops' arithmetic -> the algorithms evaluated so
-    for name in ALGORITHMS:
-        if REGISTRY[name].has_inner_loop and name in results:
-            precisions.setdefault(results[name].get("precision", "float32"), []).append(TITLES[name])
-    arithmetic = "; ".join(f"{p} for " + ", ".join(names) for p, names in precisions.items())
     return "\n".join([
         "# Accuracy on Omniglot",
         "",
         "Ours: images_evaluation (20 alphabets, 659 characters never seen in training), mean query accuracy "
         "(%) over seeded episodes with 15 queries per class, ± the 95% confidence interval "
         f"(1.96 std / sqrt(episodes)); episodes (5w1s / 5w5s / 20w1s / 20w5s): {counts}. "
-        f"Inner loops adapted as the app and the API adapt on the machine that measured them: {arithmetic}. "
+        f"{arithmetic_note({n: r.get('precision') for n, r in results.items()})} "
         "Lake runs: the 20 official within-alphabet 20-way one-shot runs of Lake et al. (2015). "
         "Published numbers below ours: most use a random 1200-character train/test split, which mixes "
         "alphabets and is easier than our background/evaluation alphabet split.",

@@ -21,11 +21,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.accuracy import arithmetic_note  # noqa: E402
 from metademo.algorithms import REGISTRY  # noqa: E402
 from metademo.api import weights_path  # noqa: E402
 from metademo.checkpoints import load_checkpoint  # noqa: E402
 from metademo.data.omniglot import load_split  # noqa: E402
-from metademo.networks.conv4 import resolve_precision  # noqa: E402
 from metademo.training.evaluation import accuracy_by_step  # noqa: E402
 
 DOCS = ROOT / "docs"
@@ -45,17 +45,12 @@ def markdown(results: dict) -> str:
             cells = [f"{100 * r['by_step'][str(s)]['accuracy']:.1f}" if str(s) in r["by_step"] else "" for s in STEPS]
             lines.append(f"| {cls.title} | {key} | {r['default_steps']} | " + " | ".join(cells) + " |")
     episodes = sorted({r["episodes"] for row in results.values() for r in row.values()})
-    precisions: dict[str, list[str]] = {}  # inner loops' arithmetic -> the algorithms profiled so
-    for name, cls in REGISTRY.items():
-        if cls.has_inner_loop and results.get(name):
-            p = next(iter(results[name].values())).get("precision", "float32")
-            precisions.setdefault(p, []).append(cls.title)
-    arithmetic = "; ".join(f"{p} for " + ", ".join(names) for p, names in precisions.items())
+    arithmetic = arithmetic_note({name: next(iter(row.values())).get("precision") for name, row in results.items()
+                                  if row})
     return "\n".join([
         f"Query accuracy (%) after each number of inner steps, images_evaluation, "
         f"{' / '.join(map(str, episodes))} seeded episodes, 15 queries per class, each model's default inner "
-        "learning rate; the same episodes for every column of a row. No inner loop: step 0 only. Inner loops "
-        f"adapted as the app and the API adapt on the machine that measured them: {arithmetic}.",
+        f"learning rate; the same episodes for every column of a row. No inner loop: step 0 only. {arithmetic}",
         "",
         *lines,
         "",
@@ -88,7 +83,7 @@ def main(argv=None) -> None:
             results.setdefault(name, {})[key] = {
                 "default_steps": learner.hparams.test_steps if learner.has_inner_loop else 0,
                 # The arithmetic of the inner loop, as the app and the API adapt on this machine.
-                "precision": resolve_precision("auto", torch.device("cpu")) if learner.has_inner_loop else "float32",
+                "precision": learner.adaptation_precision(torch.device("cpu")),
                 "episodes": args.episodes, "by_step": {str(s): r for s, r in by_step.items()}}
             print(f"{name} {key}: " + ", ".join(f"{s}: {100 * r['accuracy']:.1f}" for s, r in by_step.items())
                   + f" ({time.perf_counter() - start:.0f} s)", flush=True)

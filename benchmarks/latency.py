@@ -41,6 +41,7 @@ import ssl
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
@@ -191,15 +192,8 @@ def section_api(labels, data, runs):
         # Inner loops in float32 where they would run in bfloat16: what the faster arithmetic saves.
         float32 = None
         if clf.learner.has_inner_loop and metademo.adaptation_precision() != "float32":
-            saved = os.environ.get("METADEMO_PRECISION")
-            os.environ["METADEMO_PRECISION"] = "float32"
-            try:
+            with mock.patch.dict(os.environ, METADEMO_PRECISION="float32"):
                 float32 = timed(max(5, runs // 3), fit_predict, clf, s, labels, q)
-            finally:
-                if saved is None:
-                    del os.environ["METADEMO_PRECISION"]
-                else:
-                    os.environ["METADEMO_PRECISION"] = saved
         text = " ".join(f"{p50(ms):>6.0f} / {p95(ms):<4.0f}" if ms else f"{'-':^13}"
                         for ms in cells + [before, three, float32])
         print(f"   {name:10} {clf.default_steps if clf.learner.has_inner_loop else '-':>5} {text} {goal:>5} "

@@ -19,7 +19,6 @@ import torch
 from .api import default_device, weights_path
 from .checkpoints import load_checkpoint
 from .data.omniglot import load_lake_runs, load_split
-from .networks.conv4 import resolve_precision
 from .training.evaluation import evaluate_episodes, evaluate_lake_runs
 
 
@@ -65,7 +64,7 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    precision = resolve_precision("auto", device) if learner.has_inner_loop else "float32"
+    precision = learner.adaptation_precision(device)
     result = {"checkpoint": str(path), "algorithm": ckpt.algorithm, "setting": setting,
               "steps": args.steps if args.steps is not None else learner.hparams.test_steps,
               "precision": precision, **result}

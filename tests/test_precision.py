@@ -10,17 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 import metademo
 from metademo.algorithms import MAML, Reptile
 from metademo.networks import conv4, ops
 from metademo.networks.conv4 import Conv4, resolve_precision
 from tests.test_algorithms import make_episode
-
-
-def reference_block(x, w, b, gamma, beta):
-    return F.relu(F.max_pool2d(F.group_norm(F.conv2d(x, w, b, padding=1), 1, gamma, beta), 2))
+from tests.test_ops import reference_block
 
 
 def later_block_inputs(seed=0, n=25, c=64, size=14):

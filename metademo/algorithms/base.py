@@ -177,6 +177,11 @@ class MetaLearner:
         """(T, B, N) scores of each (query, class) pair, for learners with a ``pair_score_label``."""
         raise NotImplementedError(f"{self.name} does not score (query, class) pairs")
 
+    def adaptation_precision(self, device: torch.device) -> str:
+        """The arithmetic :meth:`adapt_steps` uses by default on ``device``: float32, unless an inner loop
+        resolves ``"auto"`` otherwise (:class:`~metademo.algorithms.inner_loop.GradientLearner`)."""
+        return "float32"
+
     def query_accuracy(self, meta: Params, episode: Episode, steps: int | None = None,
                        lr: float | None = None) -> torch.Tensor:
         """(T,) query accuracy of each task after adaptation, without building a meta-graph, at the precision

@@ -99,6 +99,9 @@ class GradientLearner(MetaLearner):
     def logits(self, params: Params, x: torch.Tensor) -> torch.Tensor:
         return self.readout(params, self.network.features(params, x))
 
+    def adaptation_precision(self, device) -> str:
+        return self.network.at_precision(resolve_precision("auto", device)).precision
+
     def adapt_steps(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False,
                     precision="auto") -> Iterator[AdaptStep]:
         return self.descend(meta, x, y, n_way, steps, lr, create_graph, precision=precision)

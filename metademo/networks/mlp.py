@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -72,8 +73,10 @@ class MLP:
                 out = act(out)
         return out
 
+    precision: ClassVar[str] = "float32"  # an MLP this small always computes in float32
+
     def at_precision(self, precision: str) -> MLP:
-        """Itself: an MLP this small always computes in float32."""
+        """Itself (see ``precision``)."""
         return self
 
     __call__ = forward

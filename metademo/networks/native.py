@@ -41,8 +41,10 @@ _lib: ctypes.CDLL | None = None
 _tried = False
 
 
-def _cpu_id() -> str:
-    """What ``-march=native`` depends on: a library built here must not be loaded on another CPU."""
+def cpu_id() -> str:
+    """The CPU's flags line from ``/proc/cpuinfo`` (else the processor's name): what ``-march=native`` depends
+    on, so a library built here must not be loaded on another CPU; :func:`metademo.networks.ops.native_bfloat16`
+    reads its instruction sets from it too."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("flags"):
@@ -54,7 +56,7 @@ def _cpu_id() -> str:
 
 def _build(compiler: str) -> Path:
     texts = [source.read_text() for source in SOURCES]
-    key = hashlib.sha256("\0".join([*texts, compiler, *FLAGS, _cpu_id(), platform.machine()])
+    key = hashlib.sha256("\0".join([*texts, compiler, *FLAGS, cpu_id(), platform.machine()])
                          .encode()).hexdigest()[:16]
     for folder in (cache_dir() / "kernels", Path(tempfile.gettempdir()) / "metademo-kernels"):
         target = folder / f"kernels_{key}.so"

@@ -287,14 +287,10 @@ class _Conv3x3(torch.autograd.Function):
 
 @functools.cache
 def native_bfloat16() -> bool:
-    """Whether this CPU does bfloat16 arithmetic in hardware (AVX512-BF16 or AMX-BF16, read from
+    """Whether this CPU does bfloat16 arithmetic in hardware (AVX512-BF16 or AMX-BF16, from the flags of
     ``/proc/cpuinfo`` on Linux; False elsewhere). oneDNN then runs a bfloat16 convolution several times
     faster than a float32 one; without such instructions it would emulate them, slower."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return False
+    flags = native.cpu_id().split()
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 

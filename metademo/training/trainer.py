@@ -28,7 +28,6 @@ import torch
 from ..algorithms import HParams, get_algorithm
 from ..checkpoints import Checkpoint, load_checkpoint, save_checkpoint, write_safetensors
 from ..data.omniglot import VALIDATION_ALPHABETS, EpisodeSampler, load_split
-from ..networks.conv4 import resolve_precision
 from .evaluation import summarize
 from .parallel import parallel_meta_gradient
 
@@ -140,8 +139,7 @@ class Trainer:
         accs = []
         for ep in self.val_episodes:
             accs.extend(self.learner.query_accuracy(meta or self.meta, ep.to(self.device), steps=steps).tolist())
-        precision = resolve_precision("auto", self.device) if self.learner.has_inner_loop else "float32"
-        return {**summarize(accs), "precision": precision}
+        return {**summarize(accs), "precision": self.learner.adaptation_precision(self.device)}
 
     def _wait_while_paused(self) -> None:
         while self.cfg.pause_file and os.path.exists(self.cfg.pause_file):
