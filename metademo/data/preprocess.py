@@ -39,6 +39,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..lazy import torch
+from . import jpeg
 
 __all__ = [
     "FILL",
@@ -241,7 +242,12 @@ def _decode(data: bytes, name: str | None, draft: bool = False) -> Image.Image:
     # Image.open has only read the header: refuse huge images before decoding the pixels.
     _check_pixels(*img.size)
     if draft and img.format == "JPEG":
-        _draft(img)
+        width, height = img.size
+        if _draft(img) == 8 and img.mode == "L":
+            # The same pixels as libjpeg's, in about half the time, for the files it takes.
+            luma = jpeg.luma_eighth(data, width, height)
+            if luma is not None:
+                return _jpeg_image(img, luma)
         # The whole file in one read instead of Pillow's 64 KiB blocks: the decoder no longer stops at the
         # end of each block (2-3% of a photo's decoding time, measured; the pixels are the same).
         img.decodermaxblock = max(img.decodermaxblock, len(data))
@@ -253,14 +259,23 @@ def _decode(data: bytes, name: str | None, draft: bool = False) -> Image.Image:
         ) from None
 
 
-def _draft(img: Image.Image) -> None:
+def _draft(img: Image.Image) -> int:
     """Ask the JPEG decoder for the smallest DCT scale (1/2, 1/4, 1/8) that keeps the longer side at least
     :data:`JPEG_WORK_SIZE`, in grayscale when the file is colour or gray (it then decodes only the luma
-    channel: the same weights as Pillow's RGB to L conversion, up to rounding)."""
+    channel: the same weights as Pillow's RGB to L conversion, up to rounding). Returns the scale's
+    denominator (1: full size)."""
     w, h = img.size
     scale = next((s for s in (8, 4, 2) if max(w, h) // s >= JPEG_WORK_SIZE), 1)
     if scale > 1 or img.mode == "RGB":
         img.draft("L" if img.mode in ("RGB", "L") else None, (w // scale, h // scale))
+    return scale
+
+
+def _jpeg_image(img: Image.Image, luma: np.ndarray) -> Image.Image:
+    """The image that the pixels ``luma`` decoded from ``img``'s file make, with its format and information."""
+    out = Image.fromarray(luma)
+    out.format, out.info = img.format, img.info  # what preprocessing knows a photo by
+    return out
 
 
 def _first_frame(img: Image.Image) -> Image.Image:

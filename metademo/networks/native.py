@@ -8,9 +8,8 @@
   convolutions as 16 matrix products over 2x2 tiles instead of 9 over pixels (2.25x fewer
   multiply-adds).
 
-The sources are plain C (no Python or torch headers), compiled together once per machine with
-``cc -O3 -march=native`` into ``$METADEMO_CACHE`` (else the project's git-ignored ``.cache/``), and
-called through ``ctypes``, which releases the GIL, so the trainer's worker threads run them side by side.
+Built and loaded by :mod:`metademo.compiled` (``cc -O3 -march=native``, cached per machine, the GIL
+released during calls, so the trainer's worker threads run them side by side).
 
 Everything here is optional: without a compiler, on other platforms, or with ``METADEMO_NATIVE=0``,
 :func:`load` returns None and :mod:`metademo.networks.ops` computes the same values with torch
@@ -20,84 +19,27 @@ operations. The kernels take float32 on the CPU only.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import platform
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
 from pathlib import Path
 
 import torch
 
-from ..paths import cache_dir
+from .. import compiled
 
 SOURCES = [Path(__file__).with_name("kernels") / name for name in ("first_block.c", "winograd.c")]
-FLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-shared", "-fPIC"]
-_lock = threading.Lock()
-_lib: ctypes.CDLL | None = None
-_tried = False
 
 
-def cpu_id() -> str:
-    """The CPU's flags line from ``/proc/cpuinfo`` (else the processor's name): what ``-march=native`` depends
-    on, so a library built here must not be loaded on another CPU; :func:`metademo.networks.ops.native_bfloat16`
-    reads its instruction sets from it too."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return line
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _build(compiler: str) -> Path:
-    texts = [source.read_text() for source in SOURCES]
-    key = hashlib.sha256("\0".join([*texts, compiler, *FLAGS, cpu_id(), platform.machine()])
-                         .encode()).hexdigest()[:16]
-    for folder in (cache_dir() / "kernels", Path(tempfile.gettempdir()) / "metademo-kernels"):
-        target = folder / f"kernels_{key}.so"
-        if target.is_file():
-            return target
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".kernels_{key}.{os.getpid()}.{threading.get_ident()}.tmp"
-            subprocess.run([compiler, *FLAGS, "-o", str(tmp), *map(str, SOURCES)], check=True,
-                           capture_output=True, timeout=120)
-            os.replace(tmp, target)  # atomic: another process may be building the same file
-            return target
-        except (OSError, subprocess.SubprocessError):
-            continue
-    raise OSError("could not build the kernels")
+def _declare(lib: ctypes.CDLL) -> None:
+    p, i, i64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64
+    lib.fb_forward.argtypes = [p, i, i, i, i, p, i, p, p, p, p, p, p]
+    lib.fb_backward.argtypes = [p, i, i, i, i, p, p, p, p, p, p, i, p, p, p]
+    lib.fb_moments.argtypes = [p, i, i, i, i, p, p]
+    lib.wg_input.argtypes = [p, i, i, i, i, i64, i64, i64, p]
+    lib.wg_grad_output.argtypes = [p, i, i, i, i, i64, i64, i64, p]
 
 
 def load() -> ctypes.CDLL | None:
     """The compiled kernels, building them on first use; None where they cannot be had (then torch is used)."""
-    global _lib, _tried
-    if _tried:
-        return _lib
-    with _lock:
-        if _tried:
-            return _lib
-        try:
-            compiler = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
-            if os.environ.get("METADEMO_NATIVE", "1") != "0" and compiler and sys.platform.startswith("linux"):
-                lib = ctypes.CDLL(str(_build(compiler)))
-                p, i = ctypes.c_void_p, ctypes.c_int
-                lib.fb_forward.argtypes = [p, i, i, i, i, p, i, p, p, p, p, p, p]
-                lib.fb_backward.argtypes = [p, i, i, i, i, p, p, p, p, p, p, i, p, p, p]
-                lib.fb_moments.argtypes = [p, i, i, i, i, p, p]
-                i64 = ctypes.c_int64
-                lib.wg_input.argtypes = [p, i, i, i, i, i64, i64, i64, p]
-                lib.wg_grad_output.argtypes = [p, i, i, i, i, i64, i64, i64, p]
-                _lib = lib
-        except (OSError, AttributeError):
-            _lib = None
-        _tried = True
-    return _lib
+    return compiled.library("kernels", SOURCES, _declare)
 
 
 def usable(x: torch.Tensor, *params: torch.Tensor) -> bool:

@@ -46,6 +46,7 @@ import functools
 import torch
 import torch.nn.functional as F
 
+from .. import compiled
 from . import native
 
 
@@ -290,7 +291,7 @@ def native_bfloat16() -> bool:
     """Whether this CPU does bfloat16 arithmetic in hardware (AVX512-BF16 or AMX-BF16, from the flags of
     ``/proc/cpuinfo`` on Linux; False elsewhere). oneDNN then runs a bfloat16 convolution several times
     faster than a float32 one; without such instructions it would emulate them, slower."""
-    flags = native.cpu_id().split()
+    flags = compiled.cpu_id().split()
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
