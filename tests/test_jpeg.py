@@ -186,3 +186,16 @@ def test_preprocessing_is_the_same_with_or_without_it():
         slow = [preprocess.preprocess(p) for p in photos]
     for a, b in zip(fast, slow, strict=True):
         assert torch.equal(a, b)
+
+
+def test_threads_decode_side_by_side():
+    """One buffer is kept between calls for one thread at a time; the others allocate their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    files = [_file(rng, (int(rng.integers(300, 900)), int(rng.integers(300, 900))), quality=95) for _ in range(6)]
+    expected = [_decode(f) for f in files]
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(5):
+            for got, want in zip(pool.map(_decode, files * 4), expected * 4, strict=True):
+                np.testing.assert_array_equal(got, want)
