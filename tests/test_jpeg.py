@@ -199,3 +199,35 @@ def test_threads_decode_side_by_side():
         for _ in range(5):
             for got, want in zip(pool.map(_decode, files * 4), expected * 4, strict=True):
                 np.testing.assert_array_equal(got, want)
+
+
+def test_a_batch_of_photos_is_preprocessed_on_two_threads_with_the_same_results(monkeypatch):
+    """Photos (large files) go two at a time; the tensors, and the first bad image's error, are the same."""
+    glyphs = inputs.omniglot_pngs(3, seed=7)
+    photos = [inputs.phone_photo(g, seed=i) for i, g in enumerate(glyphs)]
+    with open(photos[0], "rb") as f:
+        in_memory = f.read()
+    blank = io.BytesIO()
+    Image.new("L", (1200, 900), 255).save(blank, "JPEG")  # large enough to count, and blank
+    batch = [photos[0], glyphs[0], in_memory, photos[1], glyphs[1], photos[2]]
+    used = []
+    real = preprocess._pool
+
+    def spy():
+        used.append(True)
+        return real()
+
+    monkeypatch.setattr(preprocess, "_pool", spy)
+    monkeypatch.setattr(preprocess, "_cores", lambda: 2)
+    monkeypatch.setattr(preprocess, "PARALLEL_BYTES", len(blank.getvalue()) - 1)
+    parallel = preprocess.preprocess_batch(batch)
+    assert used  # two threads did it
+    assert torch.equal(parallel, torch.stack([preprocess.preprocess(x) for x in batch]))
+    bad = [photos[0], glyphs[0], blank.getvalue(), photos[1], b"not an image", photos[2]]
+    with pytest.raises(ValueError, match=r"^image 2: the image looks blank"):
+        preprocess.preprocess_batch(bad)
+    used.clear()
+    monkeypatch.setattr(preprocess, "PARALLEL_BYTES", 10**9)  # nothing counts as large: one thread
+    with pytest.raises(ValueError, match=r"^image 2: the image looks blank"):
+        preprocess.preprocess_batch(bad)
+    assert torch.equal(preprocess.preprocess_batch(batch), parallel) and not used

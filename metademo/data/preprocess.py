@@ -33,6 +33,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -706,22 +707,67 @@ def _check_size(size: int) -> None:
         raise ValueError(f"size must be a positive integer, got {size!r}")
 
 
+#: A batch with at least two encoded files (paths, bytes, data URLs) of this size or more, phone photos, is
+#: preprocessed on two threads: decoding them releases the GIL, so two cores take about half the time (small
+#: files would only contend for the GIL, and stay on one thread).
+PARALLEL_BYTES = 256 * 1024
+
+
 def preprocess_batch(objs: Iterable[Any], size: int = 28) -> torch.Tensor:
-    """Preprocess several images into a ``(n, 1, size, size)`` tensor.
+    """Preprocess several images into a ``(n, 1, size, size)`` tensor (see :data:`PARALLEL_BYTES` for when
+    it uses two threads; the result is the same).
 
     A bad image raises ``ValueError`` whose message starts with its index, e.g.
-    ``"image 3: the image looks blank: no strokes found"``.
+    ``"image 3: the image looks blank: no strokes found"`` (the first bad one in the order given).
     """
     _check_size(size)
-    tensors = []
-    for i, obj in enumerate(objs):
-        try:
-            tensors.append(preprocess(obj, size))
-        except ValueError as e:
-            raise ValueError(f"image {i}: {e}") from e
-    if not tensors:
+    objs = list(objs)
+    if not objs:
         return torch.zeros((0, 1, size, size), dtype=torch.float32)
-    return torch.stack(tensors)
+    if _cores() > 1 and sum(_encoded_bytes(obj) >= PARALLEL_BYTES for obj in objs) >= 2:
+        results = list(_pool().map(functools.partial(_attempt, size=size), objs))
+    else:
+        results = []
+        for obj in objs:
+            results.append(_attempt(obj, size))
+            if isinstance(results[-1], ValueError):
+                break
+    for i, result in enumerate(results):
+        if isinstance(result, ValueError):
+            raise ValueError(f"image {i}: {result}") from result
+    return torch.stack(results)
+
+
+def _attempt(obj: Any, size: int) -> torch.Tensor | ValueError:
+    try:
+        return preprocess(obj, size)
+    except ValueError as e:
+        return e
+
+
+def _encoded_bytes(obj: Any) -> int:
+    """The size of an encoded image file given as a path, bytes or a data URL; 0 for anything else."""
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return len(obj)
+    if isinstance(obj, str) and obj.startswith("data:"):
+        return len(obj) * 3 // 4
+    if isinstance(obj, (str, os.PathLike)):
+        try:
+            return os.stat(obj).st_size
+        except (OSError, ValueError):
+            return 0
+    return 0
+
+
+@functools.cache
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    """Two threads, shared by every batch of the process (so two concurrent batches still use two)."""
+    return ThreadPoolExecutor(2, thread_name_prefix="preprocess")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -321,6 +321,7 @@ int jdc_luma(const uint8_t *data, int64_t size, uint8_t *out, int out_w, int out
     if (out_w != (width + 7) / 8 || out_h != (height + 7) / 8) goto done;
     const int64_t mcus = mcux * mcuy;
     const int64_t intervals = restart ? (mcus + restart - 1) / restart : 1;
+    if (intervals - 1 > (end - p) / 2) goto done; /* not enough data for the restart markers */
 
     /* The scan data without its byte stuffing (0xFF 0x00 is 0xFF), one segment per restart interval. */
     const size_t need = (size_t)(end - p) + PAD;
