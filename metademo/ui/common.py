@@ -18,13 +18,14 @@ import inspect
 import logging
 import math
 import os
+import re
 from collections import Counter
 
 import gradio as gr
 import numpy as np
 
 from metademo.algorithms.inner_loop import MAX_STEPS  # noqa: F401 - re-exported for the tabs
-from metademo.api import MAX_IMAGES, MAX_LR  # noqa: F401 - re-exported for the tabs
+from metademo.api import MAX_IMAGES, MAX_LR, Preprocessed, prepare  # noqa: F401 - re-exported for the tabs
 from metademo.data.gallery import PROVIDER, parse_key
 
 from .models import MODELS
@@ -49,6 +50,18 @@ def message_of(e: BaseException, drop: str = "") -> str:
 def user_error(message: str) -> gr.Error:
     """A gr.Error for a mistake the visitor can fix (shown in the page; no traceback in the log)."""
     return gr.Error(message, print_exception=False)
+
+
+def prepare_naming(images: list, name) -> Preprocessed:
+    """``images`` preprocessed in one batch (:func:`metademo.prepare`: photos two at a time); the first bad one
+    raises :func:`user_error` with ``name(i, reason)``, its index and the reason, capitalised."""
+    try:
+        return prepare(images)
+    except ValueError as e:
+        match = re.match(r"image (\d+): ", str(e))
+        if match is None:
+            raise user_error(message_of(e)) from None
+        raise user_error(name(int(match.group(1)), message_of(e, drop=match.group(0)))) from None
 
 
 def friendly(fn):

@@ -52,10 +52,10 @@ from .common import (  # noqa: F401
     gallery_status,
     items,
     page_info,
+    prepare_naming,
     show_classes,
     user_error,
 )
-from .common import message_of as _message  # noqa: F401 - the names metademo.ui.tools uses
 from .common import number as _number  # noqa: F401
 from .common import whole as _whole  # noqa: F401
 from .compare import COMPARE_HEADERS, compare, new_episode  # noqa: F401

@@ -8,7 +8,7 @@ import os
 
 import gradio as gr
 
-from metademo.api import Preprocessed, prepare
+from metademo.api import Preprocessed
 
 from . import text
 from .common import (
@@ -20,9 +20,9 @@ from .common import (
     algorithm_name,
     file_name,
     friendly,
-    message_of,
     number,
     plain,
+    prepare_naming,
     user_error,
     whole,
 )
@@ -82,15 +82,13 @@ labels_from_text = friendly(parse_labels)
 
 def _check_images(paths: list[str], what: str) -> Preprocessed:
     """Every image preprocessed once (the API then takes them as they are), naming the first bad one."""
-    out = []
-    for i, path in enumerate(paths):
-        try:
-            out.append(prepare([path]))
-        except ValueError as e:
-            reason = message_of(e, drop="image 0: ").replace(f"File {path!r}", "It")
-            reason = reason.replace(str(path), file_name(path))
-            raise user_error(f"{what.capitalize()} file {i + 1} ({file_name(path)}): {reason}") from None
-    return Preprocessed.join(out)
+
+    def name(i: int, reason: str) -> str:
+        path = paths[i]
+        reason = reason.replace(f"File {path!r}", "It").replace(str(path), file_name(path))
+        return f"{what.capitalize()} file {i + 1} ({file_name(path)}): {reason}"
+
+    return prepare_naming(paths, name)
 
 
 @friendly

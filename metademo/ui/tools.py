@@ -11,25 +11,17 @@ from . import handlers as h
 
 def _images(values, what: str):
     """Preprocessed images from a list of data URLs; errors name the image ("Support image 3: ...")."""
-    from metademo.api import Preprocessed, prepare
-
     if isinstance(values, str):
         values = [values]
     if not isinstance(values, (list, tuple)) or not values:
         raise h.user_error(f"{what}_images: give a list of images as data URLs ('data:image/png;base64,...').")
     if len(values) > h.MAX_IMAGES:
         raise h.user_error(f"{what}_images: {len(values)} images is too many; at most {h.MAX_IMAGES} per call.")
-    out = []
     for i, value in enumerate(values):
         if not isinstance(value, str) or not value.startswith("data:"):
             raise h.user_error(f"{what.capitalize()} image {i + 1}: expected a data URL such as "
                                f"'data:image/png;base64,...', got {str(value)[:40]!r}.")
-        try:
-            out.append(prepare([value]))
-        except ValueError as e:
-            reason = h._message(e, drop="image 0: ")
-            raise h.user_error(f"{what.capitalize()} image {i + 1}: {reason}") from None
-    return Preprocessed.join(out)
+    return h.prepare_naming(list(values), lambda i, reason: f"{what.capitalize()} image {i + 1}: {reason}")
 
 
 @h.friendly
