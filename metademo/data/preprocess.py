@@ -31,6 +31,7 @@ import io
 import math
 import os
 import re
+import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -764,10 +765,18 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-@functools.cache
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
 def _pool() -> ThreadPoolExecutor:
-    """Two threads, shared by every batch of the process (so two concurrent batches still use two)."""
-    return ThreadPoolExecutor(2, thread_name_prefix="preprocess")
+    """Two threads, shared by every batch of the process (so two concurrent batches still use two); a new
+    pool in a forked child, where the parent's threads do not exist."""
+    with _pools_lock:
+        pool = _pools.get(os.getpid())
+        if pool is None:
+            pool = _pools[os.getpid()] = ThreadPoolExecutor(2, thread_name_prefix="preprocess")
+        return pool
 
 
 # ----------------------------------------------------------------------------------------------

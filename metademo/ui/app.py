@@ -69,15 +69,18 @@ def launch_options() -> dict:
 
 
 def warm_up() -> threading.Thread:
-    """Load the gallery, torch, the five classifiers and the sine models in the background."""
+    """Load the gallery, torch, the classifiers and the sine models, and build the photo decoder, in the
+    background."""
     PROVIDER.start()
 
     def run():
         try:
             import metademo
+            from metademo.data import jpeg
 
             MODELS.preload(metademo.available_algorithms()).join()
             get_sine_models()
+            jpeg.load()  # compiled on first use: before the first photo arrives
         except Exception:  # a missing model is reported again when someone uses it
             log.exception("warm-up failed")
 
