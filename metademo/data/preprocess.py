@@ -31,7 +31,6 @@ import io
 import math
 import os
 import re
-import threading
 import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +39,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .. import pools
 from ..lazy import torch
 from . import jpeg
 
@@ -765,18 +765,9 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
 def _pool() -> ThreadPoolExecutor:
-    """Two threads, shared by every batch of the process (so two concurrent batches still use two); a new
-    pool in a forked child, where the parent's threads do not exist."""
-    with _pools_lock:
-        pool = _pools.get(os.getpid())
-        if pool is None:
-            pool = _pools[os.getpid()] = ThreadPoolExecutor(2, thread_name_prefix="preprocess")
-        return pool
+    """Two threads, shared by every batch of the process (so two concurrent batches still use two)."""
+    return pools.pool("preprocess", 2)
 
 
 # ----------------------------------------------------------------------------------------------

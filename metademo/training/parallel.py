@@ -10,21 +10,9 @@ meta-gradient is a mean over tasks, so the result equals the meta-gradient of th
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 from ..algorithms import Episode, MetaLearner
 from ..lazy import torch
-
-_pools: dict[int, ThreadPoolExecutor] = {}
-_lock = threading.Lock()
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    with _lock:
-        if workers not in _pools:
-            _pools[workers] = ThreadPoolExecutor(workers, thread_name_prefix="meta-gradient")
-        return _pools[workers]
+from ..pools import pool
 
 
 def _one_thread(fn, *args, **kw):
@@ -58,7 +46,7 @@ def parallel_meta_gradient(learner: MetaLearner, meta: dict[str, torch.Tensor], 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        results = list(_pool(len(shares)).map(
+        results = list(pool("meta-gradient", len(shares)).map(
             lambda share: _one_thread(learner.meta_gradient, meta, share, **kw), shares))
     finally:
         torch.set_num_threads(threads)
