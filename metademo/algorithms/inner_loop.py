@@ -164,9 +164,16 @@ class MAMLFamily(GradientLearner):
                                      steps=self.hparams.train_steps, create_graph=not first_order)
         outputs = self.logits(params, episode.query_x)
         loss = self.task_loss(outputs, episode.query_y).mean()
-        grads = torch.autograd.grad(loss, list(meta.values()))
+        grads = dict(zip(meta, torch.autograd.grad(loss, list(meta.values()), allow_unused=True)))
+        # The network is always in the graph, a step size not always: one inner step from a zero head moves
+        # the head alone (the body's gradient is exactly 0 there), so Meta-SGD's rates for the body go
+        # unused, and with no inner step every rate does. Their meta-gradient is exactly 0.
+        unused = [k for k, g in grads.items() if g is None]
+        if set(unused) & set(self.body(meta)):
+            raise RuntimeError(f"network parameters missing from the meta-graph: {unused}")
+        grads = {k: torch.zeros_like(meta[k]) if g is None else g for k, g in grads.items()}
         metrics = {"loss": loss.item()}
         accuracy = self.task_accuracy(outputs.detach(), episode.query_y)
         if accuracy is not None:
             metrics["accuracy"] = accuracy.mean().item()
-        return dict(zip(meta, grads)), metrics
+        return grads, metrics
