@@ -37,6 +37,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--val-episodes", type=int, default=200)
     p.add_argument("--first-order-iterations", type=int, default=0,
                    help="MAML, Meta-SGD, Proto-MAML: first-order meta-gradients for the first N iterations")
+    p.add_argument("--ways-max", type=int, help="draw each outer step's classes from --ways to this (default: fixed)")
+    p.add_argument("--shots-max", type=int, help="draw each outer step's shots from --shots to this")
+    p.add_argument("--train-steps-max", type=int, help="draw each outer step's inner steps from --train-steps to this")
+    p.add_argument("--multi-step-loss", action="store_true",
+                   help="MAML family: the outer loss is the mean query loss after every inner step (MAML++)")
+    p.add_argument("--head-lr-per-class", action="store_true",
+                   help="the task head steps by inner_lr x classes, so every width learns alike")
+    p.add_argument("--val-ways", default="5", help="widths of the 1-shot validation tasks, e.g. 5,20 (default 5)")
     p.add_argument("--pause-file", help="while this file exists, training waits between iterations (untimed)")
     p.add_argument("--max-minutes", type=float, help="stop after so many minutes of training (continue with --resume)")
     p.add_argument("--seed", type=int, default=0)
@@ -75,6 +83,9 @@ def main(argv=None) -> int:
                       train_steps=args.train_steps, test_steps=args.test_steps, seed=args.seed,
                       val_every=args.val_every, val_episodes=args.val_episodes,
                       first_order_iterations=args.first_order_iterations, data_root=args.data_root,
+                      ways_max=args.ways_max, shots_max=args.shots_max, train_steps_max=args.train_steps_max,
+                      multi_step_loss=args.multi_step_loss, head_lr_per_class=args.head_lr_per_class or None,
+                      val_ways=tuple(int(w) for w in args.val_ways.split(",")),
                       pause_file=args.pause_file, max_minutes=args.max_minutes, recipe=recipe(argv))
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
         from .training.distributed import DistributedTrainer as trainer_cls

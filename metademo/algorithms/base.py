@@ -49,6 +49,11 @@ class HParams:
     inner_lr: float = 0.4  # step size of the inner loop (Meta-SGD: the initial per-parameter rate)
     train_steps: int = 1  # inner steps during meta-training
     test_steps: int = 3  # default inner steps when adapting to a new task
+    # The task head's step size is ``inner_lr * n_way`` instead of ``inner_lr``. The mean support loss gives
+    # each class's row of a head a gradient of about 1/N of the loss's, so with one step size for every
+    # width a 20-way head learns four times slower than a 5-way one; scaled, every row moves as far
+    # whatever the number of classes (the body's step is unchanged). False in checkpoints trained before.
+    head_lr_per_class: bool = False
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:

@@ -81,9 +81,16 @@ class GradientLearner(MetaLearner):
             params["head.bias"] = feats.new_zeros(x.shape[0], n_way).requires_grad_()
         return params, feats
 
-    def step_sizes(self, meta: Params, lr: float) -> dict[str, torch.Tensor | float]:
+    def step_sizes(self, meta: Params, lr: float, n_way: int) -> dict[str, torch.Tensor | float]:
         """Learning rate of each adapted tensor (broadcastable to its task-batched shape)."""
-        return dict.fromkeys([*self.body(meta), *(HEAD_KEYS if self.head else ())], lr)
+        sizes = dict.fromkeys(self.body(meta), lr)
+        if self.head:
+            sizes.update(dict.fromkeys(HEAD_KEYS, lr * self.head_scale(n_way)))
+        return sizes
+
+    def head_scale(self, n_way: int) -> float:
+        """How much larger the head's step is than the body's (``HParams.head_lr_per_class``)."""
+        return float(n_way) if self.hparams.head_lr_per_class else 1.0
 
     def readout(self, params: Params, features: torch.Tensor) -> torch.Tensor:
         """The task's outputs from the network's features: class scores from the task's linear head."""
@@ -124,7 +131,7 @@ class GradientLearner(MetaLearner):
         network = self.network.at_precision(resolve_precision(precision, x.device))
         # At inference nothing needs the path back to the meta-parameters: cut it after each step.
         keep_graph = create_graph or any(v.requires_grad for v in meta.values())
-        sizes = self.step_sizes(meta, lr)
+        sizes = self.step_sizes(meta, lr, n_way)
         with torch.enable_grad():
             params, feats = self.initial_params(meta, x, y, n_way, network)
         loss = None
@@ -157,13 +164,26 @@ class MAMLFamily(GradientLearner):
 
     first_order = False
 
-    def meta_gradient(self, meta, episode, first_order: bool | None = None):
-        """``first_order=True`` drops the second derivatives for this call (a first-order warm-up)."""
+    def meta_gradient(self, meta, episode, first_order: bool | None = None, steps: int | None = None,
+                      multi_step: bool = False):
+        """``first_order=True`` drops the second derivatives for this call (a first-order warm-up); ``steps``
+        inner steps (default ``hparams.train_steps``). With ``multi_step`` the outer loss is the mean of the
+        query losses after every inner step 1..steps (the multi-step loss of MAML++, Antoniou et al. 2019),
+        so that every step, not only the last, must leave the task better than before."""
         first_order = self.first_order if first_order is None else first_order
-        params = self.adapted_params(meta, episode.support_x, episode.support_y, episode.n_way,
-                                     steps=self.hparams.train_steps, create_graph=not first_order)
-        outputs = self.logits(params, episode.query_x)
-        loss = self.task_loss(outputs, episode.query_y).mean()
+        steps = self.hparams.train_steps if steps is None else steps
+        adapted = self.descend(meta, episode.support_x, episode.support_y, episode.n_way, steps,
+                               create_graph=not first_order, final_loss=False)
+        if multi_step and steps > 1:
+            losses = []
+            for state in adapted:
+                if state.step:
+                    outputs = self.logits(state.params, episode.query_x)
+                    losses.append(self.task_loss(outputs, episode.query_y).mean())
+            loss, final = torch.stack(losses).mean(), losses[-1]
+        else:
+            outputs = self.logits(last(adapted).params, episode.query_x)
+            loss = final = self.task_loss(outputs, episode.query_y).mean()
         grads = dict(zip(meta, torch.autograd.grad(loss, list(meta.values()), allow_unused=True)))
         # The network is always in the graph, a step size not always: one inner step from a zero head moves
         # the head alone (the body's gradient is exactly 0 there), so Meta-SGD's rates for the body go
@@ -172,7 +192,7 @@ class MAMLFamily(GradientLearner):
         if set(unused) & set(self.body(meta)):
             raise RuntimeError(f"network parameters missing from the meta-graph: {unused}")
         grads = {k: torch.zeros_like(meta[k]) if g is None else g for k, g in grads.items()}
-        metrics = {"loss": loss.item()}
+        metrics = {"loss": final.item()}
         accuracy = self.task_accuracy(outputs.detach(), episode.query_y)
         if accuracy is not None:
             metrics["accuracy"] = accuracy.mean().item()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..lazy import torch
 from .base import HParams
-from .inner_loop import MAMLFamily
+from .inner_loop import HEAD_KEYS, MAMLFamily
 
 PREFIX = "lr."
 
@@ -38,7 +38,9 @@ class MetaSGD(MAMLFamily):
         rates[PREFIX + "head.bias"] = torch.full((1,), a, dtype=dtype)
         return {**meta, **rates}
 
-    def step_sizes(self, meta, lr):
+    def step_sizes(self, meta, lr, n_way):
         scale = lr / self.hparams.inner_lr
+        head = scale * self.head_scale(n_way)
         # Task-batched parameters have a leading task dimension; the rates broadcast over it.
-        return {k[len(PREFIX):]: scale * v for k, v in meta.items() if k.startswith(PREFIX)}
+        return {k[len(PREFIX):]: (head if k[len(PREFIX):] in HEAD_KEYS else scale) * v
+                for k, v in meta.items() if k.startswith(PREFIX)}

@@ -25,13 +25,15 @@ class Reptile(GradientLearner):
     default_hparams = HParams(inner_lr=0.1, train_steps=5, test_steps=10)
     outer_optimizer = "sgd"  # plain SGD on theta - mean(W) is exactly the Reptile update
 
-    def meta_gradient(self, meta, episode):
+    def meta_gradient(self, meta, episode, steps: int | None = None):
+        """``steps`` inner SGD steps (default ``hparams.train_steps``)."""
+        steps = self.hparams.train_steps if steps is None else steps
         theta = {k: v.detach() for k, v in meta.items()}
         x = torch.cat([episode.support_x, episode.query_x], 1)
         y = torch.cat([episode.support_y, episode.query_y], 1)
-        steps = self.descend(theta, x, y, episode.n_way, steps=self.hparams.train_steps, final_loss=False)
-        first = next(steps)  # before any update: how well the initialisation alone does
+        states = self.descend(theta, x, y, episode.n_way, steps=steps, final_loss=False)
+        first = next(states)  # before any update: how well the initialisation alone does
         metrics = {"loss": first.loss.mean().item(), "accuracy": first.accuracy.mean().item()}
-        final = last(steps) if self.hparams.train_steps else first
+        final = last(states) if steps else first
         grads = {k: theta[k] - final.params[k].detach().mean(0) for k in theta}
         return grads, metrics

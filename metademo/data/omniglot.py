@@ -139,17 +139,22 @@ class EpisodeSampler:
         self.pool, self.n_way, self.k_shot, self.q_queries = pool, n_way, k_shot, q_queries
         self.rng = np.random.default_rng(seed)
 
-    def sample_indices(self, tasks: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
-        """(T, N, 1) class and (T, N, K+Q) drawing indices into the pool; the first K drawings are support."""
-        n, k, q = self.n_way, self.k_shot, self.q_queries
+    def sample_indices(self, tasks: int = 1, n_way: int | None = None, k_shot: int | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(T, N, 1) class and (T, N, K+Q) drawing indices into the pool; the first K drawings are support.
+        ``n_way`` and ``k_shot`` override the sampler's for this call."""
+        n, k, q = n_way or self.n_way, k_shot or self.k_shot, self.q_queries
         classes, drawings = self.pool.shape[:2]
         cls = np.stack([self.rng.choice(classes, n, replace=False) for _ in range(tasks)])  # (T, N)
         idx = np.stack([[self.rng.choice(drawings, k + q, replace=False) for _ in range(n)] for _ in range(tasks)])
         return torch.from_numpy(cls)[..., None], torch.from_numpy(idx)
 
-    def sample(self, tasks: int = 1) -> Episode:
-        n, k, q = self.n_way, self.k_shot, self.q_queries
-        imgs = self.pool[self.sample_indices(tasks)]  # (T, N, K+Q, H, W)
+    def sample(self, tasks: int = 1, n_way: int | None = None, k_shot: int | None = None) -> Episode:
+        n, k, q = n_way or self.n_way, k_shot or self.k_shot, self.q_queries
+        classes, drawings = self.pool.shape[:2]
+        if not 2 <= n <= classes or k < 1 or k + q > drawings:
+            raise ValueError(f"cannot sample {n}-way {k}-shot {q}-query tasks from {classes} classes of {drawings}")
+        imgs = self.pool[self.sample_indices(tasks, n, k)]  # (T, N, K+Q, H, W)
         imgs = imgs.float().div_(255).unsqueeze(3)  # (T, N, K+Q, 1, H, W)
         labels = torch.arange(n).view(1, n, 1)
 

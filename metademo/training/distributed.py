@@ -28,10 +28,10 @@ def shard(episode: Episode, rank: int, world: int) -> Episode:
                    episode.n_way)
 
 
-def distributed_meta_gradient(learner: MetaLearner, meta: dict, episode: Episode):
+def distributed_meta_gradient(learner: MetaLearner, meta: dict, episode: Episode, **kw):
     """The meta-gradient of the whole ``episode`` batch, each process doing 1/world of the tasks."""
     rank, world = dist.get_rank(), dist.get_world_size()
-    grads, metrics = learner.meta_gradient(meta, shard(episode, rank, world))
+    grads, metrics = learner.meta_gradient(meta, shard(episode, rank, world), **kw)
     first = next(iter(grads.values()))
     scalars = torch.tensor([metrics["loss"], metrics["accuracy"]], dtype=first.dtype, device=first.device)
     flat = torch.cat([g.reshape(-1) for g in grads.values()] + [scalars])
@@ -55,8 +55,8 @@ class DistributedTrainer(Trainer):
             torch.cuda.set_device(device)
         super().__init__(config, device, progress=progress and self.rank == 0)
 
-    def meta_gradient(self, episode):
-        return distributed_meta_gradient(self.learner, self.meta, episode)
+    def meta_gradient(self, episode, **kw):
+        return distributed_meta_gradient(self.learner, self.meta, episode, **kw)
 
     def save_checkpoint(self, val):
         if self.rank == 0:

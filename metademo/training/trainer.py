@@ -53,6 +53,14 @@ class TrainConfig:
     val_every: int = 100
     val_episodes: int = 200
     first_order_iterations: int = 0  # MAML, Meta-SGD, Proto-MAML: first-order meta-gradients for this many
+    # Ranges: each outer step draws its number of classes from ways..ways_max, of shots from shots..shots_max
+    # and of inner steps from train_steps..train_steps_max (all tasks of one meta-batch alike); None: fixed.
+    ways_max: int | None = None
+    shots_max: int | None = None
+    train_steps_max: int | None = None
+    multi_step_loss: bool = False  # MAML family: the outer loss is the mean query loss after every inner step
+    head_lr_per_class: bool | None = None  # the task head steps by inner_lr * n_way (HParams.head_lr_per_class)
+    val_ways: tuple[int, ...] = (5,)  # validation tasks (1-shot) of these widths; the score is their mean
     data_root: str | None = None
     pause_file: str | None = None  # while this file exists, training waits between iterations (not timed)
     max_minutes: float | None = None  # stop this sitting after so many minutes of training (resume later)
@@ -62,7 +70,8 @@ class TrainConfig:
     def hparams(self) -> HParams:
         base = get_algorithm(self.algorithm).default_hparams
         kw = {k: v for k, v in (("inner_lr", self.inner_lr), ("train_steps", self.train_steps),
-                                ("test_steps", self.test_steps)) if v is not None}
+                                ("test_steps", self.test_steps), ("head_lr_per_class", self.head_lr_per_class))
+              if v is not None}
         return base.replace(**kw)
 
 
@@ -78,8 +87,9 @@ class Trainer:
         val_pool = load_split("val", config.data_root, progress=progress)
         self.sampler = EpisodeSampler(self.train_pool, config.ways, config.shots, config.queries, config.seed)
         # The same validation episodes every time, so validation accuracies are comparable.
-        self.val_episodes = [EpisodeSampler(val_pool, 5, 1, 15, VAL_SEED).sample(20)
-                             for _ in range(max(1, config.val_episodes // 20))]
+        self.val_episodes = {ways: [EpisodeSampler(val_pool, ways, 1, 15, VAL_SEED).sample(20)
+                                    for _ in range(max(1, config.val_episodes // 20))]
+                             for ways in config.val_ways}
         self.meta = self._initial_meta()
         params = list(self.meta.values())
         if self.learner.outer_optimizer == "sgd":
@@ -128,18 +138,45 @@ class Trainer:
         return True
 
     # --- the loop --------------------------------------------------------------------------------
-    def meta_gradient(self, episode):
+    def sample_task_shape(self) -> tuple[int, int, dict]:
+        """This outer step's number of classes and shots, and the arguments of its meta-gradient. Draws from
+        the sampler's generator (saved with the training state) only for the ranges the run asks for."""
+        cfg, rng = self.cfg, self.sampler.rng
+
+        def draw(low, high):
+            return int(rng.integers(low, high + 1)) if high is not None and high > low else low
+
+        ways, shots = draw(cfg.ways, cfg.ways_max), draw(cfg.shots, cfg.shots_max)
+        kw = {}
         # The first-order warm-up of MAML and its second-order relatives (a trick of MAML++).
-        kw = {"first_order": True} if self.iteration < self.cfg.first_order_iterations else {}
+        if self.iteration < cfg.first_order_iterations:
+            kw["first_order"] = True
+        if cfg.train_steps_max is not None:
+            kw["steps"] = draw(self.learner.hparams.train_steps, cfg.train_steps_max)
+        if cfg.multi_step_loss:
+            kw["multi_step"] = True
+        return ways, shots, kw
+
+    def meta_gradient(self, episode, **kw):
         # On the CPU the tasks of a meta-batch are shared out to one worker per torch thread.
         return parallel_meta_gradient(self.learner, self.meta, episode, **kw)
 
     def validate(self, meta: dict | None = None, steps: int | None = None) -> dict:
-        """Accuracy on the validation episodes, adapting as the app would on this machine (its ``precision``)."""
-        accs = []
-        for ep in self.val_episodes:
-            accs.extend(self.learner.query_accuracy(meta or self.meta, ep.to(self.device), steps=steps).tolist())
-        return {**summarize(accs), "precision": self.learner.adaptation_precision(self.device)}
+        """Accuracy on the validation episodes, adapting as the app would on this machine (its ``precision``):
+        the mean over the validation widths, each also reported (``"5way"``, ...)."""
+        result = {"precision": self.learner.adaptation_precision(self.device)}
+        means = []
+        for ways, episodes in self.val_episodes.items():
+            accs = []
+            for ep in episodes:
+                accs.extend(self.learner.query_accuracy(meta or self.meta, ep.to(self.device), steps=steps).tolist())
+            summary = summarize(accs)
+            result[f"{ways}way"] = summary["accuracy"]
+            means.append(summary)
+        if len(means) == 1:
+            return {**means[0], **result}
+        return {**result, "accuracy": float(np.mean([m["accuracy"] for m in means])),
+                "episodes": sum(m["episodes"] for m in means)}
 
     def _wait_while_paused(self) -> None:
         while self.cfg.pause_file and os.path.exists(self.cfg.pause_file):
@@ -169,8 +206,9 @@ class Trainer:
             start = time.perf_counter()
             for g in self.opt.param_groups:
                 g["lr"] = self._lr_at(self.iteration)
-            episode = self.sampler.sample(cfg.meta_batch).to(self.device)
-            grads, metrics = self.meta_gradient(episode)
+            ways, shots, kw = self.sample_task_shape()
+            episode = self.sampler.sample(cfg.meta_batch, n_way=ways, k_shot=shots).to(self.device)
+            grads, metrics = self.meta_gradient(episode, **kw)
             for k, p in self.meta.items():
                 p.grad = grads[k]
             self.opt.step()
@@ -195,7 +233,9 @@ class Trainer:
         train = {k: float(np.mean([m[k] for m in recent])) for k in recent[0]}
         self.log.append({"iteration": self.iteration, "seconds": round(self.elapsed, 1),
                          "train_loss": train["loss"], "train_accuracy": train["accuracy"],
-                         "val_accuracy": val["accuracy"]})
+                         "val_accuracy": val["accuracy"],
+                         **({f"val_{w}way": val[f"{w}way"] for w in self.cfg.val_ways} if len(self.cfg.val_ways) > 1
+                            else {})})
         if val["accuracy"] > self.best:
             self.best = val["accuracy"]
             self.save_checkpoint(val)
@@ -225,10 +265,13 @@ class Trainer:
                     "iterations": self.iteration, "planned_iterations": cfg.iterations,
                     "seed": cfg.seed, "initialisation": f"random, seed {cfg.seed}",
                     "first_order_iterations": cfg.first_order_iterations, "recipe": cfg.recipe,
+                    "ways_max": cfg.ways_max, "shots_max": cfg.shots_max, "train_steps_max": cfg.train_steps_max,
+                    "multi_step_loss": cfg.multi_step_loss, "val_ways": list(cfg.val_ways),
                     "wall_seconds": round(self.elapsed, 1), "device": str(self.device),
                     "hardware": hardware(self.device), "torch": torch.__version__,
                     "threads": torch.get_num_threads()}
-        meta = {"training": training, "validation": {"5way1shot": val, "log": self.log}}
+        setting = "1shot_" + "_".join(f"{w}way" for w in cfg.val_ways) if len(cfg.val_ways) > 1 else "5way1shot"
+        meta = {"training": training, "validation": {setting: val, "log": self.log}}
         save_checkpoint(cfg.out, Checkpoint(cfg.algorithm, self.learner.hparams, self.meta, meta))
 
 

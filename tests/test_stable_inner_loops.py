@@ -1,0 +1,159 @@
+"""What makes an inner loop stable and width-independent, proven: the per-class head step, the multi-step
+outer loss (exact gradient against finite differences), and the trainer's draws of task shapes."""
+
+import numpy as np
+import pytest
+import torch
+
+from metademo.algorithms import FOMAML, MAML, MetaSGD, ProtoMAML, Reptile
+from metademo.algorithms.base import per_task_cross_entropy
+from metademo.algorithms.inner_loop import HEAD_KEYS
+from metademo.training.trainer import TrainConfig, Trainer
+from tests.test_algorithms import dot, make_episode, random_direction, small
+
+SCALED = [MAML, FOMAML, MetaSGD, Reptile, ProtoMAML]
+
+
+@pytest.mark.parametrize("cls", SCALED, ids=lambda c: c.name)
+@pytest.mark.parametrize("n_way", [3, 5])
+def test_per_class_head_steps_by_lr_times_classes_and_the_body_by_lr(cls, n_way):
+    scaled, meta = small(cls, head_lr_per_class=True, inner_lr=0.1)
+    plain = cls(scaled.hparams.replace(head_lr_per_class=False))
+    episode = make_episode(n_way=n_way, k=2, q=1, tasks=1)
+    x, y = episode.support_x, episode.support_y
+    # One step of the scaled learner moves the head exactly as a plain one with n_way times the rate ...
+    one = list(scaled.adapt_steps(meta, x, y, n_way, steps=1, lr=0.1))
+    sizes = scaled.step_sizes(meta, 0.1, n_way)
+    reference = plain.step_sizes(meta, 0.1, n_way)
+    for k in HEAD_KEYS:
+        torch.testing.assert_close(torch.as_tensor(sizes[k]), n_way * torch.as_tensor(reference[k]))
+    for k in scaled.body(meta):
+        torch.testing.assert_close(torch.as_tensor(sizes[k]), torch.as_tensor(reference[k]))
+    # ... and the result differs from the plain learner's (the check can fail).
+    plain_one = list(plain.adapt_steps(meta, x, y, n_way, steps=1, lr=0.1))
+    assert not torch.allclose(one[-1].params["head.weight"], plain_one[-1].params["head.weight"])
+
+
+@pytest.mark.parametrize("cls", [MAML, MetaSGD, ProtoMAML], ids=lambda c: c.name)
+def test_per_class_head_keeps_class_order_irrelevant(cls):
+    learner, meta = small(cls, head_lr_per_class=True, inner_lr=0.1, test_steps=3)
+    episode = make_episode(n_way=4, k=2, q=3, tasks=1)
+    perm = torch.tensor([2, 0, 3, 1])
+    base = learner.adapt(meta, episode.support_x, episode.support_y, 4)
+    permuted = learner.adapt(meta, episode.support_x, perm[episode.support_y], 4)
+    p_base = torch.softmax(learner.logits(base.params, episode.query_x), -1)
+    p_perm = torch.softmax(learner.logits(permuted.params, episode.query_x), -1)
+    torch.testing.assert_close(p_perm[..., perm], p_base, rtol=1e-9, atol=1e-12)
+
+
+def test_zero_head_after_one_per_class_step_is_width_independent():
+    """From a zero head, row c after one step is lr * N * (1/S) sum_i (y_ic - 1/N) f_i = lr (mu_c - mu) for K
+    shots per class: the class mean minus the overall mean, whatever N."""
+    learner, meta = small(MAML, head_lr_per_class=True, inner_lr=0.1)
+    for n_way in (2, 3, 5):
+        episode = make_episode(n_way=n_way, k=2, q=1, tasks=1)
+        x, y = episode.support_x, episode.support_y
+        state = list(learner.adapt_steps(meta, x, y, n_way, steps=1))[-1]
+        feats = learner.network.features(learner.body(meta), x[0]).detach()
+        mu = torch.stack([feats[y[0] == c].mean(0) for c in range(n_way)])
+        torch.testing.assert_close(state.params["head.weight"][0].detach(), 0.1 * (mu - feats.mean(0)))
+
+
+def multi_step_loss(learner, meta, episode, steps):
+    theta = {k: v.detach() for k, v in meta.items()}
+    losses = []
+    for state in learner.adapt_steps(theta, episode.support_x, episode.support_y, episode.n_way, steps=steps,
+                                     precision="float32"):
+        if state.step:
+            with torch.no_grad():
+                logits = learner.logits(state.params, episode.query_x)
+                losses.append(per_task_cross_entropy(logits, episode.query_y).mean().item())
+    return float(np.mean(losses))
+
+
+@pytest.mark.parametrize("cls", [MAML, MetaSGD, ProtoMAML], ids=lambda c: c.name)
+def test_multi_step_meta_gradient_matches_finite_differences(cls):
+    learner, meta = small(cls, head_lr_per_class=True, inner_lr=0.1, train_steps=1)
+    episode = make_episode(n_way=3)
+    grads, metrics = learner.meta_gradient(meta, episode, steps=3, multi_step=True)
+    final_only, _ = learner.meta_gradient(meta, episode, steps=3)
+    eps = 1e-7  # a ReLU or pooling kink lies within 1e-6 of this point along one of the directions
+    for seed in range(2):
+        v = random_direction(meta, seed)
+        plus = {k: meta[k].detach() + eps * v[k] for k in meta}
+        minus = {k: meta[k].detach() - eps * v[k] for k in meta}
+        fd = (multi_step_loss(learner, plus, episode, 3) - multi_step_loss(learner, minus, episode, 3)) / (2 * eps)
+        assert abs(fd - dot(grads, v)) / abs(fd) < 1e-5, (fd, dot(grads, v))
+        # The check can fail: the final step's loss alone has another gradient.
+        assert abs(fd - dot(final_only, v)) / abs(fd) > 1e-3
+
+
+def test_multi_step_metrics_report_the_final_step():
+    learner, meta = small(MAML, inner_lr=0.1)
+    episode = make_episode(n_way=3)
+    _, multi = learner.meta_gradient(meta, episode, steps=3, multi_step=True)
+    _, final = learner.meta_gradient(meta, episode, steps=3)
+    assert multi == pytest.approx(final, rel=1e-12)
+
+
+def test_reptile_takes_the_steps_it_is_given():
+    learner, meta = small(Reptile, inner_lr=0.1, train_steps=5)
+    episode = make_episode(n_way=3, tasks=1)
+    two, _ = learner.meta_gradient(meta, episode, steps=2)
+    default, _ = learner.meta_gradient(meta, episode)
+    configured, _ = small(Reptile, inner_lr=0.1, train_steps=2)[0].meta_gradient(meta, episode)
+    for k in meta:
+        torch.testing.assert_close(two[k], configured[k])
+    assert any(not torch.allclose(two[k], default[k]) for k in meta)
+
+
+@pytest.fixture(scope="module")
+def pools():
+    """A random stand-in for Omniglot's splits: 40 classes of 20 drawings."""
+    g = torch.Generator().manual_seed(0)
+    return torch.randint(0, 256, (40, 20, 28, 28), generator=g, dtype=torch.uint8)
+
+
+def trainer(monkeypatch, tmp_path, pool, **kw):
+    import metademo.training.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "load_split", lambda split, root=None, progress=True: pool)
+    cfg = TrainConfig(algorithm="maml", out=str(tmp_path / "m.safetensors"), meta_batch=2, queries=2,
+                      val_episodes=20, **kw)
+    return Trainer(cfg, progress=False)
+
+
+def test_trainer_draws_widths_shots_and_steps_in_their_ranges(monkeypatch, tmp_path, pools):
+    t = trainer(monkeypatch, tmp_path, pools, ways=5, ways_max=20, shots=1, shots_max=5, train_steps=1,
+                train_steps_max=10, multi_step_loss=True, first_order_iterations=1, val_ways=(5, 20))
+    draws = [t.sample_task_shape() for _ in range(300)]
+    assert {w for w, _, _ in draws} == set(range(5, 21))
+    assert {s for _, s, _ in draws} == set(range(1, 6))
+    assert {kw["steps"] for _, _, kw in draws} == set(range(1, 11))
+    assert all(kw["multi_step"] and kw["first_order"] for _, _, kw in draws)
+    t.iteration = 1
+    assert "first_order" not in t.sample_task_shape()[2]
+    assert set(t.val_episodes) == {5, 20} and t.val_episodes[20][0].n_way == 20
+
+
+def test_fixed_shapes_draw_nothing_so_earlier_runs_resume_identically(monkeypatch, tmp_path, pools):
+    t = trainer(monkeypatch, tmp_path, pools)
+    before = t.sampler.rng.bit_generator.state
+    assert t.sample_task_shape() == (5, 1, {})
+    assert t.sampler.rng.bit_generator.state == before
+
+
+def test_training_over_widths_validates_each_and_resumes(monkeypatch, tmp_path, pools):
+    kw = dict(ways=3, ways_max=6, train_steps=1, train_steps_max=3, multi_step_loss=True, head_lr_per_class=True,
+              iterations=4, val_every=2, val_ways=(5, 8))
+    t = trainer(monkeypatch, tmp_path, pools, **kw)
+    t.run()
+    assert [set(r) >= {"val_5way", "val_8way"} for r in t.log] == [True, True]
+    first = trainer(monkeypatch, tmp_path, pools, **{**kw, "iterations": 2})
+    first.run()
+    resumed = trainer(monkeypatch, tmp_path, pools, **kw)
+    assert resumed.load_state() and resumed.iteration == 2
+    resumed.run()
+    for k in t.meta:
+        torch.testing.assert_close(resumed.meta[k], t.meta[k])
+    assert resumed.learner.hparams.head_lr_per_class
