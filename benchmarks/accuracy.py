@@ -1,12 +1,17 @@
 """Accuracy of the shipped checkpoints on the Omniglot evaluation alphabets, beside the published numbers.
 
     python benchmarks/accuracy.py [--episodes 1000] [--algorithms maml,protonet] [--settings 5w1s,20w5s]
+    python benchmarks/accuracy.py --quick    # a smoke test in seconds, into a temporary folder
 
 Writes ``docs/accuracy.json`` (every figure, merged with earlier runs so algorithms can be evaluated
 one at a time), ``docs/accuracy.md`` (the table the README and the app show) and
 ``docs/time_to_accuracy.png`` (validation accuracy against training wall time, from each checkpoint's
 validation log). Every number is the mean over seeded episodes (15 queries per class) with its 95%
 confidence interval; the same command reproduces it (``python -m metademo.evaluate`` gives one cell).
+``--quick`` is a smoke test: 3 episodes of 5-way 1-shot (unless asked otherwise) drawn from the first 40
+characters only (the metric learners embed the whole pool for every setting), 2 of the Lake runs, and the
+same three files written into a new temporary folder, fresh rather than merged; ``docs/`` and the README
+stay as they are.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +38,7 @@ DOCS = ROOT / "docs"
 ALGORITHMS = list(REGISTRY)
 TITLES = {name: cls.title for name, cls in REGISTRY.items()}
 SETTINGS = {"5w1s": (5, 1), "5w5s": (5, 5), "20w1s": (20, 1), "20w5s": (20, 5)}
+QUICK_CHARACTERS, QUICK_LAKE_RUNS = 40, 2  # --quick: the first characters of the pool, the first Lake runs
 
 
 def evaluate(args) -> dict:
@@ -39,6 +46,9 @@ def evaluate(args) -> dict:
     results = json.loads(path.read_text()) if path.exists() else {}
     pool = load_split("test", args.data_root)
     runs = load_lake_runs(args.data_root)
+    if args.quick:
+        pool, runs = pool[:QUICK_CHARACTERS], runs[:QUICK_LAKE_RUNS]
+        print(f"quick: the first {len(pool)} characters of the pool, {len(runs)} Lake runs", flush=True)
     for name in args.algorithms:
         ckpt = load_checkpoint(weights_path(name))
         learner, meta = ckpt.learner(), ckpt.params
@@ -179,8 +189,8 @@ def plot(out: Path) -> None:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--algorithms", default=",".join(ALGORITHMS))
-    p.add_argument("--settings", default=",".join(SETTINGS))
-    p.add_argument("--episodes", type=int, default=1000)
+    p.add_argument("--settings", default=None, help="default all four (quick 5w1s)")
+    p.add_argument("--episodes", type=int, default=None, help="episodes per setting (default 1000, quick 3)")
     p.add_argument("--episodes-for", default="", help="per-setting overrides, e.g. 20w5s=200,20w1s=300")
     p.add_argument("--no-lake", dest="lake", action="store_false")
     p.add_argument("--seed", type=int, default=0)
@@ -188,12 +198,20 @@ def main(argv=None):
     p.add_argument("--threads", type=int)
     p.add_argument("--data-root")
     p.add_argument("--only-docs", action="store_true", help="rewrite the table and plot from accuracy.json")
-    p.add_argument("--json", default=str(DOCS / "accuracy.json"),
-                   help="results file to update (parallel runs: one file each, then --merge them)")
+    p.add_argument("--json", default=None,
+                   help="results file to update (default docs/accuracy.json; parallel runs: one file each, then "
+                        "--merge them)")
     p.add_argument("--merge", nargs="*", default=[], help="results files to merge into --json first")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke test: 3 episodes of 5w1s from the first 40 characters, 2 Lake runs, everything "
+                        "written to a new temporary folder (docs/ and the README untouched)")
     args = p.parse_args(argv)
+    out = Path(tempfile.mkdtemp(prefix="metademo-accuracy-")) if args.quick else DOCS
+    args.json = args.json or str(out / "accuracy.json")
+    if args.episodes is None:
+        args.episodes = 3 if args.quick else 1000
     args.algorithms = [a for a in args.algorithms.split(",") if a]
-    args.settings = [s for s in args.settings.split(",") if s]
+    args.settings = [s for s in (args.settings or ("5w1s" if args.quick else ",".join(SETTINGS))).split(",") if s]
     args.episodes_for = {k: int(v) for k, v in (kv.split("=") for kv in args.episodes_for.split(",") if kv)}
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -207,10 +225,22 @@ def main(argv=None):
         results = merged
     else:
         results = evaluate(args)
-    if args.json != str(DOCS / "accuracy.json"):
+    if Path(args.json).resolve() != (out / "accuracy.json").resolve():
         return  # a partial run: merge it into docs/accuracy.json, then write the docs
     table = markdown(results)
-    (DOCS / "accuracy.md").write_text(table)
+    (out / "accuracy.md").write_text(table)
+    plot(out / "time_to_accuracy.png")
+    times = time_to_accuracy_markdown()
+    if not args.quick:
+        update_readme(table, times)
+    print(markdown(results))
+    print(times)
+    if args.quick:
+        print(f"quick run: accuracy.json, accuracy.md and time_to_accuracy.png written to {out}")
+
+
+def update_readme(table: str, times: str) -> None:
+    """Put the accuracy table and the time-to-accuracy table into the README, between their markers."""
     readme = ROOT / "README.md"  # the README shows the same table, between two markers
     text = readme.read_text()
     start, end = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
@@ -218,14 +248,10 @@ def main(argv=None):
         body = table.split("\n", 2)[2]  # without the page title
         text = text[: text.index(start) + len(start)] + "\n" + body + text[text.index(end):]
         readme.write_text(text)
-    plot(DOCS / "time_to_accuracy.png")
-    times = time_to_accuracy_markdown()
     text = readme.read_text()
     start, end = "<!-- time:start -->", "<!-- time:end -->"
     if start in text and end in text:
         readme.write_text(text[: text.index(start) + len(start)] + "\n" + times + "\n" + text[text.index(end):])
-    print(markdown(results))
-    print(times)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Interactive latency from what people really send: through the Python API and through the running app.
 
     python benchmarks/latency.py [--runs 30] [--sections preprocess,api,app,cold,preview] [--baseline-root DIR]
+    python benchmarks/latency.py --quick    # a smoke test in under a minute: see the end of this docstring
 
 One episode, 5-way 5-shot with 10 queries (5 unseen Omniglot characters, 7 drawings each), in four forms:
 
@@ -31,6 +32,12 @@ Goals on 2 CPU cores (p50): preprocessing 0.3 ms per Omniglot PNG and 20 ms per 
 core; from PNG files, ProtoNet 30 ms and every gradient-based algorithm 200 ms through the API; the app's
 ``/classify`` as the page calls it 300 ms; through ``gradio_client`` with default settings 1 s; cold start 5 s;
 live preview about 150 ms from the end of a stroke to new bars.
+
+``--quick`` is a smoke test: sections ``api,app,cold`` (unless ``--sections`` says otherwise), ProtoNet and
+MAML only (unless ``--algorithms``), one timed call per measurement after the warm-up (``--runs`` sets
+more), one cold start, and no phone photos (making them takes about 2 s each) unless the ``preprocess``
+section is asked for. The ``preview`` section runs in quick mode only when asked for
+(``tests/test_classroom_browser.py`` drives the live preview in Chromium too).
 """
 
 from __future__ import annotations
@@ -40,7 +47,9 @@ import os
 import platform
 import ssl
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
@@ -85,16 +94,31 @@ def episode(ways=5, shots=5, per_class_queries=2, seed=0):
     return support, labels, queries
 
 
-def forms(support, queries):
-    """{form: (support items, query items, paths on disk or None)}."""
+def forms(support, queries, photos: bool = True):
+    """{form: (support items, query items)}; without ``photos``, no ``"photo"`` form."""
     out = {"png": (support, queries)}
-    out["photo"] = ([inputs.phone_photo(p, seed=i) for i, p in enumerate(support)],
-                    [inputs.phone_photo(p, seed=100 + i) for i, p in enumerate(queries)])
+    if photos:
+        out["photo"] = ([inputs.phone_photo(p, seed=i) for i, p in enumerate(support)],
+                        [inputs.phone_photo(p, seed=100 + i) for i, p in enumerate(queries)])
     out["sketch"] = ([inputs.sketch(p, seed=i) for i, p in enumerate(support)],
                      [inputs.sketch(p, seed=100 + i) for i, p in enumerate(queries)])
     shrunk = lambda p: Image.fromarray(255 - (current.preprocess(p)[0].numpy() * 255).round().astype(np.uint8))  # noqa: E731
     out["28x28"] = ([shrunk(p) for p in support], [shrunk(p) for p in queries])
     return out
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """Timed calls per measurement, each after one warm-up call: ``many`` for the main rows, ``some`` and
+    ``few`` for the costlier ones."""
+
+    many: int
+    some: int
+    few: int
+
+    @classmethod
+    def of(cls, runs: int, quick: bool = False) -> Rounds:
+        return cls(runs, runs, runs) if quick else cls(runs, max(5, runs // 3), max(3, runs // 6))
 
 
 def timed(runs: int, fn, *args) -> list[float]:
@@ -171,10 +195,9 @@ def section_preprocess(support, queries, data, runs):
               f"{(po.argmax(1) == truth).mean():.0%} before, {(pn.argmax(1) == truth).mean():.0%} after")
 
 
-def section_api(labels, data, runs):
-    print(f"\n2. Python API, fit + predict_proba from each input form: p50 / p95 ms ({runs} runs; photos "
-          f"{max(3, runs // 6)})")
-    names = metademo.available_algorithms()
+def section_api(labels, data, rounds: Rounds, names):
+    print(f"\n2. Python API, fit + predict_proba from each input form: p50 / p95 ms ({rounds.many} runs; photos "
+          f"{rounds.few})" + ("" if "photo" in data else "; no photos in this run"))
     print(f"   {'algorithm':10} {'steps':>5} {'png':>13} {'photo':>13} {'sketch':>13} {'28x28':>13} "
           f"{'png before':>13} {'png 3 steps':>13} {'png float32':>13} {'goal':>5}")
     baseline = metademo.api.preprocess_batch
@@ -186,22 +209,25 @@ def section_api(labels, data, runs):
             continue
         cells = []
         for form in ("png", "photo", "sketch", "28x28"):
+            if form not in data:
+                cells.append(None)
+                continue
             s, q = data[form]
-            cells.append(timed(max(3, runs // 6) if form == "photo" else runs, fit_predict, clf, s, labels, q))
+            cells.append(timed(rounds.few if form == "photo" else rounds.many, fit_predict, clf, s, labels, q))
         metademo.api.preprocess_batch = reference.preprocess_batch  # the previous preprocessing, same process
         try:
             s, q = data["png"]
-            before = timed(max(5, runs // 3), fit_predict, clf, s, labels, q)
+            before = timed(rounds.some, fit_predict, clf, s, labels, q)
         finally:
             metademo.api.preprocess_batch = baseline
         goal = GOAL_GRADIENT if clf.learner.has_inner_loop else GOAL_COMPARING
         # The default inner steps are becoming 3 or more: the same at 3 steps.
-        three = timed(max(5, runs // 3), fit_predict, clf, s, labels, q, 3) if clf.learner.has_inner_loop else None
+        three = timed(rounds.some, fit_predict, clf, s, labels, q, 3) if clf.learner.has_inner_loop else None
         # Inner loops in float32 where they would run in bfloat16: what the faster arithmetic saves.
         float32 = None
         if clf.learner.has_inner_loop and metademo.adaptation_precision() != "float32":
             with mock.patch.dict(os.environ, METADEMO_PRECISION="float32"):
-                float32 = timed(max(5, runs // 3), fit_predict, clf, s, labels, q)
+                float32 = timed(rounds.some, fit_predict, clf, s, labels, q)
         text = " ".join(f"{p50(ms):>6.0f} / {p95(ms):<4.0f}" if ms else f"{'-':^13}"
                         for ms in cells + [before, three, float32])
         print(f"   {name:10} {clf.default_steps if clf.learner.has_inner_loop else '-':>5} {text} {goal:>5} "
@@ -232,13 +258,14 @@ def by_data_urls(client, name, support, labels, queries):
                           None, api_name="/classify_images")
 
 
-def time_app(url, labels, data, runs, names, has_images_endpoint=True):
+def time_app(url, labels, data, rounds: Rounds, names, folder: Path, has_images_endpoint=True):
+    """Round trips of each algorithm in ``names``; the drawings are saved as PNG files into ``folder``."""
     from gradio_client import Client
 
-    folder = inputs.cache_dir() / "sketch_png"
-    folder.mkdir(exist_ok=True)
-    files = {"png": data["png"], "photo": data["photo"],
+    files = {"png": data["png"],
              "sketch": (_png_files(data["sketch"][0], folder, "s"), _png_files(data["sketch"][1], folder, "q"))}
+    if "photo" in data:
+        files["photo"] = data["photo"]
     page = PageClient(url)
     client = Client(url, verbose=False)  # default settings, as a program would write it
     client_ctx = Client(url, verbose=False, ssl_verify=ssl.create_default_context())  # the README's set-up
@@ -246,23 +273,24 @@ def time_app(url, labels, data, runs, names, has_images_endpoint=True):
     for name in names:
         s, q = files["png"]
         page.classify(name, s, labels, q)  # loads the model
-        row = {"page png": timed(runs, page.classify, name, s, labels, q)}
-        row["client files"] = timed(max(3, runs // 6), by_files, client, name, s, labels, q)
-        row["client files, one TLS context"] = timed(max(3, runs // 6), by_files, client_ctx, name, s, labels, q)
+        row = {"page png": timed(rounds.many, page.classify, name, s, labels, q)}
+        row["client files"] = timed(rounds.few, by_files, client, name, s, labels, q)
+        row["client files, one TLS context"] = timed(rounds.few, by_files, client_ctx, name, s, labels, q)
         if has_images_endpoint:
-            row["client data URLs"] = timed(max(5, runs // 3), by_data_urls, client, name, s, labels, q)
+            row["client data URLs"] = timed(rounds.some, by_data_urls, client, name, s, labels, q)
         if name in ("protonet", "maml"):
             for form in ("photo", "sketch"):
-                fs, fq = files[form]
-                row[f"page {form}"] = timed(max(3, runs // 6), page.classify, name, fs, labels, fq)
+                if form in files:
+                    fs, fq = files[form]
+                    row[f"page {form}"] = timed(rounds.few, page.classify, name, fs, labels, fq)
         results[name] = row
     return results
 
 
-def section_app(labels, data, runs, baseline_root):
-    names = [n for n in metademo.available_algorithms() if metademo.api.weights_path(n).is_file()]
-    print(f"\n3. The app, round trips on localhost, images included: p50 / p95 ms ({runs} runs as the page; "
-          "fewer through gradio_client)")
+def section_app(labels, data, rounds: Rounds, baseline_root, names):
+    names = [n for n in names if metademo.api.weights_path(n).is_file()]
+    print(f"\n3. The app, round trips on localhost, images included: p50 / p95 ms ({rounds.many} runs as the page; "
+          f"{rounds.few} to {rounds.some} through gradio_client)")
     servers = [("today", None)] + ([("baseline", baseline_root)] if baseline_root else [])
     for label, root in servers:
         env = {"METADEMO_GALLERY_DOWNLOAD": "0"}
@@ -276,7 +304,8 @@ def section_app(labels, data, runs, baseline_root):
             if root:
                 appclient.ROOT = saved
         try:
-            results = time_app(url, labels, data, runs, names, has_images_endpoint=root is None)
+            with tempfile.TemporaryDirectory(prefix="metademo-latency-") as folder:
+                results = time_app(url, labels, data, rounds, names, Path(folder), has_images_endpoint=root is None)
             peak = memory_mb(proc.pid, "VmHWM")
         finally:
             stop_app(proc)
@@ -342,6 +371,8 @@ def section_preview(strokes: int, names=("protonet", "maml")):
                         pass  # the stroke left the bars as they were: no round trip to count
                     page.wait_for_timeout(400)  # nothing queued behind the next stroke
                 newest = [b for _, b in page.evaluate("() => window.metademoPreviewTimes")]
+                if not newest:
+                    raise RuntimeError(f"{name}: {strokes} strokes and no preview update")
                 print(f"   {name:10} p50 {p50(newest):.0f}, p95 {p95(newest):.0f}, max {max(newest):.0f} "
                       f"over {len(newest)} updates (goal about {GOAL_PREVIEW})")
             browser.close()
@@ -351,14 +382,28 @@ def section_preview(strokes: int, names=("protonet", "maml")):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--runs", type=int, default=30)
-    p.add_argument("--sections", default="preprocess,api,app,cold")
+    p.add_argument("--runs", type=int, default=None, help="timed calls per measurement (default 30, quick 1)")
+    p.add_argument("--sections", default=None, help="default preprocess,api,app,cold (quick api,app,cold)")
+    p.add_argument("--algorithms", default=None,
+                   help="the algorithms of the api, app and preview sections (default all; quick protonet,maml; "
+                        "preview protonet,maml)")
+    p.add_argument("--quick", action="store_true",
+                   help="a smoke test: fewer sections, algorithms and calls, no phone photos (see above)")
     p.add_argument("--baseline-root", help="also time the app of this checkout (for example the previous version)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads for the API (default 1, as the app runs each job; two jobs run at once)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    sections = args.sections.split(",")
+    runs = args.runs or (1 if args.quick else 30)
+    sections = (args.sections or ("api,app,cold" if args.quick else "preprocess,api,app,cold")).split(",")
+    unknown = set(sections) - {"preprocess", "api", "app", "cold", "preview"}
+    if unknown:
+        p.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    names = (args.algorithms or ("protonet,maml" if args.quick else ",".join(metademo.available_algorithms())))
+    names = [n for n in names.split(",") if n]
+    if set(names) - set(metademo.available_algorithms()):
+        p.error(f"--algorithms: choose from {', '.join(metademo.available_algorithms())}")
+    rounds = Rounds.of(runs, args.quick)
 
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     print(f"machine: {cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -366,19 +411,20 @@ def main(argv=None):
           f"Python {platform.python_version()}")
     support, labels, queries = episode()
     t = time.perf_counter()
-    data = forms(support, queries)
+    data = forms(support, queries, photos=not args.quick or "preprocess" in sections)
     print(f"episode: 5-way 5-shot, {len(queries)} queries, from {Path(support[0]).parents[2].name}; "
-          f"inputs ready in {time.perf_counter() - t:.1f} s\n")
+          f"inputs ready in {time.perf_counter() - t:.1f} s" + ("; quick: no phone photos" if "photo" not in data
+                                                                 else "") + "\n")
     if "preprocess" in sections:
-        section_preprocess(support, queries, data, args.runs)
+        section_preprocess(support, queries, data, runs)
     if "api" in sections:
-        section_api(labels, data, args.runs)
+        section_api(labels, data, rounds, names)
     if "app" in sections:
-        section_app(labels, data, args.runs, args.baseline_root)
+        section_app(labels, data, rounds, args.baseline_root, names)
     if "cold" in sections:
-        section_cold()
+        section_cold(1 if args.quick else 3)
     if "preview" in sections:
-        section_preview(args.runs)
+        section_preview(runs, tuple(names) if args.algorithms else ("protonet", "maml"))
 
 
 if __name__ == "__main__":

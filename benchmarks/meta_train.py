@@ -5,6 +5,7 @@ Usage::
 
     python benchmarks/meta_train.py            # full run
     python benchmarks/meta_train.py --quick    # < 3 min on 2 idle cores: see below
+    python benchmarks/meta_train.py --quick --meta-batch 2 --hidden 8 --check-tasks 1   # seconds: a smoke test
     python benchmarks/meta_train.py --meta-batch 8 --threads 1 --repeats 3
 
 Setting: second-order MAML on Omniglot 5-way 1-shot with 15 queries per class, Conv-4 (64 channels),
@@ -418,9 +419,10 @@ def main(argv: list[str] | None = None) -> int:
     rows += other_algorithms(episode, args.hidden, args.seed, repeats, warmup=not args.quick)
     print(f"\ntraining throughput, meta_gradient on the same {args.meta_batch}-task meta-batch "
           f"(Reptile adapts on support + queries):")
-    print(f"  {'algorithm':<9}{'steps':>6}  {'':<28}{'s/meta-batch':>13}{'tasks/s':>10}")
+    width = max(len("algorithm"), *(len(name) for name, *_ in rows))
+    print(f"  {'algorithm':<{width}}{'steps':>6}  {'':<28}{'s/meta-batch':>13}{'tasks/s':>10}")
     for name, k, what, s in rows:
-        print(f"  {name:<9}{k:>6}  {what:<28}{s:>13.3f}{args.meta_batch / s:>10.1f}")
+        print(f"  {name:<{width}}{k:>6}  {what:<28}{s:>13.3f}{args.meta_batch / s:>10.1f}")
 
     print(f"\ntotal {time.perf_counter() - started:.1f} s ({time.process_time() - started_cpu:.1f} s of CPU); "
           f"load average now "

@@ -1,6 +1,7 @@
 """Soak: many visitors in a row, each in a fresh session; the server's memory must stay bounded.
 
-    python benchmarks/soak.py [--clients 4] [--calls 500] [--warm-up 250]
+    python benchmarks/soak.py [--clients 4] [--calls 500] [--warm-up 250] [--sessions 200]
+    python benchmarks/soak.py --quick    # a smoke test: 2 clients x 8 calls, room for 4 sessions
 
 A real ``python app.py``; ``--clients`` threads each make ``--calls`` ``/classify`` calls the way the page
 does (one upload request with the 35 Omniglot PNG files of a 5-way 5-shot episode with 10 queries, then the
@@ -10,11 +11,16 @@ its last call), taking turns through every algorithm. Prints the errors, the ser
 store is full) and then every 10 % of the run, the growth after warm-up (goal < 100 MB) and the files the
 uploads left in Gradio's cache folder. Then checks that a visitor's adapted model went with their session:
 one session adapts at the start, and after the run its queries are answered "Press 'Adapt' first".
+The server runs on a free port with ``--sessions`` as its session capacity (``METADEMO_MAX_SESSIONS``);
+``--quick`` makes 16 calls, the first 8 of them the warm-up, with room for 4 sessions, so that the first
+visitor's session is still pushed out. The upload folder is removed at the end. Exits with 1 on any
+error, growth over the goal, or a model left behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import threading
@@ -46,10 +52,18 @@ def adapt_args(support, labels, n_classes=5, algorithm="protonet"):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--clients", type=int, default=4)
-    p.add_argument("--calls", type=int, default=500, help="per client")
-    p.add_argument("--warm-up", type=int, default=250, help="calls (all clients together) before the baseline")
+    p.add_argument("--clients", type=int, default=None, help="concurrent clients (default 4, quick 2)")
+    p.add_argument("--calls", type=int, default=None, help="per client (default 500, quick 8)")
+    p.add_argument("--warm-up", type=int, default=None,
+                   help="calls (all clients together) before the baseline (default 250, quick 8)")
+    p.add_argument("--sessions", type=int, default=None,
+                   help=f"the app's session capacity (default {MAX_SESSIONS}, the app's; quick 4)")
+    p.add_argument("--quick", action="store_true", help="a smoke test: 2 clients x 8 calls, room for 4 sessions")
     args = p.parse_args(argv)
+    args.clients = args.clients or (2 if args.quick else 4)
+    args.calls = args.calls or (8 if args.quick else 500)
+    args.warm_up = args.warm_up or (8 if args.quick else 250)
+    capacity = args.sessions or (4 if args.quick else MAX_SESSIONS)
     total = args.clients * args.calls
     support, labels, queries = episode()
     from metademo import available_algorithms
@@ -57,9 +71,10 @@ def main(argv=None):
 
     names = [n for n in available_algorithms() if weights_path(n).is_file()]
     temp = Path(tempfile.mkdtemp(prefix="metademo-soak-"))
-    proc, url, _ = start_app({"METADEMO_GALLERY_DOWNLOAD": "0", "GRADIO_TEMP_DIR": str(temp)})
+    proc, url, _ = start_app({"METADEMO_GALLERY_DOWNLOAD": "0", "GRADIO_TEMP_DIR": str(temp),
+                              "METADEMO_MAX_SESSIONS": str(capacity)})
     print(f"server up; {args.clients} clients x {args.calls} /classify calls, each in a new session, algorithms "
-          f"{', '.join(names)}; session capacity {MAX_SESSIONS}")
+          f"{', '.join(names)}; session capacity {capacity}")
     try:
         # One visitor adapts first: their model must be gone once newer sessions have pushed theirs out.
         visitor = PageClient(url)
@@ -120,8 +135,9 @@ def main(argv=None):
     print(f"growth after warm-up: {growth:+.0f} MB (goal < {GOAL_GROWTH_MB}); trend {drift:+.1f} MB per 1000 calls")
     uploads = sum(1 for f in temp.rglob("*") if f.is_file())
     size = sum(f.stat().st_size for f in temp.rglob("*") if f.is_file()) / 2**20
-    print(f"files left in Gradio's cache folder: {uploads} ({size:.0f} MB; deleted after 2 hours, "
-          "see delete_cache in metademo/ui/app.py)")
+    shutil.rmtree(temp, ignore_errors=True)
+    print(f"files left in Gradio's cache folder: {uploads} ({size:.0f} MB; the app deletes them after 2 hours, "
+          "see delete_cache in metademo/ui/app.py; this run's folder is removed now)")
     print("the first visitor's adapted model after the run: "
           + ("gone (their queries get 'Press Adapt first')" if table == [] else f"still there: {table}"))
     ok = not errors and growth < GOAL_GROWTH_MB and table == []
