@@ -44,15 +44,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .algorithms.base import Episode, HParams
+from .algorithms.base import HParams
 from .algorithms.inner_loop import MAMLFamily, check_steps_lr
-from .data.sine import X_RANGE, sample_task_batch
+from .data.episodes import Episode
+from .data.sine import GRID, sample_task_batch
 from .networks.conv4 import Params
 from .networks.mlp import MLP
 
 log = logging.getLogger(__name__)
 
-GRID = torch.linspace(X_RANGE[0], X_RANGE[1], 200)  # where predictions are drawn and errors measured
 NETWORK = MLP((1, 40, 40, 1), "relu")
 KINDS = ("maml", "baseline")
 INNER_LR = 0.01  # the paper's step size, for training and test, MAML and baseline alike

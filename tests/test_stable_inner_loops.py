@@ -8,6 +8,7 @@ import torch
 from metademo.algorithms import FOMAML, MAML, MetaSGD, ProtoMAML, Reptile
 from metademo.algorithms.base import per_task_cross_entropy
 from metademo.algorithms.inner_loop import HEAD_KEYS
+from metademo.training.tasks import ImageTasks
 from metademo.training.trainer import TrainConfig, Trainer
 from tests.test_algorithms import dot, make_episode, random_direction, small
 
@@ -115,12 +116,10 @@ def pools():
 
 
 def trainer(monkeypatch, tmp_path, pool, **kw):
-    import metademo.training.trainer as trainer_module
-
-    monkeypatch.setattr(trainer_module, "load_split", lambda split, root=None, progress=True: pool)
     cfg = TrainConfig(algorithm="maml", out=str(tmp_path / "m.safetensors"), meta_batch=2, queries=2,
                       val_episodes=20, **kw)
-    return Trainer(cfg, progress=False)
+    tasks = ImageTasks(pool, pool, cfg.ways, cfg.shots, cfg.queries, cfg.seed, cfg.val_ways, cfg.val_episodes)
+    return Trainer(cfg, progress=False, tasks=tasks)
 
 
 def test_trainer_draws_widths_shots_and_steps_in_their_ranges(monkeypatch, tmp_path, pools):
@@ -133,7 +132,7 @@ def test_trainer_draws_widths_shots_and_steps_in_their_ranges(monkeypatch, tmp_p
     assert all(kw["multi_step"] and kw["first_order"] for _, _, kw in draws)
     t.iteration = 1
     assert "first_order" not in t.sample_task_shape()[2]
-    assert set(t.val_episodes) == {5, 20} and t.val_episodes[20][0].n_way == 20
+    assert set(t.tasks.val_episodes) == {5, 20} and t.tasks.val_episodes[20][0].n_way == 20
 
 
 def test_fixed_shapes_draw_nothing_so_earlier_runs_resume_identically(monkeypatch, tmp_path, pools):
@@ -157,3 +156,26 @@ def test_training_over_widths_validates_each_and_resumes(monkeypatch, tmp_path, 
     for k in t.meta:
         torch.testing.assert_close(resumed.meta[k], t.meta[k])
     assert resumed.learner.hparams.head_lr_per_class
+
+
+def test_each_learner_brings_its_outer_optimiser_and_schedule():
+    maml, reptile = MAML(), Reptile()
+    assert maml.outer_lr(1e-3, 0, 100) == maml.outer_lr(1e-3, 99, 100) == 1e-3
+    assert maml.outer_lr(1e-3, 0, 100, "cosine") == pytest.approx(1e-3)
+    assert maml.outer_lr(1e-3, 50, 100, "cosine") == pytest.approx(0.5e-3)
+    assert maml.outer_lr(1e-3, 100, 100, "cosine") == pytest.approx(0.0, abs=1e-15)
+    with pytest.raises(ValueError, match="schedule"):
+        maml.outer_lr(1e-3, 0, 100, "step")
+    # Reptile's epsilon is annealed linearly to 0 whatever the run asks, with plain SGD on theta - mean(W).
+    assert [reptile.outer_lr(1.0, i, 4, "cosine") for i in range(5)] == [1.0, 0.75, 0.5, 0.25, 0.0]
+    p = [torch.zeros(2, requires_grad=True)]
+    assert type(reptile.outer_optimizer(p, 1.0)) is torch.optim.SGD
+    assert type(maml.outer_optimizer(p, 1e-3)) is torch.optim.Adam
+
+
+def test_the_trainer_steps_at_the_learners_rate(monkeypatch, tmp_path, pools):
+    t = trainer(monkeypatch, tmp_path, pools, iterations=4, lr_schedule="cosine", meta_lr=1e-3)
+    seen = []
+    t.on_step = lambda tr: seen.append(tr.opt.param_groups[0]["lr"])
+    list(t.iterate())
+    assert seen == pytest.approx([1e-3 * 0.5 * (1 + np.cos(np.pi * i / 4)) for i in range(4)])

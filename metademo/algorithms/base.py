@@ -11,36 +11,17 @@ meta-batch in one grouped call.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import ClassVar, TypeVar
 
+from ..data.episodes import Episode  # noqa: F401 - the algorithms' input, defined with the data
 from ..lazy import F, torch
 from ..networks.conv4 import Conv4, Params
 
 T = TypeVar("T")
-
-
-@dataclass
-class Episode:
-    """A batch of T few-shot tasks with ``n_way`` classes each (labels 0..n_way-1)."""
-
-    support_x: torch.Tensor  # (T, S, C, H, W)
-    support_y: torch.Tensor  # (T, S)
-    query_x: torch.Tensor  # (T, Q, C, H, W)
-    query_y: torch.Tensor  # (T, Q)
-    n_way: int
-
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> Episode:
-        dtype = dtype or self.support_x.dtype
-        return Episode(self.support_x.to(device, dtype), self.support_y.to(device),
-                       self.query_x.to(device, dtype), self.query_y.to(device), self.n_way)
-
-    def task(self, i: int) -> Episode:
-        """The i-th task alone, still with a task dimension of 1."""
-        s = slice(i, i + 1)
-        return Episode(self.support_x[s], self.support_y[s], self.query_x[s], self.query_y[s], self.n_way)
 
 
 @dataclass(frozen=True)
@@ -125,14 +106,31 @@ class MetaLearner:
     default_hparams: ClassVar[HParams] = HParams()
     has_inner_loop: ClassVar[bool] = True  # adapts by gradient steps on the support set
     embeds_independently: ClassVar[bool] = False  # each image's embedding ignores the task (see scores)
-    outer_optimizer: ClassVar[str] = "adam"
     pair_score_label: ClassVar[str | None] = None  # learners that score (query, class) pairs: what the score is
     centre_name: ClassVar[str] = "class centre"  # what the mean embedding of a class is called on the page
     trains_live: ClassVar[bool] = False  # learns something in a minute of meta-training on two CPU cores
 
-    def __init__(self, hparams: HParams | None = None):
+    def __init__(self, hparams: HParams | None = None, network=None):
         self.hparams = hparams or self.default_hparams
-        self.network = Conv4(hidden=self.hparams.hidden)
+        self.network = network if network is not None else self.default_network()
+
+    def default_network(self):
+        """The network built when none is given: Conv-4 with ``hparams.hidden`` channels, for 28x28 images."""
+        return Conv4(hidden=self.hparams.hidden)
+
+    # --- how the outer loop moves the meta-parameters ---------------------------------------------
+    def outer_optimizer(self, params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
+        """The optimiser that descends :meth:`meta_gradient`: Adam."""
+        return torch.optim.Adam(params, lr=lr)
+
+    def outer_lr(self, base: float, iteration: int, iterations: int, schedule: str = "constant") -> float:
+        """The outer learning rate at ``iteration`` of ``iterations``: ``base`` throughout (``"constant"``), or
+        annealed to 0 along a half cosine (``"cosine"``, as MAML++ anneals Adam's)."""
+        if schedule == "cosine":
+            return base * 0.5 * (1 + math.cos(math.pi * iteration / iterations))
+        if schedule != "constant":
+            raise ValueError(f"unknown learning-rate schedule {schedule!r}; choose constant or cosine")
+        return base
 
     def init_meta_params(self, seed: int = 0, dtype: torch.dtype | None = None) -> Params:
         return self.network.init_params(seed, dtype)

@@ -23,7 +23,14 @@ class Reptile(GradientLearner):
     colour = "#FFA15A"
     published = ("Nichol 2018", (97.68, 99.48, 89.43, 97.12))
     default_hparams = HParams(inner_lr=0.1, train_steps=5, test_steps=10)
-    outer_optimizer = "sgd"  # plain SGD on theta - mean(W) is exactly the Reptile update
+
+    def outer_optimizer(self, params, lr):
+        """Plain SGD: a step of size ``eps`` on ``theta - mean(W)`` is exactly the Reptile update."""
+        return torch.optim.SGD(params, lr=lr)
+
+    def outer_lr(self, base, iteration, iterations, schedule="linear"):
+        """The paper's schedule whatever is asked: ``eps`` annealed linearly to 0 over the run."""
+        return base * (1 - iteration / iterations)
 
     def meta_gradient(self, meta, episode, steps: int | None = None):
         """``steps`` inner SGD steps (default ``hparams.train_steps``)."""

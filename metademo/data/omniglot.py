@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..algorithms.base import Episode
 from ..lazy import torch
 from ..paths import PROJECT_ROOT, cache_dir
+from .episodes import Episode
 
 VALIDATION_ALPHABETS = ("Bengali", "Futurama", "Hebrew", "Tagalog")
 IMAGE_SIZE = 28

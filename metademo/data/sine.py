@@ -23,6 +23,7 @@ import torch
 AMPLITUDE_RANGE = (0.1, 5.0)
 PHASE_RANGE = (0.0, math.pi)
 X_RANGE = (-5.0, 5.0)
+GRID = torch.linspace(X_RANGE[0], X_RANGE[1], 200)  # where predictions are drawn and errors measured
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,16 @@
-"""Meta-training: the outer loop, periodic validation, best-on-validation checkpoints, resumable state.
+"""Meta-training: the one outer loop of the project, for the command line, the page's live run and the sine tab.
 
-The loop is plain: sample a meta-batch of tasks, ask the algorithm for its meta-gradient, take an
-optimiser step. Every ``val_every`` iterations the model is scored on fixed validation episodes
-(held-out background alphabets, 5-way 1-shot); the best so far is written to ``out``. Training state
-(meta-parameters, optimiser moments, sampler state, elapsed time, log) goes to ``out`` +
+The loop is plain: sample a meta-batch of tasks, ask the learner for its meta-gradient, take a step of the
+learner's own optimiser at the learner's own learning-rate schedule. Every ``val_every`` iterations the
+meta-parameters are scored on fixed validation tasks and :meth:`Trainer.iterate` yields a report (the live
+curves of the page are drawn from these). With an ``out`` file, the best so far is written there and the
+training state (meta-parameters, optimiser moments, sampler state, elapsed time, log) goes to ``out`` +
 ``.state.safetensors`` at the same moments, so ``--resume`` continues where an interrupted run left off.
 
+What it trains on is a task source (:mod:`metademo.training.tasks`): Omniglot's episodes by default.
 Every model starts from its own seeded random initialisation. At the end of every sitting, the best
 checkpoint of a learner with an inner loop gets its default number of inner steps chosen on the
-validation episodes (``STEP_CHOICES``).
+validation tasks (``STEP_CHOICES``).
 """
 
 from __future__ import annotations
@@ -19,26 +21,26 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..algorithms import HParams, get_algorithm
+from ..algorithms import HParams, MetaLearner, get_algorithm
 from ..checkpoints import Checkpoint, load_checkpoint, save_checkpoint, write_safetensors
-from ..data.omniglot import VALIDATION_ALPHABETS, EpisodeSampler, load_split
-from .evaluation import summarize
 from .parallel import parallel_meta_gradient
+from .tasks import VAL_SEED, ImageTasks  # noqa: F401 - VAL_SEED: the validation episodes' seed
 
-VAL_SEED = 12345
+LOG_SKIPS = ("score", "ci95", "episodes", "precision")  # validation entries not worth a column of the log
 STEP_CHOICES = (3, 5, 10)  # default inner steps considered at the end of training
 
 
 @dataclass
 class TrainConfig:
     algorithm: str
-    out: str
+    out: str | None  # the best model's file (None: keep nothing, as the page's live run)
     ways: int = 5
     shots: int = 1
     queries: int = 15
@@ -80,23 +82,22 @@ def _state_path(out: str | Path) -> Path:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, device: str | torch.device = "cpu", progress: bool = True):
+    """The outer loop of ``config.algorithm`` (or of ``learner``) on ``tasks`` (default: Omniglot's episodes)."""
+
+    def __init__(self, config: TrainConfig, device: str | torch.device = "cpu", progress: bool = True,
+                 tasks=None, learner: MetaLearner | None = None):
         self.cfg, self.device, self.progress = config, torch.device(device), progress
-        self.learner = get_algorithm(config.algorithm)(config.hparams())
-        self.train_pool = load_split("train", config.data_root, progress=progress)
-        val_pool = load_split("val", config.data_root, progress=progress)
-        self.sampler = EpisodeSampler(self.train_pool, config.ways, config.shots, config.queries, config.seed)
-        # The same validation episodes every time, so validation accuracies are comparable.
-        self.val_episodes = {ways: [EpisodeSampler(val_pool, ways, 1, 15, VAL_SEED).sample(20)
-                                    for _ in range(max(1, config.val_episodes // 20))]
-                             for ways in config.val_ways}
+        self.learner = learner or get_algorithm(config.algorithm)(config.hparams())
+        self.tasks = tasks or ImageTasks.omniglot(config, progress)
         self.meta = self._initial_meta()
-        params = list(self.meta.values())
-        if self.learner.outer_optimizer == "sgd":
-            self.opt = torch.optim.SGD(params, lr=config.meta_lr)
-        else:
-            self.opt = torch.optim.Adam(params, lr=config.meta_lr)
-        self.iteration, self.elapsed, self.best, self.log = 0, 0.0, -1.0, []
+        self.opt = self.learner.outer_optimizer(list(self.meta.values()), config.meta_lr)
+        self.iteration, self.elapsed, self.best, self.log = 0, 0.0, -math.inf, []
+        self.on_step = None  # called with the trainer after every outer step (e.g. a progress bar's update)
+
+    @property
+    def sampler(self):
+        """The task source (it holds the random generator saved with the state)."""
+        return self.tasks
 
     def _initial_meta(self) -> dict[str, torch.Tensor]:
         meta = self.learner.init_meta_params(self.cfg.seed)
@@ -110,7 +111,7 @@ class Trainer:
             for name, v in st.items():
                 tensors[f"opt.{i}.{name}"] = torch.as_tensor(v).detach().cpu().reshape(-1)
         info = {"iteration": self.iteration, "elapsed": self.elapsed, "best": self.best, "log": self.log,
-                "rng": self.sampler.rng.bit_generator.state, "config": asdict(self.cfg)}
+                "rng": self.tasks.rng.bit_generator.state, "config": asdict(self.cfg)}
         write_safetensors(_state_path(self.cfg.out), tensors, {"state": json.dumps(info)})
 
     def load_state(self) -> bool:
@@ -134,14 +135,14 @@ class Trainer:
         self.opt.load_state_dict(opt)
         self.iteration, self.elapsed = info["iteration"], info["elapsed"]
         self.best, self.log = info["best"], info["log"]
-        self.sampler.rng.bit_generator.state = info["rng"]
+        self.tasks.rng.bit_generator.state = info["rng"]
         return True
 
     # --- the loop --------------------------------------------------------------------------------
     def sample_task_shape(self) -> tuple[int, int, dict]:
         """This outer step's number of classes and shots, and the arguments of its meta-gradient. Draws from
-        the sampler's generator (saved with the training state) only for the ranges the run asks for."""
-        cfg, rng = self.cfg, self.sampler.rng
+        the task source's generator (saved with the training state) only for the ranges the run asks for."""
+        cfg, rng = self.cfg, self.tasks.rng
 
         def draw(low, high):
             return int(rng.integers(low, high + 1)) if high is not None and high > low else low
@@ -162,93 +163,90 @@ class Trainer:
         return parallel_meta_gradient(self.learner, self.meta, episode, **kw)
 
     def validate(self, meta: dict | None = None, steps: int | None = None) -> dict:
-        """Accuracy on the validation episodes, adapting as the app would on this machine (its ``precision``):
-        the mean over the validation widths, each also reported (``"5way"``, ...)."""
-        result = {"precision": self.learner.adaptation_precision(self.device)}
-        means = []
-        for ways, episodes in self.val_episodes.items():
-            accs = []
-            for ep in episodes:
-                accs.extend(self.learner.query_accuracy(meta or self.meta, ep.to(self.device), steps=steps).tolist())
-            summary = summarize(accs)
-            result[f"{ways}way"] = summary["accuracy"]
-            means.append(summary)
-        if len(means) == 1:
-            return {**means[0], **result}
-        return {**result, "accuracy": float(np.mean([m["accuracy"] for m in means])),
-                "episodes": sum(m["episodes"] for m in means)}
+        """The task source's score of ``meta`` (default: the current meta-parameters) on its validation tasks."""
+        return self.tasks.validate(self.learner, meta or self.meta, self.device, steps=steps)
 
     def _wait_while_paused(self) -> None:
         while self.cfg.pause_file and os.path.exists(self.cfg.pause_file):
             time.sleep(0.5)
 
     def _lr_at(self, it: int) -> float:
-        if self.learner.outer_optimizer == "sgd":  # Reptile: outer step size annealed linearly to 0
-            return self.cfg.meta_lr * (1 - it / self.cfg.iterations)
-        if self.cfg.lr_schedule == "cosine":
-            return self.cfg.meta_lr * 0.5 * (1 + math.cos(math.pi * it / self.cfg.iterations))
-        return self.cfg.meta_lr
+        return self.learner.outer_lr(self.cfg.meta_lr, it, self.cfg.iterations, self.cfg.lr_schedule)
 
-    def run(self) -> dict:
-        from tqdm.auto import tqdm
+    def step(self) -> dict:
+        """One outer step: a meta-batch, its meta-gradient, the optimiser's step. Returns the training metrics."""
+        for g in self.opt.param_groups:
+            g["lr"] = self._lr_at(self.iteration)
+        ways, shots, kw = self.sample_task_shape()
+        episode = self.tasks.sample(self.cfg.meta_batch, n_way=ways, k_shot=shots).to(self.device)
+        grads, metrics = self.meta_gradient(episode, **kw)
+        for k, p in self.meta.items():
+            p.grad = grads[k]
+        self.opt.step()
+        self.iteration += 1
+        return metrics
 
+    def iterate(self) -> Iterator[dict]:
+        """Train to ``config.iterations`` (or until this sitting's ``max_minutes`` are spent), yielding the
+        report of each validation (the entry added to :attr:`log`); the last one ends the sitting."""
         cfg = self.cfg
-        bar = tqdm(total=cfg.iterations, initial=self.iteration, desc=f"meta-training {cfg.algorithm}",
-                   disable=not self.progress, unit="it")
         recent: list[dict] = []
         sitting = self.elapsed
         while self.iteration < cfg.iterations:
             if cfg.max_minutes is not None and self.elapsed - sitting >= 60 * cfg.max_minutes:
                 if recent:  # validate what was trained since the last validation, so nothing is lost
-                    self._validate_and_save(recent)
-                break
+                    yield self._validate_and_save(recent)
+                return
             self._wait_while_paused()
             start = time.perf_counter()
-            for g in self.opt.param_groups:
-                g["lr"] = self._lr_at(self.iteration)
-            ways, shots, kw = self.sample_task_shape()
-            episode = self.sampler.sample(cfg.meta_batch, n_way=ways, k_shot=shots).to(self.device)
-            grads, metrics = self.meta_gradient(episode, **kw)
-            for k, p in self.meta.items():
-                p.grad = grads[k]
-            self.opt.step()
-            self.iteration += 1
+            recent.append(self.step())
             self.elapsed += time.perf_counter() - start
-            recent.append(metrics)
-            bar.update(1)
+            if self.on_step:
+                self.on_step(self)
             if self.iteration % cfg.val_every == 0 or self.iteration == cfg.iterations:
-                val = self._validate_and_save(recent)
+                yield self._validate_and_save(recent)
                 recent = []
-                bar.set_postfix(val=f"{val['accuracy']:.4f}", best=f"{self.best:.4f}")
+
+    def run(self) -> dict:
+        """:meth:`iterate` to the end with a progress bar; then the default inner steps are chosen."""
+        from tqdm.auto import tqdm
+
+        cfg = self.cfg
+        bar = tqdm(total=cfg.iterations, initial=self.iteration, desc=f"meta-training {cfg.algorithm}",
+                   disable=not self.progress, unit="it")
+        self.on_step = lambda trainer: bar.update(1)
+        for report in self.iterate():
+            bar.set_postfix(val=f"{report['val']['score']:.4f}", best=f"{self.best:.4f}")
         bar.close()
         result = {"best_val_accuracy": self.best, "iterations": self.iteration, "seconds": self.elapsed}
-        if self.learner.has_inner_loop and Path(cfg.out).exists():  # also when a sitting ends early
+        if self.learner.has_inner_loop and cfg.out and Path(cfg.out).exists():  # also when a sitting ends early
             result["test_steps"] = self.choose_test_steps()
         return result
 
     def _validate_and_save(self, recent: list[dict]) -> dict:
-        """Validate, log, keep the model if it is the best so far, and write the resumable state."""
+        """Validate, log, keep the model if it is the best so far, and write the resumable state. Returns the
+        log entry, with the whole validation result under ``"val"``."""
         start = time.perf_counter()
         val = self.validate()
-        train = {k: float(np.mean([m[k] for m in recent])) for k in recent[0]}
-        self.log.append({"iteration": self.iteration, "seconds": round(self.elapsed, 1),
-                         "train_loss": train["loss"], "train_accuracy": train["accuracy"],
-                         "val_accuracy": val["accuracy"],
-                         **({f"val_{w}way": val[f"{w}way"] for w in self.cfg.val_ways} if len(self.cfg.val_ways) > 1
-                            else {})})
-        if val["accuracy"] > self.best:
-            self.best = val["accuracy"]
-            self.save_checkpoint(val)
+        train = {f"train_{k}": float(np.mean([m[k] for m in recent])) for k in recent[0]}
+        entry = {"iteration": self.iteration, "seconds": round(self.elapsed, 1), **train,
+                 **{f"val_{k}": v for k, v in val.items() if k not in LOG_SKIPS}}
+        self.log.append(entry)
+        if val["score"] > self.best:
+            self.best = val["score"]
+            if self.cfg.out:
+                self.save_checkpoint(val)
         self.elapsed += time.perf_counter() - start
-        self.save_state()
-        return val
+        if self.cfg.out:
+            self.save_state()
+        return {**entry, "val": val}
 
     def choose_test_steps(self) -> dict:
-        """Score the best checkpoint on the validation episodes at each of ``STEP_CHOICES`` inner steps
+        """Score the best checkpoint on the validation tasks at each of ``STEP_CHOICES`` inner steps
         and store the best (the fewest on a tie) as its default."""
         ckpt = load_checkpoint(self.cfg.out)
         meta = {k: v.to(self.device) for k, v in ckpt.params.items()}
-        scores = {s: self.validate(meta, steps=s)["accuracy"] for s in STEP_CHOICES}
+        scores = {s: self.validate(meta, steps=s)["score"] for s in STEP_CHOICES}
         best = max(STEP_CHOICES, key=lambda s: (scores[s], -s))
         ckpt.metadata["validation"]["test_steps"] = {str(s): a for s, a in scores.items()}
         save_checkpoint(self.cfg.out, Checkpoint(ckpt.algorithm, ckpt.hparams.replace(test_steps=best), ckpt.params,
@@ -257,9 +255,7 @@ class Trainer:
 
     def save_checkpoint(self, val: dict) -> None:
         cfg = self.cfg
-        training = {"data": "Omniglot images_background, 28x28, rotations as extra classes",
-                    "split": {"train": "images_background without " + ", ".join(VALIDATION_ALPHABETS),
-                              "val": list(VALIDATION_ALPHABETS), "test": "images_evaluation"},
+        training = {**self.tasks.description,
                     "ways": cfg.ways, "shots": cfg.shots, "queries": cfg.queries, "meta_batch": cfg.meta_batch,
                     "meta_lr": cfg.meta_lr, "lr_schedule": cfg.lr_schedule,
                     "iterations": self.iteration, "planned_iterations": cfg.iterations,
