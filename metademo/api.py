@@ -352,14 +352,23 @@ def load_fitted(path: str | os.PathLike, device: str | torch.device | None = Non
                          "saved with them")
     fitted = FittedClassifier(model, classes, {k: v.to(model.device) for k, v in params.items()}, history, step,
                               diverged)
-    blank = torch.zeros(1, 1, 28, 28, device=model.device)
     try:
-        proba = fitted.proba_of_tensor(blank)
+        proba = fitted.proba_of_tensor(_probe_images().to(model.device))
     except (RuntimeError, ValueError, KeyError, IndexError) as e:
         raise ValueError(f"{path} is not a usable saved classifier: it fails on an image ({e})") from None
-    if proba.shape != (1, len(classes)) or not np.isfinite(proba).all():
-        raise ValueError(f"{path} is not a usable saved classifier: its probabilities are not finite")
+    if proba.shape != (len(_probe_images()), len(classes)) or not np.isfinite(proba).all():
+        raise ValueError(f"{path} is not a usable saved classifier: its numbers overflow (the probabilities "
+                         "of test images are not finite)")
     return fitted
+
+
+def _probe_images() -> torch.Tensor:
+    """Preprocessed test images a saved classifier must give finite probabilities for: blank, a cross, noise
+    (weights that are finite but huge make the network's sums overflow)."""
+    cross = torch.zeros(1, 1, 28, 28)
+    cross[..., 12:16, 4:24] = cross[..., 4:24, 12:16] = 1
+    noise = torch.rand(2, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    return torch.cat([torch.zeros(1, 1, 28, 28), cross, noise])
 
 
 def _read_fitted(path: Path) -> bytes:
@@ -542,3 +551,26 @@ def _same_shapes(found: dict, expected: dict, prefix: str, bad) -> None:
     for k, shape in sorted(expected.items()):
         if tuple(found[k].shape) != shape:
             raise bad(f"tensor {prefix + k!r:.80} has shape {tuple(found[k].shape)}, expected {shape}")
+
+
+def meta_train_live(algorithm: str = "protonet", seconds: float = 90, **kw) -> Iterator[dict]:
+    """A short meta-training run from a random start, to watch (:mod:`metademo.training.live`): yields a report
+    (``iteration``, ``seconds``, ``val_accuracy``, ``train_loss``, ``train_accuracy``, ``data``) before the
+    first step and after every few; the last one also has ``model``, a :class:`MetaClassifier` that adapts
+    like the pretrained ones. ``algorithm`` is one of :data:`LIVE_ALGORITHMS`."""
+    from .training.live import meta_train_live as train
+
+    for report in train(algorithm, seconds, **kw):
+        if "meta" in report:
+            note = f"meta-trained live: {report['iteration']} iterations, {report['seconds']:.0f} s, {report['data']}"
+            report["model"] = MetaClassifier(report.pop("learner"), report.pop("meta"), "cpu", {"note": note})
+        yield report
+
+
+def __getattr__(name: str):
+    # The live run's limits, read from the training layer only when asked (it imports the trainer).
+    if name in ("LIVE_ALGORITHMS", "MAX_SECONDS"):
+        from .training import live
+
+        return getattr(live, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

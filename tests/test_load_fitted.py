@@ -130,7 +130,10 @@ def test_tensors_must_be_exactly_the_networks(saved, tmp_path):
     altered[0] += 1
     _refused(_write(bad, meta, {**tensors, "meta.conv1.bias": altered}), "meta-parameters do not match")
     huge = {**tensors, "fitted.head.weight": torch.full_like(tensors["fitted.head.weight"], 3e38)}
-    _refused(_write(bad, meta, huge), "its probabilities are not finite")
+    _refused(_write(bad, meta, huge), "its numbers overflow")
+    one = tensors["fitted.conv2.weight"].clone()
+    one[0, 0, 0, 1, 1] = 3e29  # found by fuzzing: a blank image still gave finite probabilities
+    _refused(_write(bad, meta, {**tensors, "fitted.conv2.weight": one}), "its numbers overflow")
 
 
 def test_the_file_itself_is_checked_before_it_is_parsed(saved, tmp_path):
