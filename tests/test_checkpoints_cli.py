@@ -24,6 +24,7 @@ def test_round_trip_keeps_tensors_and_metadata(tmp_path):
     ckpt = load_checkpoint(path)
     assert ckpt.algorithm == "metasgd" and ckpt.hparams == learner.hparams
     assert ckpt.metadata["training"] == {"seed": 4} and ckpt.metadata["network"]["name"] == "conv4"
+    assert ckpt.network == learner.network and ckpt.network.hidden == 8
     for k, v in params.items():
         assert torch.equal(ckpt.params[k], v)
     assert read_metadata(path)["algorithm"] == "metasgd"

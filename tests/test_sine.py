@@ -11,6 +11,8 @@ import pytest
 import torch
 
 from metademo import sine
+from metademo.algorithms.sine import SineMAML
+from metademo.data.episodes import Episode
 from metademo.data.sine import (
     AMPLITUDE_RANGE,
     PHASE_RANGE,
@@ -24,7 +26,6 @@ from metademo.networks.mlp import MLP
 from metademo.sine import (
     GRID,
     SineModel,
-    adapt_params,
     adapt_sine,
     adapt_sine_steps,
     evaluate_sine,
@@ -32,7 +33,6 @@ from metademo.sine import (
     load_sine_models,
     meta_train_sine,
     save_sine_models,
-    sine_meta_loss,
 )
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -130,11 +130,12 @@ def test_adaptation_rejects_bad_input(kwargs, message):
 def test_batched_adaptation_matches_one_task_at_a_time():
     model = _toy_model(1)
     x, y, _ = sample_task_batch(4, 10, np.random.default_rng(2))
-    batched = adapt_params(model.network, model.params, x, y, steps=3, lr=0.02)
+    learner = model.learner
+    batched = learner.adapted_params(model.params, x, y, 1, steps=3, lr=0.02)
     for i in range(4):
-        *_, (step, single, _) = sine.adapt_steps(model.network, model.params, x[i], y[i], steps=3, lr=0.02)
+        single = learner.adapted_params(model.params, x[i:i + 1], y[i:i + 1], 1, steps=3, lr=0.02)
         for k in single:
-            torch.testing.assert_close(batched[k][i], single[k], rtol=1e-5, atol=1e-6)
+            torch.testing.assert_close(batched[k][i], single[k][0], rtol=1e-5, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------------------- meta-gradient
@@ -151,11 +152,16 @@ def test_maml_meta_gradient_matches_finite_differences(activation, steps):
     args = (x[:, :4], y[:, :4], x[:, 4:], y[:, 4:])
     lr = 0.05  # large enough that the inner step's curvature matters
 
-    def loss(params, first_order=False):
-        return sine_meta_loss(net, params, *args, steps=steps, inner_lr=lr, first_order=first_order)
+    learner = SineMAML(SineMAML.default_hparams.replace(inner_lr=lr, train_steps=steps), network=net)
 
-    grads = torch.autograd.grad(loss(meta), list(meta.values()))
-    first_order = torch.autograd.grad(loss(meta, first_order=True), list(meta.values()))
+    def loss(params):
+        """MAML's objective evaluated directly: adapt, then the query MSE."""
+        adapted = learner.adapted_params(params, args[0], args[1], 1, steps=steps)
+        return learner.task_loss(learner.logits(adapted, args[2]), args[3]).mean()
+
+    episode = Episode(*args, n_way=1)
+    grads = list(learner.meta_gradient(meta, episode)[0].values())
+    first_order = list(learner.meta_gradient(meta, episode, first_order=True)[0].values())
     norm = math.sqrt(sum((g * g).sum().item() for g in grads))
     gen = torch.Generator().manual_seed(5)
     eps = 1e-6  # small enough that no ReLU kink lies within eps of these points

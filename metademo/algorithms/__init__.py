@@ -13,6 +13,7 @@ from .protomaml import ProtoMAML
 from .protonet import ProtoNet
 from .relationnet import RelationNet
 from .reptile import Reptile
+from .sine import SineMAML, SinePretrained
 
 REGISTRY: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (
     MAML, FOMAML, MetaSGD, Reptile, ProtoMAML,  # learn an initialisation that adapts by gradient steps
@@ -21,13 +22,19 @@ REGISTRY: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (
 )}
 
 
+# Learners of sine-wave regression (not image classifiers): the sine tab's MAML and its baseline.
+REGRESSORS: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (SineMAML, SinePretrained)}
+
+
 def get_algorithm(name: str) -> type[MetaLearner]:
+    """The learner class registered as ``name`` (an image classifier of :data:`REGISTRY`, or a regressor)."""
     try:
-        return REGISTRY[name]
+        return REGISTRY[name] if name in REGISTRY else REGRESSORS[name]
     except (KeyError, TypeError):
         raise ValueError(f"unknown algorithm {name!r}; choose one of: {', '.join(REGISTRY)}") from None
 
 
-__all__ = ["REGISTRY", "get_algorithm", "AdaptStep", "Episode", "HParams", "MetaLearner",
+__all__ = ["REGISTRY", "REGRESSORS", "get_algorithm", "AdaptStep", "Episode", "HParams", "MetaLearner",
+           "SineMAML", "SinePretrained",
            "MAML", "FOMAML", "MetaSGD", "Reptile", "ProtoMAML", "ProtoNet",
            "MatchingNet", "RelationNet"]

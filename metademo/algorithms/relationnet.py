@@ -49,11 +49,13 @@ class RelationNet(MetricLearner):
     pair_score_label = "relation score"
     fitted_as = "class feature maps to compare with"
 
-    def __init__(self, hparams: HParams | None = None):
-        super().__init__(hparams)
+    def __init__(self, hparams: HParams | None = None, network=None):
+        super().__init__(hparams, network)
         hidden = self.hparams.hidden
-        self.network = Conv4(hidden=hidden, blocks=3)  # the embedding module: (hidden, 3, 3) maps
-        self.relation = Conv4(in_channels=2 * hidden, hidden=hidden, blocks=1)  # its first layers
+        self.relation = Conv4(in_channels=2 * hidden, hidden=hidden, blocks=1)  # the relation module's first layers
+
+    def default_network(self):
+        return Conv4(hidden=self.hparams.hidden, blocks=3)  # the embedding module: (hidden, 3, 3) maps
 
     def init_meta_params(self, seed=0, dtype=None):
         params = self.network.init_params(seed, dtype)

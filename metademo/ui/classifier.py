@@ -28,17 +28,19 @@ import gradio as gr
 import numpy as np
 
 from metademo.api import (
+    LIVE_ALGORITHMS,
+    MAX_SECONDS,
     FittedClassifier,
     Preprocessed,
     crop_to_ink,
     load_task,
+    meta_train_live,
     prepare,
     save_task,
     sketch_image,
     webcam_photo,
 )
 from metademo.data.gallery import DRAWINGS, PROVIDER, drawing_key, parse_key
-from metademo.training.live import LIVE_ALGORITHMS, MAX_SECONDS, meta_train_live
 
 from . import plots, text
 from .common import (
