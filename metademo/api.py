@@ -32,13 +32,13 @@ from .data.preprocess import crop_to_ink, preprocess_batch, sketch_image, webcam
 from .data.tasks import Task, load_task, save_task
 from .lazy import torch
 from .networks.conv4 import resolve_precision
+from .paths import assets_dir, default_device, weights_path  # noqa: F401 - part of the API
 
 # Re-exported for programs and the app, which call nothing below this module: task files
 # (metademo.data.tasks) and the decoders of a drawing pad's arrays and a webcam's frames
 # (metademo.data.preprocess). The rest is defined here.
 __all__ = ["Task", "load_task", "save_task", "crop_to_ink", "sketch_image", "webcam_photo"]
 
-SHIPPED_ASSETS = Path(__file__).resolve().parents[1] / "assets"
 MAX_CLASSES = 20
 MAX_IMAGES = 1000  # per call: enough for 20 classes x 50 shots, small enough to answer quickly
 MAX_LR = 10.0
@@ -49,29 +49,12 @@ def available_algorithms() -> list[str]:
     return list(REGISTRY)
 
 
-def default_device() -> torch.device:
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
 def adaptation_precision(device: str | torch.device | None = None) -> str:
     """How the gradient-based models' inner loops compute on ``device`` (default :func:`default_device`):
     ``"bfloat16"`` on a CPU with bfloat16 instructions (AVX512-BF16 or AMX), where their later convolution
     blocks run about twice as fast, else ``"float32"``. ``METADEMO_PRECISION=float32`` (or ``bfloat16``)
     in the environment overrides it; meta-training always computes in float32."""
     return resolve_precision("auto", torch.device(device) if device is not None else default_device())
-
-
-def assets_dir() -> Path:
-    """``$METADEMO_ASSETS`` if set, else the repository's ``assets/`` (read at each call)."""
-    return Path(os.environ.get("METADEMO_ASSETS") or SHIPPED_ASSETS)
-
-
-def weights_path(name: str) -> Path:
-    return assets_dir() / f"{name}.safetensors"
 
 
 def load_pretrained(name: str, device: str | torch.device | None = None) -> MetaClassifier:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
-from .api import default_device, weights_path
 from .checkpoints import load_checkpoint
 from .data.omniglot import load_lake_runs, load_split
+from .paths import default_device, weights_path
 from .training.evaluation import evaluate_episodes, evaluate_lake_runs
 
 

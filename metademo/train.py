@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    from .api import default_device
+    from .paths import default_device
 
     device = args.device or str(default_device())
     cfg = TrainConfig(algorithm=args.algorithm, out=args.out, ways=args.ways, shots=args.shots,
