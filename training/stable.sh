@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Meta-trains the gradient-based learners for inner loops that keep learning and serve any width: each from
+# its own random start by its own outer loop, over 5- to 20-way 1-shot tasks, 1 to 10 inner steps per outer
+# step (Reptile 5 to 10), the multi-step loss (MAML family) and the per-class head step. Resumable: run it
+# again and every learner continues from training/stable/<name>.safetensors.state.safetensors; with
+# MINUTES=N each learner trains at most N more minutes in this sitting.
+#   bash training/stable.sh [maml fomaml metasgd protomaml reptile]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+THREADS=${THREADS:-2}
+common=(--ways 5 --ways-max 20 --shots 1 --queries 3 --meta-batch 8 --head-lr-per-class
+        --val-every 100 --val-episodes 100 --val-ways 5,20 --threads "$THREADS" --seed 0
+        --pause-file runs/PAUSE --resume)
+maml_family=(--iterations 3000 --meta-lr 1e-3 --lr-schedule cosine --inner-lr 0.1 --train-steps 1
+             --train-steps-max 10 --multi-step-loss --test-steps 5)
+declare -A recipe=(
+  [maml]="${maml_family[*]} --first-order-iterations 1000"
+  [fomaml]="${maml_family[*]}"
+  [metasgd]="${maml_family[*]} --first-order-iterations 1000"
+  [protomaml]="${maml_family[*]} --first-order-iterations 1000"
+  [reptile]="--iterations 3000 --meta-lr 1.0 --inner-lr 0.1 --train-steps 5 --train-steps-max 10 --test-steps 10"
+)
+mkdir -p runs training/stable
+for name in "${@:-maml fomaml metasgd protomaml reptile}"; do
+  for n in $name; do
+    # shellcheck disable=SC2086
+    $PY -m metademo.train --algorithm "$n" ${recipe[$n]} "${common[@]}" \
+      ${MINUTES:+--max-minutes "$MINUTES"} --out "training/stable/$n.safetensors"
+  done
+done
