@@ -16,10 +16,11 @@ letters, backslashes or two files of one name). ``task.json`` is then read (at m
 :data:`MAX_MANIFEST_BYTES`) and checked whole, every type and count, before any image is read. Only the
 files it names are read, each once however often it is named (the task's lists then hold the same image
 object), as PNG, JPEG, GIF or WebP: the image's size is read from its header and checked against a pixel
-budget per image and for the whole task before it is decoded (by :func:`~metademo.data.preprocess.open_image`),
-and an image larger than :data:`KEEP_SIDE` is kept reduced to that size. So whatever a file holds,
-opening it decodes at most :data:`MAX_TASK_PIXELS` pixels and keeps at most 4 bytes for each. The images
-are returned as PIL images in memory: nothing is ever written to disk.
+budget per image and for the whole task (pixels and bytes) before it is decoded (by
+:func:`~metademo.data.preprocess.open_image`), and an image larger than :data:`KEEP_SIDE` is kept reduced to
+that size. So whatever a file holds, opening it decodes at most :data:`MAX_TASK_PIXELS` pixels and
+:data:`MAX_TASK_BYTES` bytes of images. The images are returned as PIL images in memory: nothing is ever
+written to disk.
 """
 
 from __future__ import annotations
@@ -55,9 +56,14 @@ MAX_CAPTION = 200  # characters of a caption; longer ones are dropped
 #: Pixels of one image of a task (a 12-megapixel phone photo fits; :func:`save_task` writes at most
 #: KEEP_SIDE x KEEP_SIDE), checked from the file's header before it is decoded.
 MAX_IMAGE_PIXELS = 16_000_000
-#: Pixels of all the distinct images of a task together, decoded (1100 drawings of 300 x 300 fit). Pillow
-#: keeps at most 4 bytes a pixel, so opening a task holds at most 400 MB of images, and decodes in about a second.
+#: Pixels of all the distinct images of a task together (1100 drawings of 300 x 300 fit): what bounds the time
+#: decoding takes (about a second for PNGs, three for progressive JPEGs).
 MAX_TASK_PIXELS = 100_000_000
+#: Memory of all the distinct images of a task together, decoded, as Pillow keeps them (a byte a pixel for gray
+#: and palette images, four for colour: 200 colour webcam photos of 576 x 576 fit): what bounds the memory an
+#: opened task holds. With one image being decoded on top (WebP's decoder takes about 16 bytes a pixel, so at
+#: most 250 MB), opening a task adds at most about 500 MB to the peak.
+MAX_TASK_BYTES = 320 * 2**20
 #: Images are kept at most this many pixels on their longer side: what preprocessing works on
 #: (:data:`~metademo.data.preprocess.WORK_SIZE`); larger ones are box-averaged down, as it would do.
 KEEP_SIDE = 1024
@@ -394,13 +400,19 @@ def _parse(manifest, members: dict):
 # ----------------------------------------------------------------------------------------------
 
 
-def _header_size(data: bytes, file: str, what: str) -> tuple[int, int]:
-    """Width and height from an image file's header, before any pixel is decoded."""
+def _bytes_per_pixel(mode: str) -> int:
+    """What Pillow keeps in memory for a pixel of ``mode``: one byte for gray and palette images, two for
+    16-bit gray, four for everything else (colour is padded to four)."""
+    return 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
+
+
+def _header(data: bytes, file: str, what: str) -> tuple[int, int, str]:
+    """Width, height and mode from an image file's header, before any pixel is decoded."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=IMAGE_FORMATS) as img:
-                return img.size
+                return img.width, img.height, img.mode
     except Image.DecompressionBombError:
         raise ValueError(f"{what} ({file!r:.80}) is not a usable image: it has far too many pixels") from None
     except Exception:  # noqa: BLE001 (Pillow reports a bad header with many exception types)
@@ -409,12 +421,12 @@ def _header_size(data: bytes, file: str, what: str) -> tuple[int, int]:
 
 
 class _Images:
-    """Each file of the archive decoded at most once, within the task's pixel budget."""
+    """Each file of the archive decoded at most once, within the task's budgets of pixels and bytes."""
 
     def __init__(self, zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]):
         self.zf, self.members = zf, members
         self.decoded: dict[str, Image.Image] = {}
-        self.pixels = 0
+        self.pixels = self.bytes = 0
 
     def __call__(self, file: str, what: str) -> Image.Image:
         if file in self.decoded:
@@ -422,26 +434,36 @@ class _Images:
         from .preprocess import open_image
 
         data = _read(self.zf, self.members[file], MAX_FILE_BYTES)
-        width, height = _header_size(data, file, what)
-        self._spend(width * height, file, what, f"{width} x {height} pixels")
+        width, height, mode = _header(data, file, what)
+        cost = self._spend(width * height, width * height * _bytes_per_pixel(mode), file, what,
+                           f"{width} x {height} pixels")
         try:
             img = open_image(data)
         except ValueError as e:
             raise ValueError(f"{what} ({file!r:.80}) is not a usable image: {e}") from None
-        if img.width * img.height > width * height:  # the header said less than the decoder made
-            self._spend(img.width * img.height - width * height, file, what,
-                        f"{img.width} x {img.height} pixels")
-        self.decoded[file] = img = _shrink(img)
-        return img
+        pixels = img.width * img.height
+        if pixels > cost[0] or pixels * _bytes_per_pixel(img.mode) > cost[1]:  # more than the header said
+            self._spend(max(0, pixels - cost[0]), max(0, pixels * _bytes_per_pixel(img.mode) - cost[1]), file,
+                        what, f"{img.width} x {img.height} pixels")
+        kept = _shrink(img)
+        if kept is not img:
+            img.close()  # now, not when the garbage collector finds it: a decoder may hold its own copy
+        self.decoded[file] = kept
+        return kept
 
-    def _spend(self, pixels: int, file: str, what: str, size: str) -> None:
+    def _spend(self, pixels: int, size_bytes: int, file: str, what: str, size: str) -> tuple[int, int]:
         if pixels > MAX_IMAGE_PIXELS:
             raise ValueError(f"{what} ({file!r:.80}) is too large: {size}; a task's images have at most "
                              f"{MAX_IMAGE_PIXELS:,} pixels each")
         self.pixels += pixels
+        self.bytes += size_bytes
         if self.pixels > MAX_TASK_PIXELS:
             raise ValueError(f"the images of the task file hold more than {MAX_TASK_PIXELS:,} pixels in all "
                              f"(reached at {file!r:.80}); it was not opened")
+        if self.bytes > MAX_TASK_BYTES:
+            raise ValueError(f"the images of the task file take more than {MAX_TASK_BYTES // 2**20} MB decoded "
+                             f"(reached at {file!r:.80}); it was not opened")
+        return pixels, size_bytes
 
 
 def load_task(source) -> Task:
