@@ -1,7 +1,7 @@
 """Soak: many visitors in a row, each in a fresh session; the server's memory must stay bounded.
 
     python benchmarks/soak.py [--clients 4] [--calls 500] [--warm-up 250] [--sessions 200]
-    python benchmarks/soak.py --quick    # a smoke test: 2 clients x 8 calls, room for 4 sessions
+    python benchmarks/soak.py --quick    # a smoke test: 2 clients x 12 calls, room for 4 sessions
 
 A real ``python app.py``; ``--clients`` threads each make ``--calls`` ``/classify`` calls the way the page
 does (one upload request with the 35 Omniglot PNG files of a 5-way 5-shot episode with 10 queries, then the
@@ -12,9 +12,9 @@ store is full) and then every 10 % of the run, the growth after warm-up (goal < 
 uploads left in Gradio's cache folder. Then checks that a visitor's adapted model went with their session:
 one session adapts at the start, and after the run its queries are answered "Press 'Adapt' first".
 The server runs on a free port with ``--sessions`` as its session capacity (``METADEMO_MAX_SESSIONS``);
-``--quick`` makes 16 calls, the first 8 of them the warm-up, with room for 4 sessions, so that the first
-visitor's session is still pushed out. The upload folder is removed at the end. Exits with 1 on any
-error, growth over the goal, or a model left behind.
+``--quick`` makes 24 calls, the first 16 of them the warm-up (each client has called every algorithm), with
+room for 4 sessions, so that the first visitor's session is still pushed out. The upload folder is removed
+at the end. Exits with 1 on any error, growth over the goal, or a model left behind.
 """
 
 from __future__ import annotations
@@ -53,16 +53,16 @@ def adapt_args(support, labels, n_classes=5, algorithm="protonet"):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--clients", type=int, default=None, help="concurrent clients (default 4, quick 2)")
-    p.add_argument("--calls", type=int, default=None, help="per client (default 500, quick 8)")
+    p.add_argument("--calls", type=int, default=None, help="per client (default 500, quick 12)")
     p.add_argument("--warm-up", type=int, default=None,
-                   help="calls (all clients together) before the baseline (default 250, quick 8)")
+                   help="calls (all clients together) before the baseline (default 250, quick 16)")
     p.add_argument("--sessions", type=int, default=None,
                    help=f"the app's session capacity (default {MAX_SESSIONS}, the app's; quick 4)")
-    p.add_argument("--quick", action="store_true", help="a smoke test: 2 clients x 8 calls, room for 4 sessions")
+    p.add_argument("--quick", action="store_true", help="a smoke test: 2 clients x 12 calls, room for 4 sessions")
     args = p.parse_args(argv)
     args.clients = args.clients or (2 if args.quick else 4)
-    args.calls = args.calls or (8 if args.quick else 500)
-    args.warm_up = args.warm_up or (8 if args.quick else 250)
+    args.calls = args.calls or (12 if args.quick else 500)
+    args.warm_up = args.warm_up or (16 if args.quick else 250)
     capacity = args.sessions or (4 if args.quick else MAX_SESSIONS)
     total = args.clients * args.calls
     support, labels, queries = episode()

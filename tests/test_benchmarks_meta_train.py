@@ -1,10 +1,13 @@
-"""The baselines of benchmarks/meta_train.py compute what ours computes, so its speed ratios are fair.
+"""The baselines of benchmarks/meta_train.py compute what ours computes, so its speed ratios are fair;
+and the script runs to its last line.
 
 ``higher`` and the per-task ``torch.func`` loop must give the same second-order MAML meta-gradient
 (prototype head, SGD on body and head) as ``ProtoMAML.meta_gradient``, to float64 precision.
 """
 
 import importlib.util
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from metademo.data.omniglot import EpisodeSampler
+from metademo.algorithms import REGISTRY, ProtoMAML
+from metademo.data.omniglot import EpisodeSampler, data_root
 
 pytest.importorskip("higher")
 
@@ -88,3 +92,36 @@ def test_keep_freed_memory_is_accepted_by_glibc_and_reported():
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert "glibc malloc keeping freed memory" in done.stdout
+
+
+def test_every_other_learner_gives_its_meta_gradient(episode):
+    """The benchmark's second table runs each learner as it is set there (Meta-SGD with one inner step, whose
+    rates for the network then go unused): every one returns a finite gradient for every meta-parameter."""
+    bench = load_script()
+    rows = bench.other_algorithms(episode, hidden=8, seed=0, repeats=1, warmup=False)
+    assert [r[0] for r in rows] == [cls.__name__ for cls in REGISTRY.values() if cls is not ProtoMAML]
+    assert all(seconds > 0 for *_, seconds in rows)
+
+
+@pytest.mark.slow
+def test_quick_run_end_to_end():
+    """``--quick`` on a meta-batch of 2 tasks at 8 channels: a smoke test of the whole script, figures parsed."""
+    env = {**os.environ, "METADEMO_DATA": str(data_root())}
+    done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--meta-batch", "2", "--hidden", "8",
+                           "--check-tasks", "1"], cwd=SCRIPT.parents[1], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    number = r"(\d+\.\d+(?:e[-+]\d+)?)"
+    for steps in (1, 5):
+        label = f"{steps} step{'s' if steps > 1 else ' '}"
+        (errs,) = re.findall(rf"^  {label}: vs higher {number}  vs loop {number}  \(higher vs loop {number}; "
+                             rf"\|g_ours\| = [\d.e+-]+\)$", out, re.MULTILINE)
+        assert all(float(e) < load_script().TOLERANCE for e in errs)
+        for name in ("ours \\(task-batched\\)", "higher \\(per task\\)", "torch\\.func loop \\(per task\\)"):
+            (row,) = re.findall(rf"^ +{steps}  {name} +{number} +{number} +{number}x$", out, re.MULTILINE)
+            assert all(float(v) > 0 for v in row)
+    for cls in [ProtoMAML, *(c for c in REGISTRY.values() if c is not ProtoMAML)]:
+        rows = re.findall(rf"^  {cls.__name__} +\d+  [a-z -]+? +{number} +{number}$", out, re.MULTILINE)
+        assert rows and all(float(v) > 0 for row in rows for v in row), cls.__name__
+    assert re.search(rf"^vs_higher={number} vs_loop={number}$", out, re.MULTILINE)

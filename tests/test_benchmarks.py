@@ -1,0 +1,178 @@
+"""Every benchmark runs end to end in its quick mode and prints its figures (benchmarks/meta_train.py:
+tests/test_benchmarks_meta_train.py).
+
+Each runs as ``python benchmarks/<name>.py --quick`` in a subprocess of this Python, with Omniglot where
+the suite finds it, the suite's pretrained assets (real, or random-init stand-ins: see conftest.py) and
+Gradio's uploads in a temporary folder; those that serve the app start it on a free port and stop it.
+The figures are parsed, not judged: other work may share the machine. ``inputs.py`` and
+``appclient.py`` are helpers, run here by the others; every benchmark's full mode at least parses its
+arguments (``--help``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from metademo.algorithms import REGISTRY
+from metademo.data.omniglot import data_root, omniglot_available
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+CHROMIUM = Path("/usr/bin/chromium")
+TIMEOUT = 600  # seconds for one quick run: generous, the machine may be busy
+NUMBER = r"[-+]?\d+(?:\.\d+)?"
+needs_omniglot = pytest.mark.skipif(not omniglot_available(), reason=f"Omniglot is not in {data_root()}")
+
+
+@pytest.fixture(scope="module")
+def run_benchmark(pretrained_assets, tmp_path_factory):
+    """``run_benchmark("accuracy.py", "--quick")`` -> its standard output; a failed run fails the test."""
+    env = {**os.environ, "METADEMO_DATA": str(data_root()), "METADEMO_ASSETS": str(pretrained_assets),
+           "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio")), "GRADIO_ANALYTICS_ENABLED": "False",
+           "PYTHONUNBUFFERED": "1"}
+
+    def run(script: str, *args: str) -> str:
+        done = subprocess.run([sys.executable, str(BENCHMARKS / script), *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=TIMEOUT)
+        assert done.returncode == 0, (f"{script} {' '.join(args)} exited with {done.returncode}:\n"
+                                      f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    return run
+
+
+def lines_matching(pattern: str, text: str) -> list[re.Match]:
+    return list(re.finditer(pattern, text, re.MULTILINE))
+
+
+def figures(pattern: str, text: str) -> tuple[float, ...]:
+    """The numbers of the one line that matches ``pattern`` (its groups), as floats."""
+    found = lines_matching(pattern, text)
+    assert len(found) == 1, f"{len(found)} lines match {pattern!r} in:\n{text}"
+    return tuple(float(g) for g in found[0].groups())
+
+
+def docs_digest() -> dict[str, str]:
+    """What the full runs write, by content: the files in docs/ and the README's generated sections (the rest of
+    the README is not theirs, and people may be editing it meanwhile)."""
+    digest = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted((ROOT / "docs").glob("*"))
+              if f.is_file()}
+    readme = (ROOT / "README.md").read_text()
+    for section in ("accuracy", "time", "profile"):
+        start, end = f"<!-- {section}:start -->", f"<!-- {section}:end -->"
+        if start in readme and end in readme:
+            digest[f"README {section}"] = readme[readme.index(start):readme.index(end)]
+    return digest
+
+
+def written_to(text: str, names: tuple[str, ...]) -> Path:
+    """The temporary folder a quick run says it wrote to, checked to hold ``names`` and to be outside the project."""
+    (folder,) = (Path(m.group(1)) for m in lines_matching(r"^quick run: .* written to (\S+)$", text))
+    assert ROOT not in folder.parents
+    for name in names:
+        assert (folder / name).stat().st_size > 0, name
+    return folder
+
+
+@pytest.mark.parametrize("script", ["accuracy.py", "adaptation_profile.py", "latency.py", "load.py",
+                                    "meta_train.py", "soak.py"])
+def test_full_mode_parses_its_arguments(script, capsys):
+    module = importlib.import_module(f"benchmarks.{script.removesuffix('.py')}")
+    with pytest.raises(SystemExit) as e:
+        module.main(["--help"])
+    assert e.value.code == 0
+    assert "--quick" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@needs_omniglot
+def test_accuracy_quick(run_benchmark):
+    before = docs_digest()
+    out = run_benchmark("accuracy.py", "--quick")
+    assert docs_digest() == before, "a quick run must leave docs/ and the README alone"
+    figures(r"^quick: the first (\d+) characters of the pool, (\d+) Lake runs$", out)
+    for name, cls in REGISTRY.items():
+        accuracy, ci = figures(rf"^{name} 5w1s: ({NUMBER}) ± ({NUMBER}) \(3 episodes, {NUMBER} s\)$", out)
+        assert 0 <= accuracy <= 100 and ci >= 0
+        assert 0 <= figures(rf"^{name} Lake runs: ({NUMBER})$", out)[0] <= 100
+        cells = figures(rf"^\| \*\*{re.escape(cls.title)}\*\* \(ours\) \| (\d+) \| ({NUMBER}) ± ({NUMBER}) "
+                        rf"\| n/a \| n/a \| n/a \| ({NUMBER}) \|$", out)
+        assert cells[1] == accuracy
+    written_to(out, ("accuracy.json", "accuracy.md", "time_to_accuracy.png"))
+
+
+@pytest.mark.slow
+@needs_omniglot
+def test_adaptation_profile_quick(run_benchmark):
+    before = docs_digest()
+    out = run_benchmark("adaptation_profile.py", "--quick")
+    assert docs_digest() == before, "a quick run must leave docs/ and the README alone"
+    for name, cls in REGISTRY.items():
+        steps = (0, 1, 2, 3, 5, 10) if cls.has_inner_loop else (0,)
+        by_step = figures(rf"^{name} 5w1s: " + ", ".join(f"{s}: ({NUMBER})" for s in steps) + rf" \({NUMBER} s\)$",
+                          out)
+        assert all(0 <= a <= 100 for a in by_step)
+        cells = r" \| ".join([rf"({NUMBER})"] * len(steps) + [""] * (6 - len(steps)))
+        row = figures(rf"^\| {re.escape(cls.title)} \| 5w1s \| (\d+) \| {cells} \|$", out)
+        assert row[1:] == by_step
+    written_to(out, ("adaptation_profile.json", "adaptation_profile.md"))
+
+
+@pytest.mark.slow
+def test_latency_quick(run_benchmark):
+    out = run_benchmark("latency.py", "--quick")
+    assert "quick: no phone photos" in out
+    ms = rf"({NUMBER}) / ({NUMBER})"
+    for name in ("protonet", "maml"):
+        # API: png, (photo), sketch, 28x28, png before, png 3 steps, png float32 (gradient learners on a CPU
+        # with bfloat16), goal
+        row = lines_matching(rf"^   {name} +(?:-|\d+) +{ms} +- +{ms} +{ms} +{ms} .* (\d+) (ok|MISSED)$", out)
+        assert len(row) == 1, out
+        app = figures(rf"^   {name} +page png {ms}  client files {ms}  client files, one TLS context {ms}  "
+                      rf"client data URLs {ms}  page sketch {ms}$", out)
+        assert all(t > 0 for t in app)
+    assert figures(rf"^   today: peak memory ({NUMBER}) MB$", out)[0] > 0
+    assert figures(rf"^4\. Cold start, python app\.py until it answers HTTP: ({NUMBER}) s \(median {NUMBER}; "
+                   rf"goal {NUMBER} s\)$", out)[0] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed (apt-get install chromium)")
+def test_latency_preview_quick(run_benchmark):
+    out = run_benchmark("latency.py", "--quick", "--sections", "preview", "--runs", "2", "--algorithms", "protonet")
+    p50, p95, worst, updates = figures(rf"^   protonet +p50 ({NUMBER}), p95 ({NUMBER}), max ({NUMBER}) over (\d+) "
+                                       r"updates \(goal about \d+\)$", out)
+    assert 0 < p50 <= p95 <= worst and updates >= 1
+
+
+@pytest.mark.slow
+def test_load_quick(run_benchmark):
+    out = run_benchmark("load.py", "--quick")
+    assert figures(rf"^app started in ({NUMBER}) s$", out)[0] > 0
+    assert figures(rf"^completed (\d+)/4, errors (\d+), wall {NUMBER} s, throughput ({NUMBER}) calls/s$", out)[:2] \
+        == (4, 0)
+    p50, p95 = figures(rf"^latency p50 ({NUMBER}) ms, p95 ({NUMBER}) ms", out)
+    assert 0 < p50 <= p95
+    assert "meta-parameters unchanged: True" in out
+
+
+@pytest.mark.slow
+def test_soak_quick(run_benchmark):
+    out = run_benchmark("soak.py", "--quick")
+    assert figures(rf"^(\d+) calls in {NUMBER} s \({NUMBER} ms per call with 2 clients\), (\d+) errors$", out) \
+        == (24, 0)
+    rss = figures(rf"^resident memory: ({NUMBER}) MB before the run, ({NUMBER}) MB after 16 calls \(warm-up\), "
+                  rf"({NUMBER}) MB at the end, peak ({NUMBER}) MB$", out)
+    assert all(m > 0 for m in rss)
+    figures(rf"^growth after warm-up: ({NUMBER}) MB \(goal < 100\)", out)
+    assert "the first visitor's adapted model after the run: gone" in out
+    assert out.rstrip().endswith("OK")
