@@ -305,7 +305,6 @@ class FittedClassifier:
 
 FITTED_FORMAT = "metademo-fitted/1"
 MAX_FITTED_BYTES = 64 * 2**20  # a saved classifier of the shipped size takes 1 to 2 MB
-MAX_FITTED_HEADER = 2**20  # its table of tensors and metadata: a few kB
 MAX_HIDDEN = 256  # channels of a saved classifier's network (the shipped ones have 64)
 MAX_LABEL = 200  # characters of a class label in a saved classifier
 
@@ -383,27 +382,18 @@ def _json_number(text: str) -> int:
 
 
 def _fitted_metadata(data: bytes, path: Path) -> dict:
-    """The ``metademo`` metadata of a safetensors file, read from its header (a little-endian 8-byte length,
-    then JSON) by this function, which checks every step."""
+    """The ``metademo`` metadata of a saved classifier, read by the safetensors library."""
     def unreadable(why: str) -> ValueError:
         return ValueError(f"{path} is not a readable saved classifier: {why}")
 
-    if len(data) < 8:
-        raise unreadable("it is too short")
-    n = int.from_bytes(data[:8], "little")
-    if n > MAX_FITTED_HEADER or 8 + n > len(data):
-        raise unreadable(f"its header claims {n} bytes" + (", more than the file holds" if 8 + n > len(data)
-                                                            else f"; at most {MAX_FITTED_HEADER} are read"))
+    text = _read_safetensors(data, path, metadata_only=True).get("metademo")
+    if not isinstance(text, str):
+        raise unreadable("it has no metademo metadata")
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"), parse_int=_json_number)
-        stored = header.get("__metadata__") if isinstance(header, dict) else None
-        text = stored.get("metademo") if isinstance(stored, dict) else None
-        if not isinstance(text, str):
-            raise unreadable("it has no metademo metadata")
         meta = json.loads(text, parse_int=_json_number)
     except RecursionError:
-        raise unreadable("its header is nested too deeply") from None
-    except ValueError as e:  # UnicodeDecodeError and JSONDecodeError too
+        raise unreadable("its metadata is nested too deeply") from None
+    except ValueError as e:  # JSONDecodeError too
         raise unreadable(f"{str(e):.200}") from None
     if not isinstance(meta, dict):
         raise unreadable(f"its metadata is a {type(meta).__name__}, not an object")
@@ -411,12 +401,33 @@ def _fitted_metadata(data: bytes, path: Path) -> dict:
 
 
 def _fitted_tensors(data: bytes, path: Path) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load
+    return _read_safetensors(data, path)
+
+
+def _read_safetensors(data: bytes, path: Path, metadata_only: bool = False) -> dict:
+    """The file's metadata (``metadata_only``) or tensors, parsed by the safetensors library from the bytes
+    already read (bounded, once): they are handed to it as an in-memory file that nothing else can change."""
+    from safetensors import SafetensorError, safe_open
+
+    def parse(name: str) -> dict:
+        with safe_open(name, framework="pt") as f:
+            return dict(f.metadata() or {}) if metadata_only else {k: f.get_tensor(k) for k in f.keys()}
 
     try:
-        return load(data)
-    except (SafetensorError, ValueError, TypeError, RuntimeError, OverflowError, KeyError) as e:
+        if hasattr(os, "memfd_create"):  # Linux: an anonymous file in memory
+            fd = os.memfd_create("metademo-fitted", 0)
+            try:
+                os.write(fd, data)
+                return parse(f"/proc/self/fd/{fd}")
+            finally:
+                os.close(fd)
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:  # elsewhere: a private folder of our own
+            copy = Path(folder) / "fitted.safetensors"
+            copy.write_bytes(data)
+            return parse(str(copy))
+    except (SafetensorError, ValueError, TypeError, RuntimeError, OverflowError, KeyError, OSError) as e:
         raise ValueError(f"{path} is not a readable saved classifier: {str(e):.200}") from None
 
 

@@ -140,12 +140,13 @@ def test_the_file_itself_is_checked_before_it_is_parsed(saved, tmp_path):
     path, meta, tensors = saved
     data = path.read_bytes()
     bad = tmp_path / "bad.safetensors"
+    # The safetensors library parses the header, from the bytes read once; its complaints become ValueErrors.
     bad.write_bytes(struct.pack("<Q", 2**60) + data[8:])
-    _refused(bad, "its header claims 1152921504606846976 bytes, more than the file holds")
+    _refused(bad, "not a readable saved classifier", "header too large")
     bad.write_bytes(struct.pack("<Q", 2**21) + b" " * 2**21)
-    _refused(bad, "at most 1048576 are read")
+    _refused(bad, "not a readable saved classifier", "deserializing header")
     bad.write_bytes(data[:5])
-    _refused(bad, "too short")
+    _refused(bad, "not a readable saved classifier", "header too small")
     bad.write_bytes(data[:-100])  # the tensors' data cut short: safetensors' own check
     _refused(bad, "not a readable saved classifier")
     n = struct.unpack("<Q", data[:8])[0]
