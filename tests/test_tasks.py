@@ -187,12 +187,12 @@ def test_the_task_pixel_budget_counts_distinct_images_before_decoding(monkeypatc
     assert len(calls) == 6  # the seventh was refused from its header, before decoding
     _refused(_zip({"a.png": _blank_png("1", (4001, 4000))}, _manifest([["a.png"], ["a.png"]])),
              "image 1 of class 'c0' ('a.png') is too large: 4001 x 4000 pixels", "16,000,000 pixels each")
-    # colour takes 4 bytes a pixel: 20 colour images of 4 megapixels (16 MB each) fill the memory budget
+    # colour takes 4 bytes a pixel: 16 colour images of 4 megapixels (16 MB each) fill the memory budget
     calls.clear()
-    files = {f"{i}.png": _blank_png("RGBA", (2048, 2048)) for i in range(21)}
-    source = _zip(files, _manifest([list(files)[:10], list(files)[10:]]))
-    _refused(source, "take more than 320 MB decoded", "'20.png'")
-    assert len(calls) == 20
+    files = {f"{i}.png": _blank_png("RGBA", (2048, 2048)) for i in range(17)}
+    source = _zip(files, _manifest([list(files)[:8], list(files)[8:]]))
+    _refused(source, "take more than 256 MB decoded", "'16.png'")
+    assert len(calls) == 16
 
 
 _CHILD = textwrap.dedent("""

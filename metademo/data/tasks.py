@@ -60,10 +60,10 @@ MAX_IMAGE_PIXELS = 16_000_000
 #: decoding takes (about a second for PNGs, three for progressive JPEGs).
 MAX_TASK_PIXELS = 100_000_000
 #: Memory of all the distinct images of a task together, decoded, as Pillow keeps them (a byte a pixel for gray
-#: and palette images, four for colour: 200 colour webcam photos of 576 x 576 fit): what bounds the memory an
+#: and palette images, four for colour: 190 colour webcam photos of 576 x 576 fit): what bounds the memory an
 #: opened task holds. With one image being decoded on top (WebP's decoder takes about 16 bytes a pixel, so at
 #: most 250 MB), opening a task adds at most about 500 MB to the peak.
-MAX_TASK_BYTES = 320 * 2**20
+MAX_TASK_BYTES = 256 * 2**20
 #: Images are kept at most this many pixels on their longer side: what preprocessing works on
 #: (:data:`~metademo.data.preprocess.WORK_SIZE`); larger ones are box-averaged down, as it would do.
 KEEP_SIDE = 1024
