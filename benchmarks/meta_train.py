@@ -5,7 +5,7 @@ Usage::
 
     python benchmarks/meta_train.py            # full run
     python benchmarks/meta_train.py --quick    # < 3 min on 2 idle cores: see below
-    python benchmarks/meta_train.py --quick --meta-batch 2 --hidden 8 --check-tasks 1   # seconds: a smoke test
+    python benchmarks/meta_train.py --quick --meta-batch 2 --hidden 8 --check-tasks 1 --threads 1  # a smoke test
     python benchmarks/meta_train.py --meta-batch 8 --threads 1 --repeats 3
 
 Setting: second-order MAML on Omniglot 5-way 1-shot with 15 queries per class, Conv-4 (64 channels),

@@ -105,11 +105,12 @@ def test_every_other_learner_gives_its_meta_gradient(episode):
 
 @pytest.mark.slow
 def test_quick_run_end_to_end():
-    """``--quick`` on a meta-batch of 2 tasks at 8 channels: a smoke test of the whole script, figures parsed."""
+    """``--quick`` on a meta-batch of 2 tasks at 8 channels, one torch thread (on a busy machine the baselines'
+    waiting OpenMP threads spin: 50 times slower): a smoke test of the whole script, figures parsed."""
     env = {**os.environ, "METADEMO_DATA": str(data_root())}
     done = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--meta-batch", "2", "--hidden", "8",
-                           "--check-tasks", "1"], cwd=SCRIPT.parents[1], env=env, capture_output=True, text=True,
-                          timeout=600)
+                           "--check-tasks", "1", "--threads", "1"], cwd=SCRIPT.parents[1], env=env,
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     number = r"(\d+\.\d+(?:e[-+]\d+)?)"

@@ -8,6 +8,15 @@ from metademo.algorithms import MetaSGD
 from .test_algorithms import directional_fd, dot, make_episode, query_loss, random_direction, small
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy machine idle OpenMP threads spin."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("steps", [0, 1])
 def test_metasgd_rates_that_a_short_inner_loop_never_uses_have_zero_meta_gradient(steps):
     """One inner step from the zero head moves the head alone (the body's gradient is exactly 0), and no
