@@ -64,11 +64,10 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    precision = learner.adaptation_precision(device)
-    result = {"checkpoint": str(path), "algorithm": ckpt.algorithm, "setting": setting,
-              "steps": args.steps if args.steps is not None else learner.hparams.test_steps,
+    precision, steps = learner.adaptation_precision(device), learner.inner_steps(args.steps)
+    result = {"checkpoint": str(path), "algorithm": ckpt.algorithm, "setting": setting, "steps": steps,
               "precision": precision, **result}
-    arithmetic = f", inner loop in {precision}" if learner.has_inner_loop else ""
+    arithmetic = f", inner loop in {precision}" if steps else ""
     print(f"{ckpt.algorithm}: {setting}: {100 * result['accuracy']:.2f}% ± {100 * result['ci95']:.2f}% "
           f"({result['episodes']} episodes{arithmetic})")
     if args.json:

@@ -170,6 +170,30 @@ class MetaLearner:
         """Features of images under the meta-learned network (before any adaptation)."""
         return self.network.features(self.body(meta), x)
 
+    @property
+    def default_steps(self) -> int:
+        """The inner steps of an adaptation that asks for none: :meth:`inner_steps` of None."""
+        return self.inner_steps(None)
+
+    def inner_steps(self, steps: int | None = None) -> int:
+        """The inner steps an adaptation asked for ``steps`` takes (None: ``hparams.test_steps``); always 0
+        for a learner without an inner loop, which has nothing to step."""
+        if not self.has_inner_loop:
+            return 0
+        return self.hparams.test_steps if steps is None else steps
+
+    def embed_pool(self, meta: Params, pool: torch.Tensor, device=None) -> torch.Tensor | None:
+        """(classes, drawings, D) embeddings of a (classes, drawings, H, W) uint8 pool, each image embedded
+        once, for a learner that ``embeds_independently``: :meth:`scores` then classifies any episode of the
+        pool from them, as adapting to it would (that summary is the whole adaptation: step 0 only). None for
+        a learner that adapts its embedding to each task."""
+        if not self.embeds_independently:
+            return None
+        with torch.no_grad():
+            flat = pool.flatten(0, 1).unsqueeze(1)
+            feats = torch.cat([self.embed(meta, c.to(device).float().div(255)) for c in flat.split(1000)])
+        return feats.view(*pool.shape[:2], -1)
+
     def scores(self, meta: Params, support_features: torch.Tensor, support_y: torch.Tensor, n_way: int,
                query_features: torch.Tensor) -> torch.Tensor:
         """(T, Q, N) class scores from embeddings (:meth:`embed`), for learners that set

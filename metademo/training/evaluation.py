@@ -26,8 +26,9 @@ def evaluate_episodes(learner: MetaLearner, meta: dict, pool: torch.Tensor, ways
     from tqdm.auto import tqdm
 
     sampler = EpisodeSampler(pool, ways, shots, queries, seed=seed)
-    if learner.embeds_independently:
-        return _evaluate_fixed_embedding(learner, meta, sampler, episodes, batch, device)
+    embedded = learner.embed_pool(meta, pool, device)
+    if embedded is not None:
+        return _evaluate_embedded(learner, meta, embedded, sampler, episodes, batch)
     accs = []
     with tqdm(total=episodes, desc=f"{learner.name} {ways}-way {shots}-shot", disable=not progress,
               unit="episode") as bar:
@@ -44,9 +45,10 @@ def accuracy_by_step(learner: MetaLearner, meta: dict, pool: torch.Tensor, ways:
     """Query accuracy after each of ``steps`` inner steps on the same seeded episodes (one adaptation of
     ``max(steps)`` steps per batch of episodes, scored at every step asked for). A learner without an
     inner loop has only step 0."""
-    if not learner.has_inner_loop:
-        return {0: evaluate_episodes(learner, meta, pool, ways, shots, queries, episodes, seed, batch, device=device)}
     sampler = EpisodeSampler(pool, ways, shots, queries, seed=seed)
+    embedded = learner.embed_pool(meta, pool, device)
+    if embedded is not None:  # its adaptation is a summary of the support's embeddings: there is no step 1
+        return {0: _evaluate_embedded(learner, meta, embedded, sampler, episodes, batch)}
     accs: dict[int, list[float]] = {s: [] for s in steps}
     done = 0
     while done < episodes:
@@ -57,17 +59,13 @@ def accuracy_by_step(learner: MetaLearner, meta: dict, pool: torch.Tensor, ways:
                     logits = learner.logits(state.params, ep.query_x)
                 accs[state.step].extend((logits.argmax(-1) == ep.query_y).float().mean(1).tolist())
         done += ep.support_x.shape[0]
-    return {s: summarize(a) for s, a in accs.items()}
+    return {s: summarize(a) for s, a in accs.items() if a}  # the steps the learner took
 
 
-def _evaluate_fixed_embedding(learner, meta, sampler, episodes, batch, device) -> dict:
-    """For a learner that embeds each image independently of the task (ProtoNet): embed the pool once,
-    then score the very same episodes as the generic path from the stored embeddings (a large speed-up)."""
-    pool = sampler.pool
-    with torch.no_grad():
-        flat = pool.flatten(0, 1).unsqueeze(1)
-        feats = torch.cat([learner.embed(meta, c.to(device).float().div(255))
-                           for c in flat.split(1000)]).view(*pool.shape[:2], -1)
+def _evaluate_embedded(learner, meta, feats, sampler, episodes, batch) -> dict:
+    """For a learner that embeds each image independently of the task (ProtoNet): from the pool's
+    embeddings, computed once (``learner.embed_pool``), score the very same episodes as the generic path
+    (a large speed-up)."""
     n, k = sampler.n_way, sampler.k_shot
     labels = torch.arange(n, device=feats.device).view(1, n, 1)
     accs = []
