@@ -237,7 +237,7 @@ def main(argv=None):
     times = time_to_accuracy_markdown()
     if not args.quick:
         update_readme(table, times)
-    print(markdown(results))
+    print(table)
     print(times)
     if args.quick:
         print(f"quick run: accuracy.json, accuracy.md and time_to_accuracy.png written to {out}")
