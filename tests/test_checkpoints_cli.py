@@ -11,7 +11,8 @@ import torch
 
 from metademo.algorithms import MetaSGD
 from metademo.checkpoints import Checkpoint, load_checkpoint, read_metadata, save_checkpoint
-from metademo.data.omniglot import omniglot_available
+from metademo.data.omniglot import load_lake_runs, load_split, omniglot_available
+from metademo.training.evaluation import evaluate_episodes, evaluate_lake_runs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,13 +68,28 @@ def test_train_resume_and_evaluate_from_the_command_line(tmp_path):
     assert [e["iteration"] for e in meta["validation"]["log"]] == [2, 4][: len(meta["validation"]["log"])]
 
     ev = run("-m", "metademo.evaluate", "--checkpoint", str(out), "--ways", "5", "--shots", "1",
-             "--episodes", "20", "--json", "--threads", "1")
+             "--episodes", "20", "--seed", "3", "--json", "--threads", "1", "--device", "cpu")
     assert ev.returncode == 0, ev.stderr
     result = json.loads(ev.stdout.strip().splitlines()[-1])
-    assert 0 <= result["accuracy"] <= 1 and result["episodes"] == 20 and result["ci95"] >= 0
-    lake = run("-m", "metademo.evaluate", "--checkpoint", str(out), "--lake-runs", "--json", "--threads", "1")
+    lake = run("-m", "metademo.evaluate", "--checkpoint", str(out), "--lake-runs", "--json", "--threads", "1",
+               "--device", "cpu")
     assert lake.returncode == 0, lake.stderr
-    assert json.loads(lake.stdout.strip().splitlines()[-1])["episodes"] == 20
+    lake_result = json.loads(lake.stdout.strip().splitlines()[-1])
+
+    # The command line's figures are those of the evaluation functions on the same seeded episodes and runs.
+    ckpt = load_checkpoint(out)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the command line computed
+    try:
+        expected = evaluate_episodes(ckpt.learner(), ckpt.params, load_split("test", progress=False), 5, 1,
+                                     episodes=20, seed=3)
+        expected_lake = evaluate_lake_runs(ckpt.learner(), ckpt.params, load_lake_runs())
+    finally:
+        torch.set_num_threads(threads)
+    assert {k: result[k] for k in expected} == expected
+    assert {k: lake_result[k] for k in expected_lake} == expected_lake
+    assert result["steps"] == 0 and result["precision"] == "float32" and result["algorithm"] == "protonet"
+    assert f"{100 * expected['accuracy']:.2f}% ± {100 * expected['ci95']:.2f}% (20 episodes)" in ev.stdout
 
 
 def test_command_line_errors_are_readable(tmp_path):
