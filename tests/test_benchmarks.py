@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,13 +74,13 @@ def docs_digest() -> dict[str, str]:
     return digest
 
 
-def written_to(text: str, names: tuple[str, ...]) -> Path:
-    """The temporary folder a quick run says it wrote to, checked to hold ``names`` and to be outside the project."""
+def check_written(text: str, names: tuple[str, ...]) -> None:
+    """The temporary folder a quick run says it wrote to holds ``names`` and is outside the project; removed."""
     (folder,) = (Path(m.group(1)) for m in lines_matching(r"^quick run: .* written to (\S+)$", text))
     assert ROOT not in folder.parents
     for name in names:
         assert (folder / name).stat().st_size > 0, name
-    return folder
+    shutil.rmtree(folder)
 
 
 @pytest.mark.parametrize("script", ["accuracy.py", "adaptation_profile.py", "latency.py", "load.py",
@@ -106,7 +107,7 @@ def test_accuracy_quick(run_benchmark):
         cells = figures(rf"^\| \*\*{re.escape(cls.title)}\*\* \(ours\) \| (\d+) \| ({NUMBER}) ± ({NUMBER}) "
                         rf"\| n/a \| n/a \| n/a \| ({NUMBER}) \|$", out)
         assert cells[1] == accuracy
-    written_to(out, ("accuracy.json", "accuracy.md", "time_to_accuracy.png"))
+    check_written(out, ("accuracy.json", "accuracy.md", "time_to_accuracy.png"))
 
 
 @pytest.mark.slow
@@ -124,7 +125,7 @@ def test_adaptation_profile_quick(run_benchmark):
         cells = r" \| ".join([rf"({NUMBER})"] * len(steps) + [""] * (6 - len(steps)))
         row = figures(rf"^\| {re.escape(cls.title)} \| 5w1s \| (\d+) \| {cells} \|$", out)
         assert row[1:] == by_step
-    written_to(out, ("adaptation_profile.json", "adaptation_profile.md"))
+    check_written(out, ("adaptation_profile.json", "adaptation_profile.md"))
 
 
 @pytest.mark.slow
