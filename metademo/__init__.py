@@ -1,5 +1,7 @@
-"""metademo: see meta-learning work. MAML, first-order MAML, Meta-SGD, Reptile and Prototypical
-Networks, pretrained on Omniglot, adapting to new classes from a few examples.
+"""metademo: see meta-learning work. Meta-learners of three families (those that learn an initialisation
+for a few gradient steps, those that compare embeddings with a fixed metric, and one that learns the
+comparison itself), pretrained on Omniglot, adapting to new classes from a few examples; the algorithms
+are those of ``metademo.available_algorithms()``.
 
     import metademo
     clf = metademo.load_pretrained("maml")
