@@ -1,5 +1,6 @@
-"""What people really send, made from Omniglot glyphs: for the latency benchmark and the preprocessing tests.
+"""What people really send, made from Omniglot glyphs: for the benchmarks and the preprocessing tests.
 
+* :func:`episode`: the benchmarks' 5-way 5-shot episode with 10 queries, as the paths of Omniglot files;
 * :func:`omniglot_pngs`: original Omniglot files (105x105 1-bit PNGs, black on white), as a person uploads
   them (synthetic glyphs saved as PNG when Omniglot is not on the machine);
 * :func:`phone_photo`: a 3000x4000 JPEG (quality 90) like a phone photo of the glyph drawn large with a
@@ -48,6 +49,26 @@ def omniglot_pngs(n: int, seed: int = 0) -> list[str]:
             img.convert("1").save(p)
         out.append(str(p))
     return out
+
+
+def episode(ways=5, shots=5, per_class_queries=2, seed=0):
+    """Paths of original Omniglot evaluation files (``ways`` seeded characters; synthetic glyph PNGs without
+    Omniglot): (support, labels, queries), ``shots`` drawings then ``per_class_queries`` of each character."""
+    from metademo.data.omniglot import data_root
+
+    folder = data_root() / "omniglot-py" / "images_evaluation"
+    chars = sorted(p for p in folder.glob("*/*") if p.is_dir()) if folder.is_dir() else []
+    if not chars:  # no Omniglot: synthetic glyphs saved as 1-bit PNGs
+        files = omniglot_pngs(ways * (shots + per_class_queries), seed=seed)
+        groups = [files[i::ways] for i in range(ways)]
+    else:
+        rng = np.random.default_rng(seed)
+        groups = [sorted(str(p) for p in chars[i].glob("*.png"))[: shots + per_class_queries]
+                  for i in rng.choice(len(chars), ways, replace=False)]
+    support = [p for g in groups for p in g[:shots]]
+    labels = [f"class {i}" for i in range(ways) for _ in range(shots)]
+    queries = [p for g in groups for p in g[shots:]]
+    return support, labels, queries
 
 
 def _glyph_ink(path: str, size: int) -> np.ndarray:

@@ -64,6 +64,7 @@ import metademo  # noqa: E402
 import metademo.api  # noqa: E402
 from benchmarks import inputs  # noqa: E402
 from benchmarks.appclient import PageClient, data_url, memory_mb, start_app, stop_app  # noqa: E402
+from benchmarks.inputs import episode  # noqa: E402
 from metademo.data import jpeg  # noqa: E402
 from metademo.data import preprocess as current  # noqa: E402
 from tests import preprocess_reference as reference  # noqa: E402
@@ -74,25 +75,6 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 # --- the episode in its four forms -------------------------------------------------------------------------
-
-def episode(ways=5, shots=5, per_class_queries=2, seed=0):
-    """Paths of the original files: (support, labels, queries), 5 drawings then 2 of each character."""
-    from metademo.data.omniglot import data_root
-
-    folder = data_root() / "omniglot-py" / "images_evaluation"
-    chars = sorted(p for p in folder.glob("*/*") if p.is_dir()) if folder.is_dir() else []
-    if not chars:  # no Omniglot: synthetic glyphs saved as 1-bit PNGs
-        files = inputs.omniglot_pngs(ways * (shots + per_class_queries), seed=seed)
-        groups = [files[i::ways] for i in range(ways)]
-    else:
-        rng = np.random.default_rng(seed)
-        groups = [sorted(str(p) for p in chars[i].glob("*.png"))[: shots + per_class_queries]
-                  for i in rng.choice(len(chars), ways, replace=False)]
-    support = [p for g in groups for p in g[:shots]]
-    labels = [f"class {i}" for i in range(ways) for _ in range(shots)]
-    queries = [p for g in groups for p in g[shots:]]
-    return support, labels, queries
-
 
 def forms(support, queries, photos: bool = True):
     """{form: (support items, query items)}; without ``photos``, no ``"photo"`` form."""

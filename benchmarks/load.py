@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.appclient import start_app, stop_app  # noqa: E402
-from benchmarks.latency import episode  # noqa: E402
+from benchmarks.inputs import episode  # noqa: E402
 
 
 def main(argv=None):

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.appclient import PageClient, memory_mb, start_app, stop_app  # noqa: E402
-from benchmarks.latency import episode  # noqa: E402
+from benchmarks.inputs import episode  # noqa: E402
 from metademo.ui.app import MAX_SESSIONS  # noqa: E402
 
 GOAL_GROWTH_MB = 100
