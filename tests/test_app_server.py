@@ -109,8 +109,10 @@ def test_sine_adapt_and_defaults(client):
     assert chart["type"] == "plotly" and "Step 3 of 3" in status
     steps, lr, note = client.predict("protonet", api_name="/algorithm_defaults")
     assert steps["value"] == 0 and steps["interactive"] is False and "prototype" in note  # gr.update dicts
-    with pytest.raises(Exception, match="[Aa]mplitude|maximum"):
+    with pytest.raises(Exception, match="Value 50 is greater than maximum value 5.0"):  # Gradio's own slider check
         client.predict(50, 1.0, 5, 3, 0.01, 7, "pretrained MAML", api_name="/sine_adapt")
+    with pytest.raises(Exception, match=r"K \(the number of points\) must be a whole number from 1 to 50, got 2\.5"):
+        client.predict(2.5, 1.0, 2.5, 3, 0.01, 7, "pretrained MAML", api_name="/sine_adapt")  # the API's check
 
 
 def test_sine_train_streams_to_the_end(client):

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image, ImageDraw
 
+from metademo import api
 from metademo.data import gallery as gallery_mod
 from metademo.data.gallery import (
     DRAWINGS,
@@ -26,9 +27,9 @@ from metademo.data.gallery import (
     drawing_key,
     parse_key,
 )
-from metademo.ui import classifier, plots, sine_tab, text
+from metademo.ui import capture, outer_loop, plots, session, sine_tab, text
 from metademo.ui import handlers as h
-from metademo.ui.models import ModelCache
+from metademo.ui.models import ModelCache, get_sine_models
 
 pytestmark = pytest.mark.usefixtures("pretrained_assets")
 SKIP = {"__type__": "update"}
@@ -36,7 +37,7 @@ SKIP = {"__type__": "update"}
 
 @pytest.fixture(autouse=True)
 def no_pause(monkeypatch):
-    monkeypatch.setattr(classifier, "FRAME_PAUSE", 0)
+    monkeypatch.setattr(session, "FRAME_PAUSE", 0)
     monkeypatch.setattr(sine_tab, "FRAME_PAUSE", 0)
 
 
@@ -114,14 +115,31 @@ def test_drawing_keys_round_trip():
     assert parse_key("drawing") is None and parse_key(None) is None and parse_key("x #0") is None
 
 
-def test_pca_is_two_dimensional_and_does_not_flip():
+def test_the_embedding_map_has_two_axes_of_fixed_sign():
+    """The map's axes (metademo.api.recording.pca_basis): the largest loading of each is positive, whatever
+    sign the SVD gives them, so the same points always give the same picture (and mirrored points a mirrored
+    one). The first assertion checks that the SVD itself gives a negative loading for some of these point sets,
+    so that the test fails without the sign rule."""
+    from metademo.api.recording import pca_basis
+
     rng = np.random.default_rng(0)
-    pts = rng.normal(size=(12, 64)) * np.linspace(5, 0.1, 64)
-    a, b = plots.pca_2d(pts), plots.pca_2d(-pts + 3)
-    assert a.shape == (12, 2)
-    assert np.allclose(np.abs(a), np.abs(b))  # same picture up to the fixed sign convention
-    assert np.allclose(plots.pca_2d(pts), a)
-    assert plots.pca_2d(pts[:1]).shape == (1, 2)
+    sets = [rng.normal(size=(12, 64)) * np.linspace(5, 0.1, 64) for _ in range(6)]
+    sets += [-p + 3 for p in sets]
+
+    def largest_loadings(axes):
+        return axes[np.arange(2), np.abs(axes).argmax(1)]
+
+    raw = [np.linalg.svd(p - p.mean(0), full_matrices=False)[2][:2] for p in sets]
+    assert any((largest_loadings(v) < 0).any() for v in raw)
+    for p in sets:
+        mean, axes = pca_basis(p)
+        assert axes.shape == (2, 64) and (largest_loadings(axes) > 0).all()
+        np.testing.assert_allclose(np.abs(axes @ axes.T), np.eye(2), atol=1e-12)  # orthonormal
+    a = (sets[0] - pca_basis(sets[0])[0]) @ pca_basis(sets[0])[1].T
+    b = (sets[6] - pca_basis(sets[6])[0]) @ pca_basis(sets[6])[1].T
+    np.testing.assert_allclose(a, -b, atol=1e-9)  # mirrored points, mirrored picture: no flip of the axes
+    mean, axes = pca_basis(sets[0][:1])
+    assert axes.shape == (2, 64) and not axes.any()
 
 
 def test_adaptation_figure_survives_a_diverged_step():
@@ -253,17 +271,47 @@ def test_add_uploads_keeps_images_and_skips_the_rest(tmp_path, source):
     blank = save_png(Image.new("L", (40, 40), 255), tmp_path / "blank.png")
     existing = [(good[0], "a0.png")]
     with pytest.warns(UserWarning, match="notes.txt.*; blank.png \\(The image looks blank"):
-        out = h.add_uploads([good[1], str(bad), blank, good[2]], existing)
+        out, prepared = h.add_uploads([good[1], str(bad), blank, good[2]], existing)
     assert [c for _, c in out] == ["a0.png", "a1.png", "a2.png"]
+    assert sorted(prepared) == sorted(good[1:])  # each usable upload preprocessed once, kept for Adapt
     with pytest.warns(UserWarning, match="At most 2"):
-        assert len(h.add_uploads(good, [], limit=2)) == 2
-    assert h.add_uploads(None, existing) == existing
+        assert len(h.add_uploads(good, [], limit=2)[0]) == 2
+    assert h.add_uploads(None, existing, prepared) == (existing, prepared)
+
+
+def test_uploads_are_preprocessed_once(tmp_path, source, monkeypatch):
+    """Adapt and Classify reuse what the upload preprocessed; an upload whose file changed is preprocessed again."""
+    paths = [save_png(source.drawing(c, j), tmp_path / f"c{c}_{j}.png") for c in range(2) for j in range(3)]
+    prepared, galleries = {}, []
+    for c in range(2):
+        gallery, prepared = h.add_uploads(paths[3 * c:3 * c + 3], [], prepared)
+        galleries.append(gallery)
+    queries, prepared = h.add_query_uploads(paths[2::3], [], prepared)
+    calls = []
+    real = api.prepare
+    monkeypatch.setattr(api, "prepare", lambda images: calls.append(list(images)) or real(images))
+    names, gals = adapt_args(galleries)
+    state = list(h.adapt("protonet", None, None, 2, None, *names, *gals, queries, None, prepared))[-1][2]
+    h.classify_queries(state, queries, prepared)
+    assert calls == []  # nothing preprocessed again
+    expected = real(paths)
+    assert np.array_equal(state.support.tensor.numpy(), expected.tensor.numpy())
+    Image.new("L", (40, 40), 255).save(paths[5])  # a changed file: preprocessed again (it is blank now)
+    with pytest.warns(UserWarning, match="Query 2 .*blank"):
+        h.classify_queries(state, queries, prepared)
+    assert calls == [[paths[5]]]
 
 
 def test_add_drawing_appends_the_drawing():
     out = h.add_drawing(drawing(), [("x.png", "x.png")])
     assert len(out) == 2 and out[1][1] == "drawing"
-    assert isinstance(out[1][0], Image.Image) and np.asarray(out[1][0]).min() < 50  # black ink on white
+    img = out[1][0]
+    assert isinstance(img, Image.Image)
+    # the stroke (x 20..100, y 20..100, 8 px wide, on a 120 px transparent pad) cropped with a margin, black on white
+    arr = np.asarray(img.convert("L"))
+    assert max(img.size) < 120 and min(img.size) >= 80, img.size
+    assert arr.min() < 50 and np.median(arr) == 255
+    assert (arr[0] == 255).all() and (arr[-1] == 255).all() and (arr[:, 0] == 255).all() and (arr[:, -1] == 255).all()
     with pytest.warns(UserWarning, match="empty"):
         assert h.add_drawing(drawing(stroke=False), out) == SKIP
     with pytest.warns(UserWarning, match="empty"):
@@ -280,8 +328,9 @@ def test_fill_from_gallery_gives_k_drawings_of_a_new_character_each_time():
         again, _ = h.fill_from_gallery(2, first, *others, first)
         char = parse_key(again[0][1])[0]
         assert char not in {parse_key(c)[0] for g in [first, *others] for _, c in g}
-    with pytest.raises(gr.Error):
+    with pytest.raises(gr.Error) as e:
         h.fill_from_gallery(0, None)
+    assert e.value.message == "The number of gallery drawings must be a whole number from 1 to 20, got 0"
 
 
 def test_select_remove_and_clear():
@@ -297,10 +346,10 @@ def test_select_remove_and_clear():
 
 
 def test_query_uploads_and_drawings_use_the_query_limit(tmp_path, source, monkeypatch):
-    monkeypatch.setattr(classifier, "MAX_QUERIES", 2)
+    monkeypatch.setattr(capture, "MAX_QUERIES", 2)
     paths = [save_png(source.drawing(1, j), tmp_path / f"q{j}.png") for j in range(3)]
     with pytest.warns(UserWarning, match="At most 2"):
-        queries = h.add_query_uploads(paths, None)
+        queries, _ = h.add_query_uploads(paths, None)
     assert [c for _, c in queries] == ["q0.png", "q1.png"]
     with pytest.warns(UserWarning, match="At most 2"):
         assert h.add_query_drawing(drawing(), queries) == SKIP
@@ -308,8 +357,9 @@ def test_query_uploads_and_drawings_use_the_query_limit(tmp_path, source, monkey
 
 
 def test_new_seed_and_labels_from_text():
-    seeds = {h.new_seed() for _ in range(5)}
-    assert len(seeds) > 1 and all(isinstance(x, int) and 0 <= x < 1_000_000 for x in seeds)
+    seeds = [h.new_seed() for _ in range(200)]
+    assert all(type(x) is int and 0 <= x < 1_000_000 for x in seeds)
+    assert len(set(seeds)) >= 195 and max(seeds) > 900_000 and min(seeds) < 100_000  # spread over the range
     assert h.labels_from_text("a, b ,c") == ["a", "b", "c"]
     assert h.labels_from_text('["x", 2]') == ["x", 2]
     assert h.labels_from_text("") == []
@@ -347,7 +397,7 @@ def test_adapt_streams_the_curve_then_predicts():
     assert [t.name for t in chart.data][2] == "query accuracy (%)"  # the queries' answers are known
     assert state.names == ["alpha", "beta", "gamma"] and len(state.fitted.history) == 5
     assert state.characters == [[parse_key(g[0][1])[0]] for g in galleries]
-    assert len(state.support) == 9 and state.record["steps"] == [0, 1, 2, 3, 4]
+    assert len(state.support) == 9 and state.record.recorded_steps == [0, 1, 2, 3, 4]
     assert slider["maximum"] == 4 and slider["value"] == 4 and slider["interactive"]
     assert [type(t).__name__ for t in pred.data] == ["Image", "Bar"] * 3
     assert len(table["data"]) == 3 and {r[3] for r in table["data"]} == {"alpha", "beta", "gamma"}
@@ -366,18 +416,22 @@ def test_the_step_slider_shows_each_steps_probabilities_and_embeddings():
     state = list(h.adapt("fomaml", 3, 0.5, 3, None, *names, *gals, queries))[-1][2]
     charts = [h.step_chart(state, k) for k in range(4)]
     rec = state.record
-    assert len(rec["probs"]) == 4 and all(p.shape == (3, 3) for p in rec["probs"])
-    zero = rec["probs"][0]
-    if state.fitted.model.learner.head == "zero":  # a zero head predicts uniformly before the first step
-        assert np.allclose(zero, 1 / 3)
-    assert not np.allclose(rec["probs"][0], rec["probs"][3])  # the steps changed the answers
-    for k, (chart, pred, _, emb) in enumerate(charts):
+    assert rec.probabilities.shape == (4, 3, 3)
+    zero = rec.probabilities[0]
+    assert state.info.head == "zero" and np.allclose(zero, 1 / 3)  # a zero head predicts uniformly at step 0
+    assert rec.query_accuracy[0] == (0, 0.0)  # a tie is no answer: wrong
+    assert not np.allclose(rec.probabilities[0], rec.probabilities[3])  # the steps changed the answers
+    for k, (chart, pred, table, emb) in enumerate(charts):
         shown = [float(x) for x in pred.data[1].x]
-        assert np.allclose(shown, 100 * rec["probs"][k][0])
+        assert np.allclose(shown, 100 * rec.probabilities[k][0])
         assert chart.layout.shapes[-1].x0 == pytest.approx(k - 0.3)  # the chosen step is marked on the curve
         assert ("before adapting" in emb.layout.title.text) == (k == 0)
+        assert [r[4] == "yes" for r in table["data"]] == rec.correct(k)
+    assert [r[4] for r in charts[0][2]["data"]] == ["no"] * 3  # the tie at step 0, as the query accuracy says
     # the map's axes are shared by every step, so the points move and the axes stay
-    assert not np.allclose(rec["xy"][0], rec["xy"][3])
+    assert not np.allclose(rec.support_map[0], rec.support_map[3])
+    stars = [t for t in charts[3][3].data if t.marker.symbol == "star"]
+    assert np.allclose([[t.x[0], t.y[0]] for t in stars], rec.centre_map[3])
     assert h.step_chart(None, 2)[0] == SKIP
 
 
@@ -403,11 +457,11 @@ def test_the_live_preview_answers_from_the_session_fast():
 
 
 def test_adapt_with_many_steps_limits_chart_updates(monkeypatch):
-    monkeypatch.setattr(classifier, "MAX_FRAMES", 5)
+    monkeypatch.setattr(session, "MAX_FRAMES", 5)
     names, gals = adapt_args(classes(2, 2))
     frames = list(h.adapt("fomaml", 20, 0.1, 2, None, *names, *gals, None))
     assert len(frames) == 7 and frames[-1][2].steps == 20  # steps 0, 4, ..., 20, then the final frame
-    assert frames[-1][2].record["steps"] == [0, 4, 8, 12, 16, 20]
+    assert frames[-1][2].record.recorded_steps == [0, 4, 8, 12, 16, 20]
     assert "Add queries" in frames[-1][4].layout.annotations[0].text
     assert h.step_view(frames[-1][2], 7)[2].layout.title.text.startswith("The network's embeddings, after 4")
 
@@ -436,7 +490,7 @@ def test_relation_networks_show_their_relation_scores_as_a_heat_map():
     assert heat.type == "heatmap" and list(heat.x) == ["alpha", "beta", "gamma"] and len(heat.y) == 3
     expected = state.fitted.pair_scores([q[0] for q in queries])  # the API's relation scores, in (0, 1)
     assert np.allclose(np.asarray(heat.z), expected) and ((expected > 0) & (expected < 1)).all()
-    assert (expected.argmax(1) == state.record["probs"][0].argmax(1)).all()  # the ranking is the scores'
+    assert (expected.argmax(1) == state.record.probabilities[0].argmax(1)).all()  # the ranking is the scores'
     assert "relation score" in chart.layout.title.text and slider["interactive"] is False
     assert state.fitted.history == [] and "class feature maps" in status
     assert any(t.marker.symbol == "star" for t in emb.data)  # the embedding module's map
@@ -453,7 +507,7 @@ def test_matching_networks_adapt_without_pretending_an_inner_loop():
     assert len(frames) == 1
     chart, status, state, slider, pred, table, emb = frames[0]
     assert "no inner steps" in chart.layout.annotations[0].text and "embedded examples" in status
-    assert len(table["data"]) == 3 and state.record["steps"] == [0]
+    assert len(table["data"]) == 3 and state.record.recorded_steps == [0]
     with pytest.raises(ValueError, match="does not score"):
         state.fitted.pair_scores([q[0] for q in queries])
 
@@ -490,21 +544,18 @@ def test_adapt_refuses_unusable_input_with_clear_messages(tmp_path):
             list(h.adapt(*args))
 
 
-class _Diverging:
+class _Diverging(api.MetaClassifier):
     """A real model whose adaptation reports a blow-up at step 2, as a far too large learning rate does."""
 
     def __init__(self, losses=(1.0, 40.0, float("nan"))):
-        import metademo
-
-        self.real = metademo.load_pretrained("fomaml")
-        self.learner, self.device = self.real.learner, self.real.device
-        self.default_steps, self.default_lr = 3, 0.4
+        real = api.load_pretrained("fomaml")
+        super().__init__(real.learner, real.meta_params, real.device, real.metadata)
         self.losses = losses
 
     def fit_steps(self, images, labels, steps=None, lr=None):
         import dataclasses
 
-        real = list(self.real.fit_steps(images, labels, steps=len(self.losses) - 1, lr=0.01))
+        real = list(super().fit_steps(images, labels, steps=len(self.losses) - 1, lr=0.01))
         for i, fitted in enumerate(real):
             hist = [{"step": k, "loss": v, "accuracy": 0.5} for k, v in enumerate(self.losses[:i + 1])]
             if not np.isfinite(self.losses[i]):
@@ -514,23 +565,25 @@ class _Diverging:
 
 
 def test_divergence_warns_and_still_shows_the_curve(monkeypatch):
-    monkeypatch.setattr(classifier, "MODELS", ModelCache(lambda name: _Diverging()))
+    monkeypatch.setattr(session, "MODELS", ModelCache(lambda name: _Diverging()))
     names, gals = adapt_args(classes(2, 1))
     with pytest.warns(UserWarning, match="diverged at step 2.*too large"):
         frames = list(h.adapt("maml", 30, 10.0, 2, None, *names, *gals, None))
     chart, status, state, slider, *_ = frames[-1]
-    assert state.fitted.diverged and state.fitted.step == 1 and "diverged" in status
+    assert state.record.divergence == api.Divergence("diverged", 2, 1, 1.0, 40.0)
+    assert state.fitted.diverged and state.fitted.step == 1 and "diverged at step 2" in status
     assert list(chart.data[0].y) == [1.0, 40.0, None] and slider["maximum"] == 1
     assert chart.layout.shapes  # the "diverged" marker line
 
 
 def test_an_exploding_loss_warns_too(monkeypatch):
-    monkeypatch.setattr(classifier, "MODELS", ModelCache(lambda name: _Diverging((0.5, 30.0, 4e6, 1.2))))
+    monkeypatch.setattr(session, "MODELS", ModelCache(lambda name: _Diverging((0.5, 30.0, 4e6, 1.2))))
     names, gals = adapt_args(classes(2, 1))
     with pytest.warns(UserWarning, match="exploded .*too large"):
         frames = list(h.adapt("maml", 3, 10.0, 2, None, *names, *gals, None))
     chart, status, state, *_ = frames[-1]
-    assert not state.fitted.diverged and "exploded" in status
+    assert state.record.divergence == api.Divergence("exploded", 2, 3, 0.5, 4e6)  # 4e6 > 100 x 0.5 at step 2
+    assert not state.fitted.diverged and "exploded (up to 4e+06, from 0.5)" in status
     assert chart.layout.yaxis.type == "log"
 
 
@@ -540,15 +593,29 @@ def test_a_normal_adaptation_does_not_warn(recwarn):
     assert not [w for w in recwarn if "too large" in str(w.message)]
 
 
-def test_a_huge_learning_rate_on_a_real_model_is_not_a_crash(recwarn):
-    names, gals = adapt_args(classes(2, 2))
-    frames = list(h.adapt("maml", 10, 10.0, 2, None, *names, *gals, None))
+def test_a_huge_learning_rate_on_a_real_model_is_reported_as_the_api_diagnoses_it(source):
+    """Each class holds one drawing of each of three characters, so the support loss cannot fall, and steps of
+    rate 10 overshoot: the loss explodes (or, on other arithmetic, stops being finite). The page says which, at
+    which step, in one warning, as the API's diagnosis has it."""
+    mixed = [[(source.drawing(c, j), None) for c in range(3)] for j in range(3)]
+    names, gals = adapt_args(mixed)
+    with pytest.warns(UserWarning) as warned:
+        frames = list(h.adapt("maml", 10, 10.0, 3, None, *names, *gals, None))
     chart, status, state, *_ = frames[-1]
-    assert isinstance(chart, go.Figure) and state.fitted.step <= 10
-    if state.fitted.diverged:  # whether it diverges depends on the weights; if it does, the page says so
-        assert "diverged" in status and any("diverged" in str(w.message) for w in recwarn)
-    elif "exploded" in status:
-        assert any("exploded" in str(w.message) for w in recwarn)
+    d = state.record.divergence
+    assert d is not None and isinstance(chart, go.Figure)
+    losses = [x["loss"] for x in state.fitted.history]
+    if d.kind == "diverged":
+        expected = (f"The adaptation diverged at step {d.step}: the learning rate 10 is too large. The predictions "
+                    f"use step {d.used_step}, the last good one. Try a smaller learning rate.")
+        assert not np.isfinite(losses[d.step]) and state.fitted.step == d.used_step == d.step - 1
+    else:
+        expected = (f"The support loss exploded (up to {max(losses):.3g}, from {losses[0]:.3g}): the learning rate "
+                    "10 is too large, so the steps overshoot. Try a smaller learning rate.")
+        assert d.kind == "exploded" and all(np.isfinite(losses)) and state.fitted.step == 10
+        assert losses[d.step] > 100 * losses[0] >= max(losses[:d.step])  # the first step past the bound
+    assert [str(w.message) for w in warned if "too large" in str(w.message)] == [expected]
+    assert status.endswith(f"⚠️ {expected}")
 
 
 def test_predictions_before_adapting_or_without_queries_are_placeholders():
@@ -613,8 +680,18 @@ def test_sine_adapt_streams_both_models():
     fig, status = frames[-1]
     names = {t.name for t in fig.data}
     assert {"true wave", "prediction", "K = 5 points"} <= names
-    assert "Step 3 of 3" in status and "baseline" in status
-    assert len(fig.layout.annotations) >= 2  # one panel per model
+    labels = ["MAML (pretrained)", "baseline (pretrained on all waves)"]
+    assert [a.text for a in fig.layout.annotations] == [f"<b>{n}</b>: after 3 of 3 steps" for n in labels]
+    # each panel's fit is the API's after 3 steps, and the status gives its error over the whole wave
+    truth = np.asarray(next(t for t in fig.data if t.name == "true wave").y)
+    fits = [np.asarray(t.y) for t in fig.data if t.name == "prediction"]
+    wave = api.sine_wave(2.0, 0.5, 5, 1)
+    records = [list(api.adapt_sine_wave(m, wave, 3, 0.01))[-1] for m in get_sine_models()]
+    assert len(fits) == 2 and all(np.allclose(f, r["prediction"]) for f, r in zip(fits, records))
+    errors = [float(np.mean((f - truth) ** 2)) for f in fits]
+    assert np.allclose(errors, [r["error"] for r in records])
+    assert status == "Step 3 of 3. Error over the whole wave (MSE): " + ", ".join(
+        f"{n} **{e:.3f}**" for n, e in zip(labels, errors))
 
 
 def test_sine_adapt_rejects_bad_input_and_falls_back_to_the_pretrained_maml():
@@ -731,7 +808,7 @@ def test_download_task_then_open_it_gives_the_same_classes_and_predictions():
     before = list(h.adapt("protonet", None, None, 3, None, *names, *gals, queries))[-1]
     after = list(h.adapt("protonet", None, None, 3, None, *[u["value"] for u in opened_names], *opened_gals,
                          opened_queries))[-1]
-    assert np.allclose(before[2].record["probs"][-1], after[2].record["probs"][-1])
+    assert np.allclose(before[2].record.probabilities[-1], after[2].record.probabilities[-1])
     assert before[5]["data"] == after[5]["data"]
     with pytest.raises(gr.Error, match="has no examples"):
         h.download_task(3, *names, *adapt_args(galleries[:2])[1], None)
@@ -768,7 +845,7 @@ def test_download_classifier_loads_back_with_identical_probabilities(tmp_path):
     path = h.download_classifier(state)
     loaded = metademo.load_fitted(path)
     assert loaded.classes_ == ["alpha", "beta"]
-    assert np.array_equal(loaded.predict_proba([img for img, _ in queries]), state.record["probs"][-1])
+    assert np.array_equal(loaded.predict_proba([img for img, _ in queries]), state.record.probabilities[-1])
 
 
 def test_meta_train_live_then_adapt_with_your_model(monkeypatch):
@@ -783,11 +860,11 @@ def test_meta_train_live_then_adapt_with_your_model(monkeypatch):
     assert len(chart.data[0].x) == len(frames) and chart.data[0].x[0] == 0
     assert all(f[2] == SKIP for f in frames[:-1])
     with pytest.raises(gr.Error, match="one at a time|right now"):
-        classifier._TRAINING.acquire()
+        outer_loop._TRAINING.acquire()
         try:
             list(h.meta_train("protonet", 10))
         finally:
-            classifier._TRAINING.release()
+            outer_loop._TRAINING.release()
     galleries = classes(3, 3)
     queries = h.queries_from_gallery(None, 3, *galleries)
     names, gals = adapt_args(galleries)

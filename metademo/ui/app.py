@@ -13,7 +13,7 @@ import threading
 
 import gradio as gr
 
-from metademo.data.gallery import PROVIDER
+from metademo import api
 
 from . import classifier, compare, learn, sine_tab, text, tools
 from .common import COMPUTE, HIDDEN_API, MAX_SESSIONS, STATE_TTL, algorithm_defaults, page_info  # noqa: F401
@@ -24,24 +24,6 @@ log = logging.getLogger("metademo.ui")
 #: ``demo.queue(**QUEUE_OPTIONS)``: two jobs at a time fit two CPU cores; beyond ``max_size`` waiting
 #: jobs (``METADEMO_MAX_QUEUE``, default 32), visitors are told the app is busy and to try again.
 QUEUE_OPTIONS = {"default_concurrency_limit": 2, "max_size": int(os.environ.get("METADEMO_MAX_QUEUE") or 32)}
-#: Gradio's drawing pad starts, and restarts after it is cleared, with no tool chosen ("select the draw tool
-#: to start"). This script picks the brush whenever neither brush nor eraser is chosen. Purely cosmetic: if
-#: the buttons are not found (another Gradio version, another language), it does nothing.
-HEAD = classifier.HEAD + """<script>
-(() => {
-    let off = 0;
-    setInterval(() => {
-        const pad = document.querySelector('#sketchpad');
-        const brush = pad && pad.querySelector('button[aria-label="Brush"]');
-        if (!brush || !pad.querySelector('canvas')) return;
-        const eraser = pad.querySelector('button[aria-label="Erase"]');
-        const chosen = brush.classList.contains('highlight') || (eraser && eraser.classList.contains('highlight'));
-        off = chosen ? 0 : off + 1;
-        if (off >= 3) { brush.click(); off = 0; }  // unchosen for a moment: the pad has finished (re)starting
-    }, 200);
-})();
-</script>"""
-
 CSS = """
 .class-block {border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 6px !important;}
 #device-info {text-align: right; opacity: 0.85;}
@@ -65,22 +47,19 @@ CSS = """
 
 def launch_options() -> dict:
     """Keyword arguments for ``demo.launch`` that style the page (Gradio 6 takes theme and css there)."""
-    return {"theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"), "css": CSS, "head": HEAD}
+    return {"theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"), "css": CSS,
+            "head": classifier.head()}
 
 
 def warm_up() -> threading.Thread:
-    """Load the gallery, torch, the classifiers and the sine models, and build the photo decoder, in the
-    background."""
-    PROVIDER.start()
+    """Load the gallery, torch, the classifiers and the sine models, in the background."""
+    api.GALLERY.start()
 
     def run():
         try:
-            import metademo
-            from metademo.data import jpeg
-
-            MODELS.preload(metademo.available_algorithms()).join()
+            MODELS.preload(api.available_algorithms()).join()
             get_sine_models()
-            jpeg.load()  # compiled on first use: before the first photo arrives
+            api.warm_up()
         except Exception:  # a missing model is reported again when someone uses it
             log.exception("warm-up failed")
 

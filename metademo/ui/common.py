@@ -7,8 +7,9 @@ Every event handler of the app is a plain Python function of plain values (one m
 never as a stack trace. Visitor data lives only in the values passed in and returned (``gr.State``),
 never in module globals; the only shared things are the read-only models and gallery images.
 
-The handlers call :mod:`metademo.api` (and the gallery in :mod:`metademo.data.gallery`); the limits
-below are the API's, except the page's own (how many classes fit on the page).
+The handlers call :mod:`metademo.api` and nothing else of the package: the models, their descriptions
+(:func:`metademo.api.algorithm_info`), the gallery, the checks of numbers and images. The limits below
+are the API's, except the page's own (how many classes fit on the page).
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ import inspect
 import logging
 import math
 import os
-import re
 from collections import Counter
 
 import gradio as gr
 import numpy as np
 
-from metademo.algorithms.inner_loop import MAX_STEPS  # noqa: F401 - re-exported for the tabs
-from metademo.api import MAX_IMAGES, MAX_LR, Preprocessed, prepare  # noqa: F401 - re-exported for the tabs
-from metademo.data.gallery import PROVIDER, parse_key
+from metademo import api
+from metademo.api import MAX_IMAGES, MAX_LR, MAX_STEPS, Preprocessed  # noqa: F401 - re-exported for the tabs
 
 from .models import MODELS
 from .text import ALGORITHM_NOTES, ALGORITHMS, accuracy_markdown, gallery_notice
@@ -40,10 +39,9 @@ GENERIC_ERROR = "Something went wrong on the server (it has been logged). Please
 
 # --- errors -----------------------------------------------------------------------------------------
 
-def message_of(e: BaseException, drop: str = "") -> str:
-    """The exception's message for a person, capitalised; without the prefix ``drop`` if it has it (the
-    API's "image 0: " when the page hands it one image at a time)."""
-    text = str(e).strip().strip("'\"").removeprefix(drop) or type(e).__name__
+def message_of(e: BaseException) -> str:
+    """The exception's message for a person, capitalised."""
+    text = str(e).strip().strip("'\"") or type(e).__name__
     return text[0].upper() + text[1:]
 
 
@@ -52,16 +50,62 @@ def user_error(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
-def prepare_naming(images: list, name) -> Preprocessed:
-    """``images`` preprocessed in one batch (:func:`metademo.prepare`: photos two at a time); the first bad one
-    raises :func:`user_error` with ``name(i, reason)``, its index and the reason, capitalised."""
+def reason_of(e: api.ImageError, image=None) -> str:
+    """Why an image cannot be used, for a person: the API's reason, without the server's path to the file."""
+    text = e.reason.strip()
+    if isinstance(image, (str, os.PathLike)):
+        text = text.replace(f"file {str(image)!r}", "it").replace(str(image), file_name(image))
+    return text
+
+
+def prepare_naming(images: list, name, prepared: dict | None = None) -> Preprocessed:
+    """``images`` preprocessed, each once (an upload kept in ``prepared`` is not preprocessed again, see
+    :func:`remember`): the first bad one raises :func:`user_error` with ``name(i, reason)``, its index and
+    the reason (capitalised)."""
+    parts = [recall(prepared, img) for img in images]
+    todo = [i for i, part in enumerate(parts) if part is None]
+    if todo:
+        try:
+            fresh = api.prepare([images[i] for i in todo])  # one batch (photos two at a time)
+        except api.ImageError as e:
+            i = todo[e.index]
+            reason = reason_of(e, images[i])
+            raise user_error(name(i, reason[:1].upper() + reason[1:])) from None
+        for n, i in enumerate(todo):
+            parts[i] = fresh[n]
+    return Preprocessed.join(parts)
+
+
+# --- uploads, preprocessed once -----------------------------------------------------------------------
+
+MAX_REMEMBERED = 600  # uploads whose preprocessed image a session keeps (about 3 kB each)
+
+
+def _stamp(path) -> tuple | None:
     try:
-        return prepare(images)
-    except ValueError as e:
-        match = re.match(r"image (\d+): ", str(e))
-        if match is None:
-            raise user_error(message_of(e)) from None
-        raise user_error(name(int(match.group(1)), message_of(e, drop=match.group(0)))) from None
+        st = os.stat(path)
+    except (OSError, ValueError, TypeError):
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def remember(prepared: dict | None, path, image: Preprocessed) -> dict:
+    """The session's preprocessed uploads (a ``gr.State``: path -> (size and time of the file, image)) with
+    one more, the oldest dropped beyond :data:`MAX_REMEMBERED`."""
+    prepared = dict(prepared or {})
+    prepared.pop(str(path), None)
+    prepared[str(path)] = (_stamp(path), image)
+    while len(prepared) > MAX_REMEMBERED:
+        prepared.pop(next(iter(prepared)))
+    return prepared
+
+
+def recall(prepared: dict | None, image) -> Preprocessed | None:
+    """The preprocessed image of an upload the session kept, if the file is unchanged."""
+    if not prepared or not isinstance(image, (str, os.PathLike)):
+        return None
+    kept = prepared.get(str(image))
+    return kept[1] if kept is not None and kept[0] is not None and kept[0] == _stamp(image) else None
 
 
 def friendly(fn):
@@ -95,27 +139,30 @@ def friendly(fn):
 
 # --- small validators -----------------------------------------------------------------------------
 
-def whole(value, what: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or value is None:
-        raise user_error(f"{what} must be a whole number from {lo} to {hi}, got {value!r}")
+def checked(check, *args, **kwargs):
+    """``check(*args, **kwargs)`` (one of the API's checks); its ValueError as a :func:`user_error`, word for word."""
     try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise user_error(f"{what} must be a whole number from {lo} to {hi}, got {value!r}") from None
-    if not math.isfinite(f) or not f.is_integer() or not lo <= f <= hi:
-        raise user_error(f"{what} must be a whole number from {lo} to {hi}, got {value!r}")
-    return int(f)
+        return check(*args, **kwargs)
+    except ValueError as e:
+        raise user_error(str(e)) from None
+
+
+def whole(value, what: str, lo: int, hi: int) -> int:
+    """A whole number from ``lo`` to ``hi`` (numbers written as text too), by the API's rule."""
+    return checked(api.check_whole, value, what, lo, hi, text=True)
 
 
 def number(value, what: str, lo: float, hi: float, lo_open: bool = False) -> float:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        f = math.nan
-    if isinstance(value, bool) or not math.isfinite(f) or f > hi or f < lo or (lo_open and f <= lo):
-        bound = f"above {lo}" if lo_open else f"at least {lo}"
-        raise user_error(f"{what} must be a number {bound} and at most {hi}, got {value!r}")
-    return f
+    """A number from ``lo`` (excluded with ``lo_open``) to ``hi`` (written as text too), by the API's rule."""
+    return checked(api.check_number, value, what, lo, hi, lo_open=lo_open, text=True)
+
+
+def steps_and_lr(steps, lr, steps_name: str = "steps", lr_name: str = "lr (the inner learning rate)"):
+    """Inner steps and learning rate as a visitor or a program sends them ("" or None: the model's default),
+    checked by the API's rules: ``(steps or None, lr or None)``."""
+    steps = None if steps in ("", None) else checked(api.check_steps, steps, steps_name, text=True)
+    lr = None if lr in ("", None) else checked(api.check_lr, lr, lr_name, text=True)
+    return steps, lr
 
 
 def algorithm_name(value) -> str:
@@ -150,7 +197,7 @@ def items(value) -> list[tuple[object, str | None]]:
 
 def characters_of(value) -> list[str]:
     """Names of the gallery characters among the examples, most frequent first."""
-    keys = [parse_key(c) for _, c in items(value)]
+    keys = [api.parse_key(c) for _, c in items(value)]
     return [name for name, _ in Counter(k[0] for k in keys if k).most_common()]
 
 
@@ -164,25 +211,21 @@ def file_name(path) -> str:
 @friendly
 def device_markdown() -> str:
     """Which device the models run on."""
-    import torch
-
-    import metademo
-
-    device = metademo.default_device()
+    device = api.device_info()
     text = f"Models run on **{device.type}**"
-    if device.type == "cuda":
-        text += f" ({torch.cuda.get_device_name(device)})"
-    elif device.type == "cpu":
-        text += f" ({torch.get_num_threads()} threads)"
-    if metademo.adaptation_precision(device) == "bfloat16":
+    if device.name:
+        text += f" ({device.name})"
+    elif device.threads:
+        text += f" ({device.threads} threads)"
+    if device.precision == "bfloat16":
         text += ", inner steps in bfloat16"
-    return text + f" · PyTorch {torch.__version__.split('+')[0]}"
+    return text + f" · PyTorch {device.torch_version}"
 
 
 @friendly
 def gallery_status() -> str:
     """Where the gallery's drawings come from, in one line."""
-    return gallery_notice(PROVIDER.kind, PROVIDER.status)
+    return gallery_notice(api.GALLERY.kind, api.GALLERY.status)
 
 
 @friendly
@@ -208,16 +251,13 @@ def algorithm_defaults(algorithm) -> tuple[dict, dict, str]:
     name = algorithm_name(algorithm)
     note = ALGORITHM_NOTES[name]
     try:
-        clf = MODELS.get(name)
-        steps, lr, inner = clf.default_steps, clf.default_lr, clf.learner.has_inner_loop
+        info = MODELS.get(name).info  # the checkpoint's own defaults
     except FileNotFoundError as e:
-        from metademo.algorithms import get_algorithm
-
-        cls = get_algorithm(name)
-        steps, lr, inner = cls.default_hparams.test_steps, cls.default_hparams.inner_lr, cls.has_inner_loop
+        info = api.algorithm_info(name)
         note += f"\n\n⚠️ {message_of(e)}"
-    if not inner:
+    if not info.adapts_by_steps:
         return (gr.update(value=0, interactive=False), gr.update(value=None, interactive=False), note)
+    steps, lr = info.default_steps, info.default_lr
     return (gr.update(value=int(steps), interactive=True), gr.update(value=float(lr), interactive=True),
             note + f" Checkpoint defaults: {steps} steps, learning rate {lr:g}.")
 

@@ -1,22 +1,22 @@
 """The "Compare algorithms" tab: one episode of unseen characters through every algorithm.
 
-Query accuracy after each inner step comes from the API (``fit_steps`` and ``predict_proba``); the
-episode's images come from the gallery (:mod:`metademo.data.gallery`).
+The episode's drawings come from the API's gallery (:data:`metademo.api.GALLERY`); query accuracy after
+each inner step, and the time taken, from :func:`metademo.api.compare_algorithms`.
 """
 
 from __future__ import annotations
 
-import time
-
 import gradio as gr
 import numpy as np
 
-from metademo.data.gallery import DRAWINGS, PROVIDER, drawing_key
+from metademo import api
 
 from . import plots, text
-from .common import COMPUTE, MAX_CLASSES, MAX_STEPS, MIN_CLASSES, friendly, message_of, user_error, whole
+from .common import COMPUTE, MAX_CLASSES, MIN_CLASSES, checked, friendly, message_of, user_error, whole
 from .models import MODELS
 from .text import ALGORITHMS
+
+DRAWINGS = api.DRAWINGS
 
 COMPARE_HEADERS = ["algorithm", "inner steps", "before adapting (step 0)", "after the last step",
                    "after its default steps", "time (ms)"]
@@ -37,10 +37,10 @@ def _episode_view(episode: dict):
     shown = []
     for shot in range(episode["k_shot"]):  # row by row: shot 1 of every class, then shot 2, ...
         for c, (name, js) in enumerate(zip(episode["characters"], episode["support"])):
-            found = PROVIDER.find(name)
+            found = api.GALLERY.find(name)
             if found is not None and shot < len(js):
                 source, i = found
-                shown.append((source.drawing(i, js[shot]), f"class {c + 1}: {drawing_key(name, js[shot])}"))
+                shown.append((source.drawing(i, js[shot]), f"class {c + 1}: {api.drawing_key(name, js[shot])}"))
     kind = "synthetic glyphs" if episode["kind"] == "synthetic" else "Omniglot evaluation characters"
     info = (f"**{episode['n_way']}-way {episode['k_shot']}-shot episode** of {kind} (the models never saw them), "
             f"{episode['queries']} queries per class: " + ", ".join(f"{c + 1}. `{n}`"
@@ -52,7 +52,7 @@ def _episode_view(episode: dict):
 def new_episode(n_way, k_shot, queries_per_class):
     """Draw a random episode of unseen characters; returns (episode, support images, description)."""
     n, k, q = _episode_sizes(n_way, k_shot, queries_per_class)
-    source = PROVIDER.current()
+    source = api.GALLERY.current()
     rng = np.random.default_rng()
     chars = rng.choice(len(source), n, replace=False)
     support, query = [], []
@@ -67,7 +67,7 @@ def new_episode(n_way, k_shot, queries_per_class):
 
 def _episode_matches(episode, n, k, q) -> bool:
     return (isinstance(episode, dict) and (episode.get("n_way"), episode.get("k_shot"), episode.get("queries"))
-            == (n, k, q) and all(PROVIDER.find(c) is not None for c in episode.get("characters", [])))
+            == (n, k, q) and all(api.GALLERY.find(c) is not None for c in episode.get("characters", [])))
 
 
 def _compare_table(results):
@@ -83,50 +83,34 @@ def _compare_table(results):
 @friendly
 def compare(episode, n_way, k_shot, queries_per_class, steps, progress=gr.Progress()):  # noqa: B008
     """Run one episode through every algorithm, yielding (chart, table, episode, support images, text)."""
-    import torch
-
     n, k, q = _episode_sizes(n_way, k_shot, queries_per_class)
-    steps = whole(steps, "Inner steps", 0, MAX_STEPS)
+    steps = checked(api.check_steps, steps, "Inner steps", text=True)
     if _episode_matches(episode, n, k, q):
         shown, info = gr.skip(), gr.skip()
     else:
         episode, shown, info = new_episode(n, k, q)
-    images, labels, query_x, query_y = [], [], [], []
+    images, labels, queries, answers = [], [], [], []
     for c, name in enumerate(episode["characters"]):
-        source, i = PROVIDER.find(name)
+        source, i = api.GALLERY.find(name)
         images += [source.drawing(i, j) for j in episode["support"][c]]
         labels += [c] * len(episode["support"][c])
-        query_x.append(source.tensor(i, episode["query"][c]))
-        query_y += [c] * len(episode["query"][c])
-    query_x, query_y = torch.cat(query_x), np.asarray(query_y)
+        queries += [source.drawing(i, j) for j in episode["query"][c]]
+        answers += [c] * len(episode["query"][c])
+    support, queries = api.prepare(images), api.prepare(queries)  # once, for every algorithm
     results = []
     for a, (title, name) in enumerate(ALGORITHMS):
         if progress is not None:
             progress((a, len(ALGORITHMS)), desc=f"Adapting {title}", unit="algorithms")
-        try:
-            clf = MODELS.get(name)
-        except FileNotFoundError as e:
-            gr.Warning(f"{title} skipped: {message_of(e)}")
+        (r,) = api.compare_algorithms(support, labels, queries, answers, steps, [name], MODELS.get)
+        if r.skipped:
+            gr.Warning(f"{title} skipped: {message_of(r.skipped)}")
             continue
-        s = steps if clf.learner.has_inner_loop else 0
-        qx = query_x.to(clf.device)
-        accuracy, spent = [], 0.0
-        tick = time.perf_counter()
-        for fitted in clf.fit_steps(images, labels, steps=s):
-            spent += time.perf_counter() - tick
-            accuracy.append(float((fitted.proba_of_tensor(qx).argmax(1) == query_y).mean()))
-            tick = time.perf_counter()
-        tick = time.perf_counter()
-        fitted.proba_of_tensor(qx)  # the time to classify the queries once, as a user would
-        spent += time.perf_counter() - tick
-        default = min(clf.default_steps, len(accuracy) - 1) if clf.learner.has_inner_loop else None
-        results.append({"name": name, "title": title, "steps": len(accuracy) - 1, "accuracy": accuracy,
-                        "default_step": default, "time_ms": 1000 * spent})
+        results.append({"name": r.name, "title": r.title, "colour": r.colour, "steps": len(r.accuracy) - 1,
+                        "accuracy": r.accuracy, "default_step": r.default_step, "time_ms": 1000 * r.seconds})
         yield plots.compare_figure(results, n, steps), _compare_table(results), episode, shown, info
         shown, info = gr.skip(), gr.skip()
     if not results:
         raise user_error("No pretrained model could be loaded, so there is nothing to compare.")
-
 
 
 def build() -> None:

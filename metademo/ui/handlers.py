@@ -1,37 +1,24 @@
-"""Every event handler of the app, by name, from the tab modules that define them (for scripts and tests).
+"""Every event handler of the app, by name, from the modules that define them (for scripts and tests).
 
-The handlers live with their tab: :mod:`~metademo.ui.classifier`, :mod:`~metademo.ui.compare`,
-:mod:`~metademo.ui.sine_tab`, :mod:`~metademo.ui.learn`; what they share is in :mod:`~metademo.ui.common`.
+The handlers live with what they do: the few-shot classifier tab's in :mod:`~metademo.ui.capture`,
+:mod:`~metademo.ui.session`, :mod:`~metademo.ui.saving` and :mod:`~metademo.ui.outer_loop` (its layout in
+:mod:`~metademo.ui.classifier`); the other tabs' in :mod:`~metademo.ui.compare`, :mod:`~metademo.ui.sine_tab`
+and :mod:`~metademo.ui.learn`; what they share is in :mod:`~metademo.ui.common`.
 """
 
-from .classifier import (  # noqa: F401
-    PRED_HEADERS,
-    Session,
-    adapt,
+from .capture import (  # noqa: F401
     add_drawing,
     add_photo,
     add_query_drawing,
     add_query_photo,
     add_query_uploads,
     add_uploads,
-    choose_algorithm,
-    classify_queries,
     clear_examples,
     clear_selection,
-    download_classifier,
-    download_task,
     fill_from_gallery,
-    live_preview,
-    live_preview_photo,
-    meta_train,
-    open_task,
     queries_from_gallery,
     remove_selected,
-    run_adaptation,
     select_index,
-    show_step,
-    step_chart,
-    step_view,
 )
 from .common import (  # noqa: F401
     DEFAULT_CLASSES,
@@ -47,6 +34,7 @@ from .common import (  # noqa: F401
     algorithm_defaults,
     algorithm_name,
     characters_of,
+    checked,
     device_markdown,
     friendly,
     gallery_status,
@@ -54,10 +42,25 @@ from .common import (  # noqa: F401
     page_info,
     prepare_naming,
     show_classes,
+    steps_and_lr,
     user_error,
 )
 from .common import number as _number  # noqa: F401
 from .common import whole as _whole  # noqa: F401
 from .compare import COMPARE_HEADERS, compare, new_episode  # noqa: F401
 from .learn import _labels, classification, classify, labels_from_text, model_hash, parse_labels  # noqa: F401
+from .outer_loop import choose_algorithm, meta_train  # noqa: F401
+from .saving import download_classifier, download_task, open_task  # noqa: F401
+from .session import (  # noqa: F401
+    PRED_HEADERS,
+    Session,
+    adapt,
+    classify_queries,
+    live_preview,
+    live_preview_photo,
+    run_adaptation,
+    show_step,
+    step_chart,
+    step_view,
+)
 from .sine_tab import SINE_CHOICES, new_seed, sine_adapt, sine_train  # noqa: F401

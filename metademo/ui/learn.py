@@ -8,23 +8,20 @@ import os
 
 import gradio as gr
 
-from metademo.api import Preprocessed
+from metademo import api
 
 from . import text
 from .common import (
     COMPUTE,
     HIDDEN_API,
-    MAX_IMAGES,
-    MAX_LR,
-    MAX_STEPS,
     algorithm_name,
+    checked,
     file_name,
     friendly,
-    number,
     plain,
     prepare_naming,
+    steps_and_lr,
     user_error,
-    whole,
 )
 from .models import MODELS
 
@@ -80,7 +77,7 @@ def _labels(value, n: int) -> list:
 labels_from_text = friendly(parse_labels)
 
 
-def _check_images(paths: list[str], what: str) -> Preprocessed:
+def _check_images(paths: list[str], what: str) -> api.Preprocessed:
     """Every image preprocessed once (the API then takes them as they are), naming the first bad one."""
 
     def name(i: int, reason: str) -> str:
@@ -103,13 +100,8 @@ def classify(algorithm, support_files, support_labels, query_files, steps=None, 
     labels = _labels(support_labels, len(support))
     queries = _file_list(query_files, "query_files")
     for what, files in (("support_files", support), ("query_files", queries)):
-        if len(files) > MAX_IMAGES:
-            raise user_error(f"{what}: {len(files)} images is too many; at most {MAX_IMAGES} per call.")
-    if steps in ("", None):
-        steps = None
-    else:
-        steps = whole(steps, "steps", 0, MAX_STEPS)
-    lr = None if lr in ("", None) else number(lr, "lr (the inner learning rate)", 0, MAX_LR, lo_open=True)
+        checked(api.check_image_count, len(files), what)
+    steps, lr = steps_and_lr(steps, lr)
     support_x = _check_images(support, "support")  # each image once: errors name the file
     query_x = _check_images(queries, "query")
     return classification(name, support_x, labels, query_x, steps, lr)
@@ -118,8 +110,8 @@ def classify(algorithm, support_files, support_labels, query_files, steps=None, 
 def classification(name: str, support, labels: list, query_x, steps: int | None, lr: float | None) -> dict:
     """Adapt the model ``name`` to checked support images and labels, classify the preprocessed queries:
     the JSON answer of ``/classify`` (and of the tool for agents)."""
-    if not isinstance(query_x, Preprocessed):
-        query_x = Preprocessed(query_x)
+    if not isinstance(query_x, api.Preprocessed):
+        query_x = api.Preprocessed(query_x)
     clf = MODELS.get(name)
     fitted = clf.fit(support, labels, steps=steps, lr=lr)
     if fitted.diverged:
@@ -133,7 +125,7 @@ def classification(name: str, support, labels: list, query_x, steps: int | None,
         "predictions": [classes[i] for i in probs.argmax(1)],
         "history": fitted.history,
         "steps": fitted.step,
-        "lr": (clf.default_lr if lr is None else lr) if clf.learner.has_inner_loop else None,
+        "lr": (clf.info.default_lr if lr is None else lr) if clf.info.adapts_by_steps else None,
         "diverged": fitted.diverged,
         "device": str(clf.device),
     })

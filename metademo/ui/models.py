@@ -2,7 +2,7 @@
 
 The models are read-only once loaded (adapting one returns new tensors and never writes the
 meta-parameters), so every visitor can share them; nothing about a visitor is kept here.
-``metademo`` (and with it torch) is imported on first use, so that building the page stays fast.
+The models load on first use (torch with them), so that building the page stays fast.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ log = logging.getLogger(__name__)
 
 
 def _default_loader(name: str):
-    import metademo
+    from metademo import api
 
-    return metademo.load_pretrained(name)
+    return api.load_pretrained(name)
 
 
 class ModelCache:
@@ -86,7 +86,7 @@ def get_sine_models():
     if _sine_models is None:
         with _sine_lock:
             if _sine_models is None:
-                from metademo.sine import load_sine_models
+                from metademo import api
 
-                _sine_models = load_sine_models()
+                _sine_models = api.load_sine_models()
     return _sine_models

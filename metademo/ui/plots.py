@@ -10,8 +10,6 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from ..algorithms import REGISTRY
-
 PALETTE = qualitative.Plotly  # 10 distinct colours, one per class
 TEMPLATE = "plotly_white"
 MAX_QUERIES_SHOWN = 30
@@ -109,43 +107,14 @@ def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
     return _layout(fig, title)
 
 
-def pca_basis(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(mean, axes)`` of the two principal axes of (n, d) points; project with ``(p - mean) @ axes.T``.
-
-    Signs are fixed (the largest loading of each axis is positive), so the picture does not flip.
-    """
-    x = np.asarray(points, dtype=np.float64)
-    mean = x.mean(0, keepdims=True)
-    x = x - mean
-    if x.shape[0] < 2:
-        return mean, np.zeros((2, x.shape[1]))
-    _, _, vt = np.linalg.svd(x, full_matrices=False)
-    axes = vt[:2]
-    signs = np.sign(axes[np.arange(len(axes)), np.abs(axes).argmax(1)])
-    axes = axes * np.where(signs == 0, 1, signs)[:, None]
-    if len(axes) < 2:
-        axes = np.pad(axes, ((0, 2 - len(axes)), (0, 0)))
-    return mean, axes
-
-
-def pca_2d(points: np.ndarray) -> np.ndarray:
-    """Project (n, d) points onto their two principal axes (SVD of the centred points), (n, 2)."""
-    mean, axes = pca_basis(points)
-    return (np.asarray(points, dtype=np.float64) - mean) @ axes.T
-
-
 def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes: Sequence[str],
                      prototypes: np.ndarray, queries: np.ndarray | None = None,
                      query_predictions: Sequence[int] | None = None, title: str = "",
-                     projected: bool = False, centre_name: str = "prototype") -> go.Figure:
-    """Support embeddings (dots), class centres (stars) and queries (crosses) in 2-D (projected by PCA
-    here unless ``projected``: then the points are 2-D already, e.g. on axes shared by every step)."""
-    parts = [np.asarray(support), np.asarray(prototypes)]
-    if queries is not None and len(queries):
-        parts.append(np.asarray(queries))
-    xy = np.concatenate(parts) if projected else pca_2d(np.concatenate(parts))
-    s, p = len(parts[0]), len(parts[1])
-    sxy, pxy, qxy = xy[:s], xy[s:s + p], xy[s + p:]
+                     centre_name: str = "prototype") -> go.Figure:
+    """Support embeddings (dots), class centres (stars) and queries (crosses), already on a 2-D map (the API's
+    :class:`~metademo.api.AdaptationRecord`: axes shared by every step)."""
+    sxy, pxy = np.asarray(support), np.asarray(prototypes)
+    qxy = np.asarray(queries) if queries is not None and len(queries) else np.zeros((0, 2))
     labels = np.asarray(support_labels)
     fig = go.Figure()
     for c, name in enumerate(classes):
@@ -170,22 +139,27 @@ def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes
 
 
 def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: Sequence[str],
-                       truth: Sequence[int | None] | None = None) -> go.Figure:
+                       truth: Sequence[int | None] | None = None,
+                       correct: Sequence[bool | None] | None = None) -> go.Figure:
     """One row per query: the image as the model sees it (28x28) and a probability bar per class.
 
-    The most likely class is drawn dark; when the right answer is known, green means right, red wrong.
+    The most likely class is drawn dark; when the right answer is known, green means right, red wrong
+    (``correct``, default: the most likely class is the answer; a tie is wrong in the API's record).
     """
     probabilities = np.asarray(probabilities)[:MAX_QUERIES_SHOWN]
     images = np.asarray(images)[: len(probabilities)]
     n, c = probabilities.shape
     truth = list(truth)[:n] if truth is not None else [None] * n
+    if correct is None:
+        correct = [None if t is None else t == int(p.argmax()) for p, t in zip(probabilities, truth)]
+    correct = list(correct)[:n]
     row_px = max(70, 18 * c + 16)  # the bars
     gap_px = 34  # room for each query's title
     total = (row_px + gap_px) * n + 40
     fig = make_subplots(rows=n, cols=2, column_widths=[0.12, 0.88], horizontal_spacing=0.03,
                         vertical_spacing=gap_px / total if n > 1 else 0,
-                        subplot_titles=[t for i in range(n) for t in ("", _row_title(i, probabilities[i],
-                                                                                        classes, truth[i]))])
+                        subplot_titles=[t for i in range(n) for t in ("", _row_title(i, probabilities[i], classes,
+                                                                                        truth[i], correct[i]))])
     names = [str(x) for x in classes]
     for i in range(n):
         rgb = np.repeat((255 * (1 - np.clip(images[i], 0, 1)))[..., None], 3, axis=-1).astype(np.uint8)
@@ -195,10 +169,10 @@ def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: S
         for k in range(c):
             if k != best:
                 colors.append("#c7d3e8")
-            elif truth[i] is None:
+            elif correct[i] is None:
                 colors.append("#3b5bdb")
             else:
-                colors.append("#2f9e44" if truth[i] == best else "#e03131")
+                colors.append("#2f9e44" if correct[i] else "#e03131")
         fig.add_trace(go.Bar(x=probabilities[i] * 100, y=names, orientation="h", marker={"color": colors},
                              text=[f"{100 * p:.1f}%" for p in probabilities[i]], textposition="outside",
                              cliponaxis=False, showlegend=False,
@@ -228,11 +202,11 @@ def pair_scores_figure(scores: np.ndarray, classes: Sequence[str], label: str, t
     return _layout(fig, title, max(220, 34 * n + 140))
 
 
-def _row_title(i: int, probs: np.ndarray, classes, truth: int | None) -> str:
+def _row_title(i: int, probs: np.ndarray, classes, truth: int | None, correct: bool | None) -> str:
     best = int(np.argmax(probs))
     text = f"Query {i + 1}: <b>{classes[best]}</b> ({100 * probs[best]:.0f}%)"
     if truth is not None:
-        text += " ✓ right" if truth == best else f" ✗ (it is {classes[truth]})"
+        text += " ✓ right" if correct else (" ✗ (a tie)" if truth == best else f" ✗ (it is {classes[truth]})")
     return text
 
 
@@ -241,12 +215,12 @@ def _row_title(i: int, probs: np.ndarray, classes, truth: int | None) -> str:
 def compare_figure(results: Sequence[dict], n_way: int, steps: int) -> go.Figure:
     """Query accuracy against inner step, one line per algorithm (no inner loop: one point at step 0).
 
-    Each result has ``name``, ``title``, ``accuracy`` (a list, one value per step from 0) and
+    Each result has ``title``, ``colour``, ``accuracy`` (a list, one value per step from 0) and
     optionally ``default_step`` (marked with a ring).
     """
     fig = go.Figure()
     for r in results:
-        color = REGISTRY[r["name"]].colour if r["name"] in REGISTRY else "#333"
+        color = r.get("colour") or "#333"
         acc = [100 * a for a in r["accuracy"]]
         if len(acc) == 1:  # no inner loop: a point at step 0, and a faint line for reference
             fig.add_trace(go.Scatter(x=[0], y=acc, mode="markers", name=r["title"],

@@ -1,4 +1,8 @@
-"""The "Sine-wave regression" tab: the classic MAML picture, and meta-training MAML live."""
+"""The "Sine-wave regression" tab: the classic MAML picture, and meta-training MAML live.
+
+The waves, the models, their adaptation (with its error over the whole wave) and their meta-training come
+from the API (:mod:`metademo.api.sine`); this module draws them.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ import time
 import gradio as gr
 import numpy as np
 
+from metademo import api
+
 from . import plots, text
-from .common import COMPUTE, HIDDEN_API, MAX_STEPS, STATE_TTL, friendly, number, whole
+from .common import COMPUTE, HIDDEN_API, STATE_TTL, checked, friendly, whole
 from .models import get_sine_models
 
 SINE_CHOICES = ("pretrained MAML", "the MAML you trained")
@@ -25,56 +31,45 @@ def new_seed() -> int:
 @friendly
 def sine_adapt(amplitude, phase, k, steps, lr, seed, maml_choice=SINE_CHOICES[0], trained=None):
     """Adapt MAML and the baseline to K points of one wave, yielding (chart, status) after each step."""
-    from metademo.data.sine import SineTask, sample_points
-    from metademo.sine import GRID, INNER_LR, SineModel, adapt_sine_steps
-
-    amplitude = number(amplitude, "The amplitude", 0.1, 5.0)
-    phase = number(phase, "The phase", 0.0, 2 * math.pi)
-    k = whole(k, "K (the number of points)", 1, 50)
-    steps = whole(steps, "Steps", 0, MAX_STEPS)
-    lr = INNER_LR if lr in (None, "") else number(lr, "The learning rate", 0.0, 1.0, True)
-    seed = whole(seed if seed is not None else 0, "The seed", 0, 2**32 - 1)
-    task = SineTask(amplitude, phase)
-    x, y = sample_points(task, k, np.random.default_rng(seed))
+    wave = api.sine_wave(amplitude, phase, k, 0 if seed is None else seed)
+    steps = checked(api.check_steps, steps, "Steps", text=True)
+    lr = None if lr in (None, "") else lr  # the model's own when empty; the API checks it
     maml, baseline = get_sine_models()
     label = "MAML (pretrained)"
     if maml_choice == SINE_CHOICES[1]:
         if trained and trained.get("params"):
-            maml = SineModel("your MAML", trained["params"], INNER_LR, "maml")
+            maml = api.sine_model(trained["params"], "your MAML")
             label = f"your MAML ({trained.get('iterations', '?')} iterations)"
         else:
             gr.Warning("You have not meta-trained a MAML yet (press 'Meta-train MAML'); showing the pretrained one.")
-    grid = GRID.numpy()
-    truth = task(grid)
     curves = {label: [], "baseline (pretrained on all waves)": []}
     every = max(1, math.ceil(steps / MAX_FRAMES))
-    for a, b in zip(adapt_sine_steps(maml, x, y, steps, lr), adapt_sine_steps(baseline, x, y, steps, lr)):
+    for a, b in zip(api.adapt_sine_wave(maml, wave, steps, lr), api.adapt_sine_wave(baseline, wave, steps, lr)):
         for seq, record in zip(curves.values(), (a, b)):
             seq.append(record["prediction"])
         step = a["step"]
         if step % every == 0 or step == steps:
-            errors = [float(np.mean((seq[-1] - truth) ** 2)) for seq in curves.values()]
             status = f"Step {step} of {steps}. Error over the whole wave (MSE): " + ", ".join(
-                f"{n} **{e:.3f}**" if math.isfinite(e) else f"{n} **diverged**" for n, e in zip(curves, errors))
-            yield plots.sine_figure(grid, truth, x.numpy(), y.numpy(), curves, step, steps), status
+                f"{n} **{r['error']:.3f}**" if math.isfinite(r["error"]) else f"{n} **diverged**"
+                for n, r in zip(curves, (a, b)))
+            yield plots.sine_figure(wave.grid, wave.truth, wave.x, wave.y, curves, step, steps), status
             if FRAME_PAUSE and step < steps:
                 time.sleep(FRAME_PAUSE * 2)
     if not all(np.isfinite(seq[-1]).all() for seq in curves.values()):
-        gr.Warning(f"A model diverged: the learning rate {lr:g} is too large for these points.")
+        gr.Warning(f"A model diverged: the learning rate {lr if lr is not None else api.SINE_INNER_LR:g} is too "
+                   "large for these points.")
 
 
 @friendly
 def sine_train(iterations, seed, progress=gr.Progress()):  # noqa: B008
     """Meta-train MAML on sine waves from scratch, yielding (chart, status, trained state, model choice)."""
-    from metademo.sine import meta_train_sine
-
     iterations = whole(iterations, "Iterations", 100, 20_000)
     seed = whole(seed if seed is not None else 0, "The seed", 0, 2**32 - 1)
     every = max(10, iterations // 80)
     its, losses = [], []
     start = time.perf_counter()
     params = None
-    for it, loss, latest in meta_train_sine(iterations, seed, "maml", every):
+    for it, loss, latest in api.meta_train_sine(iterations, seed, "maml", every):
         params = latest
         its.append(it)
         losses.append(loss)

@@ -2,19 +2,18 @@
 
 Kept apart from the layout so that a teacher can reword the page without reading any Gradio code.
 What the page says of each algorithm (title, summary, starting head) comes from the algorithm itself,
-through the registry: this module spells out none of them.
+through :func:`metademo.api.algorithm_info`: this module spells out none of them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..algorithms import REGISTRY
-from ..algorithms.base import FAMILIES
-from ..algorithms.inner_loop import HEADS
+from metademo.api import algorithm_info
 
+INFO_OF = algorithm_info()  # registry name -> AlgorithmInfo, in the order of metademo.available_algorithms()
 #: (title, registry name) of every algorithm, in the order of ``metademo.available_algorithms()``.
-ALGORITHMS: list[tuple[str, str]] = [(cls.title, name) for name, cls in REGISTRY.items()]
+ALGORITHMS: list[tuple[str, str]] = [(info.title, name) for name, info in INFO_OF.items()]
 TITLES = {name: title for title, name in ALGORITHMS}
 
 ACCURACY_FILE = Path(__file__).resolve().parents[2] / "docs" / "accuracy.md"
@@ -94,16 +93,16 @@ INFO = {
     "iterations": "Meta-training iterations, each on a batch of 25 new waves (2000 take about half a minute).",
 }
 
-def _note(cls) -> str:
-    if cls.pair_score_label:
-        return (cls.summary + " Steps and learning rate do not apply; the chart shows each query's "
-                f"{cls.pair_score_label} with each class, and the embedding map what its embedding module does.")
-    if not cls.has_inner_loop:
-        return cls.summary + " Steps and learning rate do not apply; the embedding map shows what it does."
-    return cls.summary + f" Each task starts from {HEADS[cls.head]}."
+def _note(info) -> str:
+    if info.pair_score_label:
+        return (info.summary + " Steps and learning rate do not apply; the chart shows each query's "
+                f"{info.pair_score_label} with each class, and the embedding map what its embedding module does.")
+    if not info.adapts_by_steps:
+        return info.summary + " Steps and learning rate do not apply; the embedding map shows what it does."
+    return info.summary + f" Each task starts from {info.head_description}."
 
 
-ALGORITHM_NOTES = {name: _note(cls) for name, cls in REGISTRY.items()}
+ALGORITHM_NOTES = {name: _note(info) for name, info in INFO_OF.items()}
 
 LEARN_TEMPLATE = """\
 ## What is meta-learning?
@@ -145,24 +144,24 @@ comparison use the 20 *evaluation* alphabets, which they have never seen.
 
 
 def _titles(head: str) -> str:
-    titles = [f"**{cls.title}**" for cls in REGISTRY.values() if cls.has_inner_loop and cls.head == head]
+    titles = [f"**{i.title}**" for i in INFO_OF.values() if i.adapts_by_steps and i.head == head]
     return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles)
 
 
 def _families() -> str:
+    families = {i.family: i.family_description for i in INFO_OF.values()}  # in the registry's order
     parts = []
-    for family, what in FAMILIES.items():
-        members = [cls for cls in REGISTRY.values() if cls.family == family]
-        if members:
-            parts.append(f"**Those that {what}:**\n\n" + "\n".join(
-                f"* **{cls.title}** ({cls.paper}). {cls.summary}" for cls in members))
+    for family, what in families.items():
+        members = [i for i in INFO_OF.values() if i.family == family]
+        parts.append(f"**Those that {what}:**\n\n" + "\n".join(
+            f"* **{i.title}** ({i.paper}). {i.summary}" for i in members))
     return "\n\n".join(parts)
 
 
 LEARN = LEARN_TEMPLATE.format(
     algorithms=_families(),
     zero_head=_titles("zero"), prototype_head=_titles("prototype"))
-HEADER = HEADER.format(count=len(REGISTRY))
+HEADER = HEADER.format(count=len(INFO_OF))
 
 ACCURACY_MISSING = """\
 ### Measured accuracy

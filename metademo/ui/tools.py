@@ -6,6 +6,8 @@ call it as an MCP tool (the app serves Gradio's MCP server; this function's docs
 description and its ``Args:`` the description of each argument). Same answer as ``/classify``.
 """
 
+from metademo import api
+
 from . import handlers as h
 
 
@@ -15,8 +17,7 @@ def _images(values, what: str):
         values = [values]
     if not isinstance(values, (list, tuple)) or not values:
         raise h.user_error(f"{what}_images: give a list of images as data URLs ('data:image/png;base64,...').")
-    if len(values) > h.MAX_IMAGES:
-        raise h.user_error(f"{what}_images: {len(values)} images is too many; at most {h.MAX_IMAGES} per call.")
+    h.checked(api.check_image_count, len(values), f"{what}_images")
     for i, value in enumerate(values):
         if not isinstance(value, str) or not value.startswith("data:"):
             raise h.user_error(f"{what.capitalize()} image {i + 1}: expected a data URL such as "
@@ -47,8 +48,7 @@ def classify_images(support_images: list[str], support_labels: list[str], query_
         "history" (support loss and accuracy after each inner step), "steps", "lr", "diverged", "algorithm".
     """
     name = h.algorithm_name(algorithm)
-    steps = None if steps in ("", None) else h._whole(steps, "steps", 0, h.MAX_STEPS)
-    lr = None if lr in ("", None) else h._number(lr, "lr (the inner learning rate)", 0, h.MAX_LR, lo_open=True)
+    steps, lr = h.steps_and_lr(steps, lr)
     support = _images(support_images, "support")
     labels = h._labels(support_labels, len(support))
     queries = _images(query_images, "query")
@@ -57,10 +57,9 @@ def classify_images(support_images: list[str], support_labels: list[str], query_
 
 def _describe_algorithms(doc: str) -> str:
     """The docstring with the algorithms named from the registry (the MCP tool's schema reads it)."""
-    from metademo.algorithms import REGISTRY
-
-    names = [f'"{name}" ({cls.title})' for name, cls in REGISTRY.items()]
-    no_steps = " and ".join(f'"{name}"' for name, cls in REGISTRY.items() if not cls.has_inner_loop)
+    infos = api.algorithm_info()
+    names = [f'"{name}" ({info.title})' for name, info in infos.items()]
+    no_steps = " and ".join(f'"{name}"' for name, info in infos.items() if not info.adapts_by_steps)
     return doc.replace("{algorithms}", ", ".join(names)).replace("{no_steps}", no_steps or "none")
 
 
