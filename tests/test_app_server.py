@@ -180,3 +180,24 @@ def test_files_outside_the_app_folders_are_never_served(app_server, path):
             continue
         # Some routes answer 200 with the app's page instead of a 404: never with the file itself.
         assert "root:" not in body and "# metademo" not in body and "sdk_version" not in body
+
+
+def test_the_pages_script_is_inlined_and_its_file_not_served(app_server):
+    """static/classifier.js goes into the page's head as text: the app serves no folder of its own for it."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    with urllib.request.urlopen(app_server.url + "config", timeout=10) as r:
+        config = json.loads(r.read().decode())
+    assert "window.metademoPadFrame" in config["head"] and "window.metademoGrab" in config["head"]
+    script = Path(__file__).resolve().parents[1] / "metademo" / "ui" / "static" / "classifier.js"
+    for prefix in ("gradio_api/file=", "file="):
+        try:
+            with urllib.request.urlopen(app_server.url + prefix + str(script), timeout=10) as r:
+                body = r.read().decode(errors="replace")
+        except urllib.error.HTTPError as e:
+            assert e.code in (403, 404), e.code
+            continue
+        assert "metademoPadFrame" not in body
+
