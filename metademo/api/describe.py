@@ -8,6 +8,7 @@ imports torch, except :func:`device_info`, which describes it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 from ..algorithms import REGISTRY, get_algorithm
@@ -46,6 +47,7 @@ class AlgorithmInfo:
         return dataclasses.replace(self, default_steps=int(steps), default_lr=float(lr))
 
 
+@functools.cache
 def _info(cls) -> AlgorithmInfo:
     inner, head = cls.has_inner_loop, getattr(cls, "head", None)
     hp = cls.default_hparams
@@ -58,18 +60,15 @@ def _info(cls) -> AlgorithmInfo:
         trains_live=cls.trains_live)
 
 
-_INFOS = {name: _info(cls) for name, cls in REGISTRY.items()}
-
-
 def algorithm_info(name: str | None = None):
     """Every algorithm's :class:`AlgorithmInfo`, by registry name in the order of ``available_algorithms()``;
-    with ``name``, that one's (``ValueError`` for an unknown name)."""
+    with ``name``, that one's (``ValueError`` for an unknown name). Read from the registry when called."""
     if name is None:
-        return dict(_INFOS)
-    if name not in _INFOS:
+        return {n: _info(cls) for n, cls in REGISTRY.items()}
+    if name not in REGISTRY:
         get_algorithm(name)  # the registry's message for an unknown name
-        raise ValueError(f"{name!r} is not an image classifier; choose one of: {', '.join(_INFOS)}")
-    return _INFOS[name]
+        raise ValueError(f"{name!r} is not an image classifier; choose one of: {', '.join(REGISTRY)}")
+    return _info(REGISTRY[name])
 
 
 @dataclass(frozen=True)
