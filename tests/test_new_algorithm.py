@@ -77,6 +77,10 @@ def test_the_api_offers_a_registered_algorithm(toy):
     # The toy is ProtoNet: the same weights give the same answers.
     same = api.MetaClassifier(ProtoNet(clf.learner.hparams), clf.meta_params)
     np.testing.assert_allclose(probabilities, same.fit(images, labels).predict_proba(queries), rtol=1e-6)
+    info = api.algorithm_info("toyproto")
+    assert (info.title, info.colour, info.adapts_by_steps) == ("Toy Prototypes", "#123456", False)
+    (comparison,) = api.compare_algorithms(images, labels, queries, ["a", "b"], 3, ["toyproto"])
+    assert comparison.title == "Toy Prototypes" and len(comparison.accuracy) == 1  # step 0 alone
 
 
 def data_url(image) -> str:
