@@ -14,9 +14,9 @@ One episode, 5-way 5-shot with 10 queries (5 unseen Omniglot characters, 7 drawi
 Sections:
 
 * ``preprocess``: milliseconds per image on one thread, the previous implementation (kept verbatim in
-  ``tests/preprocess_reference.py``) against today's, in this process; today's with the photos decoded by
-  libjpeg (Pillow) instead of the compiled decoder (:mod:`metademo.data.jpeg`); how far the photos' 28x28
-  results move (JPEGs are now decoded at reduced size) and what that does to the predictions;
+  ``tests/preprocess_reference.py``) against today's, in this process; the episode's 35 photos in one batch
+  (``preprocess_batch``); how far the photos' 28x28 results move (JPEGs are now decoded at reduced size, by
+  libjpeg) and what that does to the predictions;
 * ``api``: ``fit`` + ``predict_proba`` p50/p95 for every algorithm at its checkpoint's default inner steps,
   with today's preprocessing and (for PNG files) with the previous one swapped in, at 3 inner steps, and,
   where the inner loops run in bfloat16 (:func:`metademo.adaptation_precision`), with them in float32;
@@ -65,7 +65,6 @@ import metademo.api  # noqa: E402
 from benchmarks import inputs  # noqa: E402
 from benchmarks.appclient import PageClient, data_url, memory_mb, start_app, stop_app  # noqa: E402
 from benchmarks.inputs import episode  # noqa: E402
-from metademo.data import jpeg  # noqa: E402
 from metademo.data import preprocess as current  # noqa: E402
 from tests import preprocess_reference as reference  # noqa: E402
 
@@ -149,12 +148,10 @@ def section_preprocess(support, queries, data, runs):
         ok = "" if goal is None else ("ok" if per["after"] <= goal else "MISSED")
         print(f"   {name:42} {per['before']:>8.2f} {per['after']:>8.2f} {per['before'] / per['after']:>5.1f}x "
               f"{goal if goal is not None else '':>6} {ok}")
-    photos = data["photo"][0][:10]
-    with mock.patch.object(jpeg, "luma_eighth", lambda *args: None):
-        ms = [t for p in photos for t in timed(max(2, runs // 10), current.preprocess, p)]
-    decoder = "built" if jpeg.load() is not None else "NOT AVAILABLE: both lines decode with libjpeg"
-    print(f"   {'phone photo, decoded by libjpeg (Pillow)':42} {'':>8} {p50(ms):>8.2f}   "
-          f"(today's code without the compiled decoder, {decoder})")
+    photos = data["photo"][0] + data["photo"][1]
+    ms = timed(max(2, runs // 10), current.preprocess_batch, photos)
+    print(f"   {f'{len(photos)} phone photos in one batch (preprocess_batch)':42} {'':>8} {p50(ms):>8.1f}   "
+          f"(ms for the batch, two threads where the cores allow)")
     torch.set_num_threads(threads)  # back to the default for the API section
 
     # What decoding photos at reduced size changes.

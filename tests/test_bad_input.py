@@ -3,7 +3,8 @@
 Each case has one expected message: the API raises ``ValueError`` with it, the app's ``/classify``
 (or the page's ``/adapt``) answers a Gradio error with it, never a traceback, and the server keeps
 serving. Unusual but valid images (transparent, CMYK, 16-bit, inverted, a huge photo, an animated
-GIF) are classified as the glyph they show, through both.
+GIF, a photo stored sideways with its EXIF orientation) are classified as the glyph they show, through both.
+(``tests/test_hostile_images.py`` has the files made to hurt.)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import metademo
 from metademo.api import MetaClassifier
 from metademo.ui.handlers import MAX_CLASSES as UI_MAX_CLASSES
 from metademo.ui.handlers import MAX_EXAMPLES
+from tests.test_hostile_images import gif_comment_bomb, jpeg
 
 
 def _png(img: Image.Image, **kw) -> bytes:
@@ -41,6 +43,14 @@ def _png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk)) + end
 
 
+def _jpeg_claiming(width: int, height: int) -> bytes:
+    """A small JPEG whose header claims ``width`` x ``height`` pixels."""
+    data = bytearray(jpeg(Image.new("L", (64, 64), 255)))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
 def _strip() -> bytes:
     img = Image.new("L", (60000, 2), 255)
     ImageDraw.Draw(img).line((0, 0, 59999, 1), fill=0)
@@ -52,8 +62,15 @@ BAD_FILES = {
     "not an image": ("notes.png", lambda glyph: b"definitely not a picture", "not an image file"),
     "empty file": ("empty.png", lambda glyph: b"", r"empty \(0 bytes\)"),
     "truncated PNG": ("cut.png", lambda glyph: glyph[: len(glyph) // 2], "truncated or corrupt"),
-    "decompression bomb": ("bomb.png", lambda glyph: _png_header_only(100_000, 100_000), "image too large"),
-    "48 megapixels": ("big.png", lambda glyph: _png_header_only(8000, 6000), "image too large: 8000 x 6000"),
+    "decompression bomb": ("bomb.png", lambda glyph: _png_header_only(100_000, 100_000),
+                           "is too large: 10,000,000,000 pixels"),
+    "48 megapixels": ("big.png", lambda glyph: _png_header_only(8000, 6000),
+                      "is too large: 8000 x 6000 pixels, the limit is 25,000,000 pixels"),
+    "a 12000 x 12000 JPEG": ("huge.jpg", lambda glyph: _jpeg_claiming(12000, 12000),
+                             "is too large: 12000 x 12000 pixels, the limit is 80,000,000 pixels for a JPEG photo"),
+    "a GIF comment bomb": ("comments.gif", lambda glyph: gif_comment_bomb(), "made to exhaust the decoder"),
+    "an EPS file (Ghostscript)": ("drawing.eps", lambda glyph: b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 9 9\n",
+                                  "not an image file in a format metademo reads"),
     "absurd 60000 x 2 strip": ("strip.png", lambda glyph: _strip(), "looks blank"),
     "blank page": ("blank.png", lambda glyph: _png(Image.new("L", (64, 64), 255)), "looks blank"),
 }
@@ -76,8 +93,13 @@ def _variants(path: str) -> dict[str, bytes]:
     other = Image.new("L", g.size, 255)
     ImageDraw.Draw(other).rectangle((10, 10, 90, 30), fill=0)
     g.save(gif, "GIF", save_all=True, append_images=[other], duration=100, loop=0)
+    sideways = io.BytesIO()  # a phone photo held upright, stored turned, with the EXIF orientation that says so
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    g.convert("RGB").transpose(Image.Transpose.ROTATE_90).save(sideways, "JPEG", quality=90, exif=exif)
     return {
         "transparent.png": _png(transparent),
+        "sideways.jpg": sideways.getvalue(),
         "cmyk.jpg": cmyk.getvalue(),
         "16bit.png": _png(Image.fromarray(np.asarray(g, np.uint16) * 257)),
         "inverted.png": _png(ImageOps.invert(g)),

@@ -13,13 +13,19 @@ Because every image goes through the same steps, a character photographed with a
 in a paint program on a transparent canvas, or taken from Omniglot (105x105 1-bit PNGs, black
 strokes on white) ends up looking alike to the network.
 
-:func:`open_image` decodes the input (see its docstring for what is accepted) and raises
-``ValueError`` with a readable message for anything it cannot use.  :func:`preprocess` does the
-rest: grayscale, transparency, polarity, lighting and contrast, cropping, centring and resizing.
+:func:`open_image` decodes the input (see its docstring for what is accepted), upright as its EXIF
+orientation says, and raises ``ValueError`` with a readable message for anything it cannot use.
+:func:`preprocess` does the rest: grayscale, transparency, polarity, lighting and contrast, cropping,
+centring and resizing.
 
 The border of the image is taken to be background, so a photo should be cropped to the paper
 (a dark desk around a white sheet would be mistaken for the background and the sheet for ink).
-The limits (:data:`MAX_PIXELS`, :data:`MAX_FILE_BYTES`) are module constants, read at each call.
+
+Images come from strangers, so decoding is budgeted before it starts, in bytes (:data:`MAX_FILE_BYTES`), in
+decoded pixels per image (:data:`MAX_PIXELS`, and for photos decoded at reduced size :data:`MAX_JPEG_PIXELS`
+and :data:`MAX_JPEG_SAMPLES`) and per batch (:data:`MAX_BATCH_PIXELS`), and in the structure Pillow walks
+in Python (:data:`MAX_BLOCKS`). Whatever a file holds, the answer is a result or a ``ValueError``. The
+limits are module constants, read at each call.
 """
 
 from __future__ import annotations
@@ -31,32 +37,76 @@ import io
 import math
 import os
 import re
-import warnings
-from collections.abc import Iterable, Sequence
+import struct
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from .. import pools
 from ..lazy import torch
-from . import jpeg
 
 __all__ = [
     "FILL",
+    "FORMATS",
     "INK_THRESHOLD",
+    "MAX_BATCH_PIXELS",
     "MAX_FILE_BYTES",
+    "MAX_JPEG_PIXELS",
+    "MAX_JPEG_SAMPLES",
     "MAX_PIXELS",
+    "BadImage",
     "open_image",
     "preprocess",
     "preprocess_batch",
 ]
 
-#: Images with more pixels than this are refused (protects against decompression bombs).
-MAX_PIXELS = 40_000_000
-#: Files (paths, bytes, file-like objects) larger than this are refused.
+#: Files (paths, bytes, file-like objects, data URLs) larger than this are refused.
 MAX_FILE_BYTES = 20 * 1024 * 1024
+#: Images decoded at full size have at most this many pixels: every format but JPEG (PNG, WebP, GIF, BMP,
+#: TIFF... have no reduced decoding), JPEGs that :func:`open_image` returns whole, and PIL images and arrays
+#: passed in. 25 million takes a 6K screen's screenshot (20.4 MP), a 24-megapixel camera's image saved as PNG
+#: and a page scanned at 400 dpi. Pillow keeps 1 to 4 bytes per pixel and preprocessing converts and shrinks
+#: a band of rows at a time, so one image at the limit adds at most about 130 MB to the process (measured).
+MAX_PIXELS = 25_000_000
+#: JPEG files (photos) that :func:`preprocess` decodes at reduced size (1/2 to 1/8, in libjpeg) may be larger:
+#: a 48- or 64-megapixel phone photo decodes as 1000 x 750 or 1156 x 867 pixels. libjpeg still reads every
+#: coefficient, so the time grows with the size; below Pillow's own warning (89 MP), above every phone but
+#: those with 108- or 200-megapixel modes.
+MAX_JPEG_PIXELS = 80_000_000
+#: A progressive JPEG (or one whose colours come in separate scans) is kept whole in memory as coefficients,
+#: 2 bytes per sample (a pixel has 1.5 samples in a phone photo's 4:2:0 sampling, 3 in 4:4:4), whatever the
+#: size it decodes at: such files may have at most this many samples (160 MB): 53 megapixels at 4:2:0,
+#: 26 at 4:4:4.
+MAX_JPEG_SAMPLES = 80_000_000
+#: ... and at most this many scans (start-of-scan markers anywhere in the file): libjpeg goes over the
+#: coefficients once per scan. Encoders write 10 or so; thousands of tiny scans would take minutes.
+MAX_JPEG_SCANS = 32
+#: One call of :func:`preprocess_batch` (one request of the app or the API) decodes at most this many pixels
+#: in all, so that it takes a few seconds at most (full-size decoding costs about 10 ms per megapixel on one
+#: of the development machine's cores). A JPEG decoded at reduced size counts what its decoding costs in
+#: the same currency (measured): a quarter of its pixels, or a fifth of them per scan for a progressive one.
+#: 200 million: 8 images at :data:`MAX_PIXELS`, 66 12-megapixel phone photos, 18,000 Omniglot drawings.
+MAX_BATCH_PIXELS = 200_000_000
+#: libtiff decompresses a TIFF's strip or tile whole before Pillow unpacks it: at most this many bytes. A
+#: 25-megapixel RGB image in one strip has 75 MB; a 16-bit RGBA one 200 MB, on top of Pillow's 100.
+MAX_TIFF_STRIP_BYTES = 80 * 2**20
+#: Pillow reads the chunks of a PNG, the segments of a JPEG header and the blocks of a GIF header one at a
+#: time in Python (and joins a GIF's comment blocks one by one, in quadratic time): files with more than
+#: this many are refused before Pillow sees them. Real files have a few dozen (a PNG's data in 8 KB chunks:
+#: 2,600 for 20 MB; an uncompressed TIFF, one per strip).
+MAX_BLOCKS = 20_000
+#: Sub-blocks of a GIF's extensions before its first image (Pillow joins comments in quadratic time): real
+#: files have a few, a hundred with XMP metadata.
+MAX_GIF_BLOCKS = 1_000
+#: The formats read: what browsers, phones, scanners and paint programs write. The other formats Pillow
+#: opens are refused: each is one more decoder that strangers' files would reach, for images no one sends
+#: (EPS runs Ghostscript; an ICO's embedded PNG may be far larger than its header says). BMP files
+#: compressed by run lengths are refused too: Pillow decodes them in Python, a run at a time.
+FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")
 #: After normalisation, pixels above this value count as ink for the bounding box.
 INK_THRESHOLD = 0.2
 #: Fraction of the output square taken by the longer side of the ink's bounding box.
@@ -67,11 +117,26 @@ WORK_SIZE = 1024
 #: Smallest ink/background contrast (on a 0-1 scale) that is not considered blank.
 MIN_CONTRAST = 0.1
 #: JPEGs (photos) are worked on at most this many pixels on their longer side instead of WORK_SIZE. The file
-#: is decoded at 1/2, 1/4 or 1/8 scale by the decoder itself (DCT scaling: it never computes the full-size
+#: is decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself (DCT scaling: it never computes the full-size
 #: pixels) as long as the longer side stays at least this long, then box-averaged down like other big
 #: images. A 12-megapixel photo decodes at 500x375 in a quarter of the time and is worked on at 250x188.
 #: The 28x28 result differs from full-size decoding by a few grey levels at the edges of the strokes.
 JPEG_WORK_SIZE = 256
+#: Big images are converted and shrunk this many pixels at a time (a band of rows), so that no full-size
+#: copy is made (Pillow's shrinking of an image with alpha makes one, premultiplied).
+BAND_PIXELS = 1 << 21
+
+
+class BadImage(ValueError):
+    """The ``ValueError`` of :func:`preprocess_batch` for an image it cannot use: ``"image 3: <reason>"``.
+
+    ``index`` is the image's position in the batch, ``name`` its file name (for paths and named file
+    objects; else None) and ``reason`` the message of :func:`preprocess` for it alone.
+    """
+
+    def __init__(self, index: int, reason: ValueError, name: str | None = None):
+        super().__init__(f"image {index}: {reason}")
+        self.index, self.reason, self.name = index, str(reason), name
 
 
 # ----------------------------------------------------------------------------------------------
@@ -80,13 +145,13 @@ JPEG_WORK_SIZE = 256
 
 
 def open_image(obj: Any) -> Image.Image:
-    """Decode ``obj`` into a PIL image.
+    """Decode ``obj`` into a PIL image, upright.
 
     Accepted inputs:
 
     * a ``PIL.Image.Image``;
     * a path (``str`` or ``os.PathLike``), raw ``bytes``/``bytearray``/``memoryview`` of an
-      image file, or a binary file-like object (anything with ``.read()``);
+      image file, or a binary file-like object (anything with ``.read()``), in one of :data:`FORMATS`;
     * a data URL, a string ``"data:image/png;base64,..."`` holding the file (what programs and agents
       can send in JSON);
     * a numpy array of shape HxW, HxWx1, HxWx2 (gray + alpha), HxWx3 (RGB) or HxWx4 (RGBA) with
@@ -97,44 +162,41 @@ def open_image(obj: Any) -> Image.Image:
 
     The image is returned in its own mode (``'1'``, ``'L'``, ``'P'``, ``'RGBA'``, ``'I;16'``, ...):
     grayscale conversion and transparency are handled by :func:`preprocess`.  For animated
-    images (GIF, APNG, WebP with more than one frame) only the first frame is used.
+    images (GIF, APNG, WebP with more than one frame) only the first frame is used. An image whose EXIF
+    orientation says it was stored sideways or mirrored (phone photos) is turned upright, and the
+    orientation is removed from its metadata; a PIL image passed in is left as it is (a new one is
+    returned).
 
-    Raises ``ValueError`` for anything that cannot be used: unsupported types, missing, empty,
-    truncated or non-image files, files over :data:`MAX_FILE_BYTES` and images with more than
+    Raises ``ValueError`` for anything that cannot be used: unsupported types or formats, missing, empty,
+    truncated, corrupt or non-image files, files over :data:`MAX_FILE_BYTES` and images with more than
     :data:`MAX_PIXELS` pixels.
     """
-    return _open(obj, draft=False)
+    return _open(obj, draft=False, budget=None)
 
 
-def _open(obj: Any, draft: bool) -> Image.Image:
-    """:func:`open_image`; with ``draft``, JPEG files are decoded at reduced size (see :data:`JPEG_WORK_SIZE`)."""
+def _open(obj: Any, draft: bool, budget: _Budget | None) -> Image.Image:
+    """:func:`open_image`; with ``draft``, JPEG files are decoded at reduced size (see :data:`JPEG_WORK_SIZE`);
+    the pixels decoded are taken from ``budget`` (if any) before decoding."""
     if isinstance(obj, dict) and "composite" in obj:
         if obj["composite"] is None:
             raise ValueError("the drawing is empty")
         obj = obj["composite"]
     if isinstance(obj, Image.Image):
-        _check_pixels(*obj.size)
-        try:
-            img = _first_frame(obj)
-        except _DAMAGED as e:
-            raise ValueError(
-                f"the image could not be decoded: it is truncated or corrupt ({e})"
-            ) from None
-    elif isinstance(obj, str) and obj.startswith("data:"):
-        img = _decode(_data_url_bytes(obj), name=None, draft=draft)
-    elif isinstance(obj, (str, os.PathLike)):
-        img = _decode(_read_path(obj), name=os.fspath(obj), draft=draft)
-    elif isinstance(obj, (bytes, bytearray, memoryview)):
+        return _given(obj, budget)
+    if isinstance(obj, str) and obj.startswith("data:"):
+        return _decode(_data_url_bytes(obj), None, draft, budget)
+    if isinstance(obj, (str, os.PathLike)):
+        return _decode(_read_path(obj), os.fspath(obj), draft, budget)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
         data = bytes(obj)
         _check_file_size(len(data), "the image data")
-        img = _decode(data, name=None, draft=draft)
-    elif isinstance(obj, torch.Tensor):
-        img = _array_to_image(_tensor_to_array(obj))
-    elif isinstance(obj, np.ndarray):
-        img = _array_to_image(obj)
-    elif hasattr(obj, "read"):
-        name = getattr(obj, "name", None)
-        name = name if isinstance(name, str) else None
+        return _decode(data, None, draft, budget)
+    if isinstance(obj, torch.Tensor):
+        return _array_to_image(_tensor_to_array(obj), budget)
+    if isinstance(obj, np.ndarray):
+        return _array_to_image(obj, budget)
+    if hasattr(obj, "read"):
+        name = _file_name(obj)
         # Read one byte more than allowed so that an oversized stream is detected without
         # reading all of it.
         data = obj.read(MAX_FILE_BYTES + 1)
@@ -143,18 +205,26 @@ def _open(obj: Any, draft: bool) -> Image.Image:
             msg = "the file object must be opened in binary mode ('rb')"
             raise ValueError(msg)  # noqa: TRY004
         _check_file_size(len(data), _describe(name), at_least=True)
-        img = _decode(bytes(data), name=name, draft=draft)
-    else:
-        raise ValueError(
-            f"unsupported image type {type(obj).__name__}: expected a PIL image, a file path, "
-            "bytes, a binary file object, a numpy array or a torch tensor"
-        )
-    _check_pixels(*img.size)
-    return img
+        return _decode(bytes(data), name, draft, budget)
+    raise ValueError(
+        f"unsupported image type {type(obj).__name__}: expected a PIL image, a file path, "
+        "bytes, a binary file object, a numpy array or a torch tensor"
+    )
+
+
+def _file_name(obj: Any) -> str | None:
+    """The name of a path or of a file object opened from one, else None."""
+    if isinstance(obj, (str, os.PathLike)) and not (isinstance(obj, str) and obj.startswith("data:")):
+        return os.fspath(obj)
+    name = getattr(obj, "name", None) if hasattr(obj, "read") else None
+    return name if isinstance(name, str) else None
 
 
 def _describe(name: str | None) -> str:
-    return f"file {name!r}" if name else "the image data"
+    if not name:
+        return "the image data"
+    text = repr(name)  # quoted, with any newline or control character escaped
+    return f"file {text if len(text) <= 1000 else text[:500] + '...' + text[-499:]}"
 
 
 def _data_url_bytes(url: str) -> bytes:
@@ -177,13 +247,18 @@ def _read_path(path: str | os.PathLike) -> bytes:
         f = open(name, "rb")  # noqa: SIM115 (closed below)
     except FileNotFoundError:
         raise ValueError(f"no such file: {name!r}") from None
-    except OSError:
+    except OSError as e:
         if os.path.isdir(name):  # IsADirectoryError on Linux, PermissionError on Windows
             raise ValueError(f"{name!r} is a folder, not an image file") from None
-        raise
+        raise ValueError(f"{_describe(name)} could not be opened ({e.strerror or type(e).__name__})") from None
     with f:
         _check_file_size(os.fstat(f.fileno()).st_size, _describe(name))
-        return f.read()
+        try:
+            data = f.read(MAX_FILE_BYTES + 1)
+        except OSError as e:
+            raise ValueError(f"{_describe(name)} could not be read ({e.strerror or type(e).__name__})") from None
+    _check_file_size(len(data), _describe(name), at_least=True)  # it may have grown since
+    return data
 
 
 def _check_file_size(n_bytes: int, what: str, at_least: bool = False) -> None:
@@ -200,96 +275,308 @@ def _check_file_size(n_bytes: int, what: str, at_least: bool = False) -> None:
         )
 
 
-def _check_pixels(width: int, height: int) -> None:
-    if width * height > MAX_PIXELS:
-        raise ValueError(
-            f"image too large: {width} x {height} pixels, the limit is {MAX_PIXELS:,} pixels"
-        )
+def _check_pixels(width: int, height: int, what: str = "the image", limit: int | None = None,
+                  kind: str = "") -> None:
+    limit = MAX_PIXELS if limit is None else limit
     if width == 0 or height == 0:
-        raise ValueError(f"the image is empty ({width} x {height} pixels)")
+        raise ValueError(f"{what} is empty ({width} x {height} pixels)")
+    if width * height > limit:
+        raise ValueError(f"{what} is too large: {width} x {height} pixels, the limit is {limit:,} pixels{kind}")
 
 
-# Pillow reports damaged files with many exception types; all mean the same to a user.
-_DAMAGED = (
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-    IndexError,
-    TypeError,
-    MemoryError,
-)
+class _Budget:
+    """The pixels a batch may still decode (:data:`MAX_BATCH_PIXELS`), taken by its images in their order:
+    with two threads the image that goes over is the one it is when they take turns, so a batch names the
+    same image however it runs. Every index takes its turn once (:meth:`take`, else :meth:`pass_turn`)."""
+
+    def __init__(self, pixels: int):
+        self.left = pixels
+        self.turn = 0
+        self._turns = threading.Condition()
+        self._index = threading.local()
+
+    def start(self, index: int) -> None:
+        """The calling thread now works on image ``index``."""
+        self._index.value = index
+
+    def take(self, pixels: int, what: str) -> None:
+        """Spend ``pixels`` on the current image, or raise ``ValueError`` if that would go over the budget."""
+        index = self._index.value
+        with self._turns:
+            self._turns.wait_for(lambda: self.turn >= index)
+            if self.turn > index:
+                raise RuntimeError(f"image {index} took its turn twice")
+            self.turn += 1
+            self._turns.notify_all()
+            if pixels > self.left:
+                raise ValueError(f"{what} would take the images of this request over {MAX_BATCH_PIXELS:,} "
+                                 "decoded pixels in all: send fewer or smaller images at a time")
+            self.left -= pixels
+
+    def pass_turn(self) -> None:
+        """The current image takes nothing (it failed before decoding, or it is done)."""
+        index = self._index.value
+        with self._turns:
+            self._turns.wait_for(lambda: self.turn >= index)
+            if self.turn == index:
+                self.turn += 1
+                self._turns.notify_all()
 
 
-def _decode(data: bytes, name: str | None, draft: bool = False) -> Image.Image:
-    what = _describe(name)
+def _spend(budget: _Budget | None, pixels: int, what: str) -> None:
+    if budget is not None:
+        budget.take(pixels, what)
+
+
+def _pillow(step: Callable[[], Any], what: str, doing: str = "decoded") -> Any:
+    """``step()``, a call into Pillow on a stranger's data: whatever it raises (Pillow's decoders raise
+    OSError, SyntaxError, EOFError, ValueError, ZeroDivisionError, struct.error, KeyError, MemoryError...)
+    becomes a ``ValueError`` naming the image. Only Pillow's calls go through here, so that an exception from
+    metademo's own code is never taken for a bad file."""
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb warning fires at a higher limit than ours, checked below.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+        return step()
     except Image.DecompressionBombError as e:
-        # Pillow refuses extreme sizes without telling us the dimensions, only the count.
+        # Pillow refuses extreme sizes (its MAX_IMAGE_PIXELS) without telling the dimensions, only the count.
         match = re.search(r"\((\d+) pixels\)", str(e))
-        count = f"{int(match.group(1)):,} pixels" if match else "too many pixels"
-        raise ValueError(
-            f"image too large: {count}, the limit is {MAX_PIXELS:,} pixels"
-        ) from None
+        count = f"{int(match.group(1)):,} pixels" if match else "far too many pixels"
+        raise ValueError(f"{what} is too large: {count}, the limit is {MAX_PIXELS:,} pixels") from None
     except UnidentifiedImageError:
-        raise ValueError(
-            f"{what} is not an image file (or not in a format Pillow can read)"
-        ) from None
-    except _DAMAGED as e:
-        raise ValueError(f"{what} could not be read: it is corrupt ({e})") from None
-    # Image.open has only read the header: refuse huge images before decoding the pixels.
-    _check_pixels(*img.size)
-    if draft and img.format == "JPEG":
-        width, height = img.size
-        if _draft(img) == 8 and img.mode == "L":
-            # The same pixels as libjpeg's, in about half the time, for the files it takes.
-            luma = jpeg.luma_eighth(data, width, height)
-            if luma is not None:
-                return _jpeg_image(img, luma)
+        names = [{"WEBP": "WebP"}.get(f, f) for f in _formats()]
+        raise ValueError(f"{what} is not an image file in a format metademo reads ({', '.join(names[:-1])} "
+                         f"or {names[-1]})") from None
+    except MemoryError:
+        raise ValueError(f"{what} could not be {doing}: not enough memory") from None
+    except Exception as e:  # noqa: BLE001 (see the docstring)
+        detail = str(e) if isinstance(e, (OSError, SyntaxError, EOFError, ValueError)) and str(e) else type(e).__name__
+        damage = "corrupt" if doing == "read" else "truncated or corrupt"
+        raise ValueError(f"{what} could not be {doing}: it is {damage} ({detail[:200]})") from None
+
+
+def _decode(data: bytes, name: str | None, draft: bool, budget: _Budget | None) -> Image.Image:
+    what = _describe(name)
+    layout = _check_structure(data, what)
+    img = _pillow(lambda: Image.open(io.BytesIO(data), formats=_formats()), what, "read")
+    # Image.open has only read the header: the budgets are checked before any pixel is decoded.
+    if len(img.tile) > MAX_BLOCKS:
+        raise ValueError(_hostile(what, f"{len(img.tile):,} strips or tiles"))
+    if any(tile[0] == "bmp_rle" for tile in img.tile):
+        raise ValueError(f"{what} is a BMP file compressed by run lengths, which metademo does not read: "
+                         "save it as PNG")
+    width, height = img.size
+    if img.format in ("JPEG", "MPO") and layout is not None:
+        pixels = _check_jpeg(img, data, layout, what, full=not draft)
+    else:
+        _check_pixels(width, height, what)
+        if img.format == "TIFF":
+            _check_tiff_strips(img, what)
+        pixels = width * height
+    _spend(budget, pixels, what)
+    if draft and img.format in ("JPEG", "MPO"):
+        _pillow(lambda: _draft(img), what)
         # The whole file in one read instead of Pillow's 64 KiB blocks: the decoder no longer stops at the
         # end of each block (2-3% of a photo's decoding time, measured; the pixels are the same).
         img.decodermaxblock = max(img.decodermaxblock, len(data))
-    try:
-        return _first_frame(img)
-    except _DAMAGED as e:
-        raise ValueError(
-            f"{what} could not be decoded: it is truncated or corrupt ({e})"
-        ) from None
+    _pillow(img.load, what)  # the first frame of an animation
+    return _upright(img, what)
 
 
-def _draft(img: Image.Image) -> int:
-    """Ask the JPEG decoder for the smallest DCT scale (1/2, 1/4, 1/8) that keeps the longer side at least
+@functools.cache
+def _formats() -> tuple[str, ...]:
+    """:data:`FORMATS` that this Pillow reads (AVIF needs Pillow 11.3 built with libavif)."""
+    Image.init()
+    return tuple(f for f in FORMATS if f in Image.OPEN)
+
+
+def _check_structure(data: bytes, what: str) -> tuple[int, int] | None:
+    """Refuse a PNG, JPEG or GIF file with more than :data:`MAX_BLOCKS` chunks or segments (or junk bytes
+    between them), or :data:`MAX_GIF_BLOCKS` header blocks, before Pillow walks them. For a JPEG, returns its
+    start of frame and the number of components of its first scan (see :func:`_check_jpeg`); else None."""
+    layout = None
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        limit = MAX_BLOCKS
+        blocks = _png_chunks(data, limit)
+    elif data.startswith(b"\xff\xd8"):
+        limit = MAX_BLOCKS
+        blocks, layout = _jpeg_segments(data, limit)
+    elif data.startswith((b"GIF87a", b"GIF89a")):
+        limit = MAX_GIF_BLOCKS
+        blocks = _gif_blocks(data, limit)
+    else:
+        return None
+    if blocks > limit:
+        raise ValueError(_hostile(what, f"more than {limit:,} chunks, segments or blocks in its structure"))
+    return layout
+
+
+def _hostile(what: str, why: str) -> str:
+    return f"{what} could not be read: it is corrupt or made to exhaust the decoder ({why})"
+
+
+def _png_chunks(data: bytes, limit: int) -> int:
+    """The number of chunks of a PNG file, counted up to the end, IEND or ``limit`` + 1."""
+    pos, n, end = 8, 0, len(data)
+    while pos + 8 <= end and n <= limit:
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        n += 1
+        if kind == b"IEND":
+            break
+        pos += 12 + length
+    return n
+
+
+def _jpeg_segments(data: bytes, limit: int) -> tuple[int, tuple[int, int] | None]:
+    """The number of marker segments (and junk or fill bytes, which Pillow skips one by one) of a JPEG file
+    up to its first scan, and (start-of-frame marker, components in the first scan) or None when the walk
+    ends without them (Pillow or libjpeg then say what is wrong)."""
+    pos, n, end, frame = 2, 0, len(data), 0
+    while pos + 4 <= end and n <= limit:
+        n += 1
+        if data[pos] != 0xFF or data[pos + 1] in (0x00, 0xFF):  # junk, or a fill byte before a marker
+            pos += 1
+            continue
+        marker = data[pos + 1]
+        if marker == 0xDA:  # start of scan: its length, then the number of components in it
+            return n, (frame, data[pos + 4]) if frame and pos + 4 < end else None
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            pos += 2
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start of frame (not DHT, JPG, DAC)
+            frame = marker
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return n, None
+
+
+def _gif_blocks(data: bytes, limit: int) -> int:
+    """The number of extension sub-blocks of a GIF file before its first image, counted up to ``limit`` + 1."""
+    if len(data) < 13:
+        return 0
+    flags = data[10]
+    pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)  # after the global colour table
+    n, end = 0, len(data)
+    while pos + 1 < end and data[pos] == 0x21 and n <= limit:  # an extension: label, sub-blocks, 0
+        pos += 2
+        while pos < end and data[pos] and n <= limit:
+            n += 1
+            pos += 1 + data[pos]
+        pos += 1
+    return n
+
+
+def _check_jpeg(img: Image.Image, data: bytes, layout: tuple[int, int], what: str, full: bool) -> int:
+    """Check a JPEG file's size against the limits; return the pixels it costs (see :data:`MAX_BATCH_PIXELS`).
+
+    ``layout`` (from :func:`_jpeg_segments`): a progressive file, or one whose first scan does not hold
+    every component, makes libjpeg keep all the coefficients (:data:`MAX_JPEG_SAMPLES`) and go over them once
+    per scan (:data:`MAX_JPEG_SCANS`). ``full``: decoded at full size (:data:`MAX_PIXELS`)."""
+    width, height = img.size
+    frame, first_scan = layout
+    components = getattr(img, "layer", None) or [(0, 1, 1, 0)] * 3
+    hmax = max(max(c[1] for c in components), 1)
+    vmax = max(max(c[2] for c in components), 1)
+    per_pixel = sum(max(c[1], 1) * max(c[2], 1) for c in components) / (hmax * vmax)  # samples per pixel
+    multiscan = frame in (0xC2, 0xC6, 0xCA, 0xCE) or first_scan < len(components)
+    if full:
+        _check_pixels(width, height, what)
+    else:
+        _check_pixels(width, height, what, MAX_JPEG_PIXELS, " for a JPEG photo")
+    if not multiscan:
+        return width * height if full else width * height // 4
+    limit = int(MAX_JPEG_SAMPLES / per_pixel)
+    _check_pixels(width, height, what, limit, f" for a progressive JPEG with {per_pixel:g} samples per pixel")
+    a = np.frombuffer(data, np.uint8)
+    scans = int(np.count_nonzero(a[np.flatnonzero(a[:-1] == 0xFF) + 1] == 0xDA))
+    if scans > MAX_JPEG_SCANS:
+        raise ValueError(_hostile(what, f"{scans} scans, the limit is {MAX_JPEG_SCANS}"))
+    return (width * height if full else 0) + width * height * max(scans, 1) // 5
+
+
+def _check_tiff_strips(img: Image.Image, what: str) -> None:
+    """Refuse a TIFF whose strips or tiles, decompressed, are larger than :data:`MAX_TIFF_STRIP_BYTES`.
+    (Tags a stranger wrote may hold anything: whatever is not a number counts as the largest possible.)"""
+    tags = img.tag_v2
+    width, height = img.size
+
+    def number(tag: int, default: int) -> int:
+        value = tags.get(tag, default)
+        value = value[0] if isinstance(value, tuple) and value else value
+        return int(value) if isinstance(value, int) and value > 0 else default
+
+    bits = tags.get(258, (1,))
+    bits = [b if isinstance(b, int) and b > 0 else 64 for b in (bits if isinstance(bits, tuple) else (bits,))] or [64]
+    per_pixel = sum(bits) if number(284, 1) == 1 else max(bits)  # samples together, or one plane per strip
+    if 322 in tags and 323 in tags:  # tiles
+        block = number(322, width) * number(323, height)
+    else:
+        block = width * min(number(278, height), height)
+    if block * per_pixel / 8 > MAX_TIFF_STRIP_BYTES:
+        raise ValueError(f"{what} is too large: {width} x {height} pixels in strips or tiles of "
+                         f"{block * per_pixel / 8 / 2**20:.0f} MB, the limit is {MAX_TIFF_STRIP_BYTES / 2**20:.0f} MB "
+                         "(save it as PNG)")
+
+
+def _draft(img: Image.Image) -> None:
+    """Ask libjpeg for the smallest DCT scale (1/2, 1/4, 1/8) that keeps the longer side at least
     :data:`JPEG_WORK_SIZE`, in grayscale when the file is colour or gray (it then decodes only the luma
-    channel: the same weights as Pillow's RGB to L conversion, up to rounding). Returns the scale's
-    denominator (1: full size)."""
+    channel: the same weights as Pillow's RGB to L conversion, up to rounding)."""
     w, h = img.size
     scale = next((s for s in (8, 4, 2) if max(w, h) // s >= JPEG_WORK_SIZE), 1)
     if scale > 1 or img.mode == "RGB":
-        img.draft("L" if img.mode in ("RGB", "L") else None, (w // scale, h // scale))
-    return scale
+        # Pillow picks the largest scale that keeps both sides at least the size asked: a side shorter than
+        # the scale (a 4097 x 3 strip) asks for 1 pixel, not 0 (which Pillow divides by).
+        img.draft("L" if img.mode in ("RGB", "L") else None, (max(w // scale, 1), max(h // scale, 1)))
 
 
-def _jpeg_image(img: Image.Image, luma: np.ndarray) -> Image.Image:
-    """The image that the pixels ``luma`` decoded from ``img``'s file make, with its format and information."""
-    out = Image.fromarray(luma)
-    out.format, out.info = img.format, img.info  # what preprocessing knows a photo by
+#: EXIF orientation -> the transposition that puts the image upright.
+_ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+#: The metadata that holds an orientation, dropped from an image turned upright so that it is not turned twice.
+_ORIENTATION_INFO = ("exif", "Raw profile type exif", "xmp", "XML:com.adobe.xmp")
+
+
+def _upright(img: Image.Image, what: str) -> Image.Image:
+    """``img`` (loaded) turned as its EXIF orientation says (what ``ImageOps.exif_transpose`` does, without a
+    copy when there is nothing to do); damaged metadata is ignored (the pixels as stored)."""
+    if (not any(key in img.info for key in _ORIENTATION_INFO) and not hasattr(img, "tag_v2")
+            and getattr(img, "_exif", None) is None):
+        return img  # nothing can say otherwise (most PNGs, and arrays): skip parsing
+    try:
+        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # noqa: BLE001 (metadata Pillow cannot parse does not make the pixels unusable)
+        return img
+    method = _ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
+    if method is None:
+        return img
+    out = _pillow(lambda: img.transpose(method), what)
+    out.info = {key: value for key, value in img.info.items() if key not in _ORIENTATION_INFO}
+    out.format = img.format  # what preprocessing knows a photo by
     return out
 
 
-def _first_frame(img: Image.Image) -> Image.Image:
-    """Load the pixels; for animated images, of the first frame only (a PIL image passed in
-    is rewound to frame 0)."""
-    if getattr(img, "n_frames", 1) > 1:
+def _given(img: Image.Image, budget: _Budget | None) -> Image.Image:
+    """A PIL image passed in: the first frame (an animation is rewound to frame 0, and copied), upright."""
+    what = "the image"
+    _check_pixels(*img.size, what)
+    _spend(budget, img.width * img.height, what)
+
+    def first_frame() -> Image.Image:
+        if img.tell() == 0:
+            img.load()
+            return img
         img.seek(0)
         img.load()
         # A copy detaches frame 0 from the file so later seeks elsewhere cannot change it.
         return img.copy()
-    img.load()
-    return img
+
+    out = _pillow(first_frame, what)
+    _check_pixels(*out.size, what)  # a later frame may have been larger
+    return _upright(out, what)
 
 
 def _tensor_to_array(t: torch.Tensor) -> np.ndarray:
@@ -304,7 +591,7 @@ def _tensor_to_array(t: torch.Tensor) -> np.ndarray:
     return t.numpy()
 
 
-def _array_to_image(a: np.ndarray) -> Image.Image:
+def _array_to_image(a: np.ndarray, budget: _Budget | None = None) -> Image.Image:
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[:, :, 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (2, 3, 4)):
@@ -314,6 +601,7 @@ def _array_to_image(a: np.ndarray) -> Image.Image:
     if a.size == 0:
         raise ValueError(f"the image array is empty (shape {a.shape})")
     _check_pixels(a.shape[1], a.shape[0])
+    _spend(budget, a.shape[0] * a.shape[1], "the image")
 
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
@@ -381,11 +669,9 @@ def _canonical(img: Image.Image) -> Image.Image:
 def _to_gray(img: Image.Image) -> np.ndarray:
     """Grayscale float32 array in [0, 1], transparency resolved (not yet polarity-corrected)."""
     bits16 = img.mode.startswith("I;16")
-    work_size = JPEG_WORK_SIZE if img.format == "JPEG" else WORK_SIZE
-    img = _canonical(img)
+    work_size = JPEG_WORK_SIZE if img.format in ("JPEG", "MPO") else WORK_SIZE
     factor = math.ceil(max(img.size) / work_size)
-    if factor > 1:
-        img = img.reduce(factor)
+    img = _canonical(img) if factor == 1 else _shrunk(img, factor)
 
     if img.mode in ("I", "F"):
         return _scale_wide(np.asarray(img, dtype=np.float64), bits16).astype(np.float32)
@@ -395,6 +681,23 @@ def _to_gray(img: Image.Image) -> np.ndarray:
         return gray
     alpha = np.asarray(img.getchannel("A"), dtype=np.float32) / 255.0
     return _resolve_alpha(gray, alpha)
+
+
+def _shrunk(img: Image.Image, factor: int) -> Image.Image:
+    """``_canonical(img).reduce(factor)``: the same pixels, a band of rows at a time (:data:`BAND_PIXELS`) where
+    converting or reducing the whole image would copy it (modes other than L, RGB, I and F; transparency).
+    Bands are whole multiples of ``factor`` rows, so every output pixel averages the same input pixels."""
+    if img.mode in ("L", "RGB", "I", "F") and "transparency" not in img.info:
+        return img.reduce(factor)
+    width, height = img.size
+    rows = factor * max(1, BAND_PIXELS // (width * factor))
+    out = None
+    for top in range(0, height, rows):
+        band = _canonical(img.crop((0, top, width, min(height, top + rows)))).reduce(factor)
+        if out is None:
+            out = Image.new(band.mode, (math.ceil(width / factor), math.ceil(height / factor)))
+        out.paste(band, (0, top // factor))
+    return out
 
 
 def _scale_wide(a: np.ndarray, bits16: bool) -> np.ndarray:
@@ -687,16 +990,22 @@ def preprocess(obj: Any, size: int = 28) -> torch.Tensor:
     Returns a float32 tensor of shape ``(1, size, size)``, values in [0, 1], ink = 1.0,
     background = 0.0, the ink centred with its longer side filling 80 % of the square.
 
-    Steps: decode (:func:`open_image`); grayscale, with transparent pixels made background;
-    polarity from the median of the border pixels (the ink is what departs furthest from it);
-    removal of uneven lighting and a threshold-like contrast stretch; crop to the pixels above
-    :data:`INK_THRESHOLD`; pad to a centred square; area-average resize to ``size``.
+    Steps: decode (:func:`open_image`; JPEG photos at reduced size), upright as the EXIF orientation says;
+    grayscale, with transparent pixels made background; polarity from the median of the border pixels (the
+    ink is what departs furthest from it); removal of uneven lighting and a threshold-like contrast stretch;
+    crop to the pixels above :data:`INK_THRESHOLD`; pad to a centred square; area-average resize to ``size``.
 
-    Raises ``ValueError`` for unreadable images and for blank ones (no strokes found).
-    Deterministic: the same input always gives the same tensor.
+    Raises ``ValueError`` for unreadable images and for blank ones (no strokes found), and for nothing else
+    whatever the input. Deterministic: the same input always gives the same tensor.
     """
     _check_size(size)
-    img = _open(obj, draft=True)
+    budget = _Budget(MAX_BATCH_PIXELS)
+    budget.start(0)
+    return _preprocess(obj, size, budget)
+
+
+def _preprocess(obj: Any, size: int, budget: _Budget) -> torch.Tensor:
+    img = _open(obj, draft=True, budget=budget)
     ink = _binary_ink(img)
     if ink is None:
         ink = _ink_map(_to_gray(img))
@@ -716,34 +1025,39 @@ PARALLEL_BYTES = 256 * 1024
 
 def preprocess_batch(objs: Iterable[Any], size: int = 28) -> torch.Tensor:
     """Preprocess several images into a ``(n, 1, size, size)`` tensor (see :data:`PARALLEL_BYTES` for when
-    it uses two threads; the result is the same).
+    it uses two threads; the result is the same), decoding at most :data:`MAX_BATCH_PIXELS` in all.
 
-    A bad image raises ``ValueError`` whose message starts with its index, e.g.
-    ``"image 3: the image looks blank: no strokes found"`` (the first bad one in the order given).
+    A bad image raises :class:`BadImage`, a ``ValueError`` whose message starts with its index, e.g.
+    ``"image 3: the image looks blank: no strokes found"`` (the first bad one in the order given), and which
+    has the index, the file name (if any) and the reason as attributes.
     """
     _check_size(size)
     objs = list(objs)
     if not objs:
         return torch.zeros((0, 1, size, size), dtype=torch.float32)
+    attempt = functools.partial(_attempt, size=size, budget=_Budget(MAX_BATCH_PIXELS))
     if _cores() > 1 and sum(_encoded_bytes(obj) >= PARALLEL_BYTES for obj in objs) >= 2:
-        results = list(_pool().map(functools.partial(_attempt, size=size), objs))
+        results = list(_pool().map(attempt, range(len(objs)), objs))
     else:
         results = []
-        for obj in objs:
-            results.append(_attempt(obj, size))
+        for i, obj in enumerate(objs):
+            results.append(attempt(i, obj))
             if isinstance(results[-1], ValueError):
                 break
     for i, result in enumerate(results):
         if isinstance(result, ValueError):
-            raise ValueError(f"image {i}: {result}") from result
+            raise BadImage(i, result, _file_name(objs[i])) from result
     return torch.stack(results)
 
 
-def _attempt(obj: Any, size: int) -> torch.Tensor | ValueError:
+def _attempt(index: int, obj: Any, size: int, budget: _Budget) -> torch.Tensor | ValueError:
+    budget.start(index)
     try:
-        return preprocess(obj, size)
+        return _preprocess(obj, size, budget)
     except ValueError as e:
         return e
+    finally:
+        budget.pass_turn()
 
 
 def _encoded_bytes(obj: Any) -> int:
@@ -824,7 +1138,6 @@ def webcam_photo(value: Any) -> Image.Image | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     img = open_image(value)
-    img = _first_frame(img) if getattr(img, "is_animated", False) else img
     w, h = img.size
     side = max(1, round(min(w, h) * WEBCAM_CROP))
     left, top = (w - side) // 2, (h - side) // 2
