@@ -315,7 +315,7 @@ def test_a_batch_at_the_limit_on_two_threads_stays_within_budget(files):
     """Four RGBA PNGs of 25 MP decoded two at a time: well under 500 MB."""
     out = measure([files("PNG at the limit, RGBA")] * 4, "batch", PARALLEL_BYTES=1)
     assert "ok" in out and len(out["ok"]) == 4
-    assert out["peak_mb"] <= 300
+    assert out["peak_mb"] <= 400  # about 2 x 150 MB
 
 
 @needs_proc

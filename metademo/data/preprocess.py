@@ -70,7 +70,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 #: TIFF... have no reduced decoding), JPEGs that :func:`open_image` returns whole, and PIL images and arrays
 #: passed in. 25 million takes a 6K screen's screenshot (20.4 MP), a 24-megapixel camera's image saved as PNG
 #: and a page scanned at 400 dpi. Pillow keeps 1 to 4 bytes per pixel and preprocessing converts and shrinks
-#: a band of rows at a time, so one image at the limit adds at most about 130 MB to the process (measured).
+#: a band of rows at a time, so one image at the limit adds about 150 MB to the process at its peak (measured).
 MAX_PIXELS = 25_000_000
 #: JPEG files (photos) that :func:`preprocess` decodes at reduced size (1/2 to 1/8, in libjpeg) may be larger:
 #: a 48- or 64-megapixel phone photo decodes as 1000 x 750 or 1156 x 867 pixels. libjpeg still reads every
@@ -252,12 +252,17 @@ def _read_path(path: str | os.PathLike) -> bytes:
             raise ValueError(f"{name!r} is a folder, not an image file") from None
         raise ValueError(f"{_describe(name)} could not be opened ({e.strerror or type(e).__name__})") from None
     with f:
-        _check_file_size(os.fstat(f.fileno()).st_size, _describe(name))
+        size = os.fstat(f.fileno()).st_size
+        _check_file_size(size, _describe(name))
         try:
-            data = f.read(MAX_FILE_BYTES + 1)
+            # The size the file has, and one byte more to see whether it has grown since (a read of the whole
+            # limit would allocate 20 MB first: a quarter of a small PNG's time).
+            data = f.read(size + 1)
+            if len(data) > size:
+                data += f.read(MAX_FILE_BYTES + 1 - len(data))
         except OSError as e:
             raise ValueError(f"{_describe(name)} could not be read ({e.strerror or type(e).__name__})") from None
-    _check_file_size(len(data), _describe(name), at_least=True)  # it may have grown since
+    _check_file_size(len(data), _describe(name), at_least=True)
     return data
 
 
