@@ -547,6 +547,11 @@ def test_a_bug_of_ours_is_not_taken_for_a_bad_file(monkeypatch):
     monkeypatch.setattr(pp, "_ink_map", bug)
     with pytest.raises(TypeError, match="a bug"):
         pp.preprocess_batch([glyph(64, 64).convert("RGB")])
+    # on two threads too, and the images after it still take their turns (no thread waits for ever)
+    monkeypatch.setattr(pp, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(pp, "_cores", lambda: 2)
+    with pytest.raises(TypeError, match="a bug"):
+        pp.preprocess_batch([encode(glyph(64, 64, "RGB"), "PNG")] * 6)
 
 
 def test_a_batch_names_the_bad_image_in_the_middle(tmp_path, monkeypatch):
