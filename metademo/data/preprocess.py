@@ -498,7 +498,9 @@ def _check_jpeg(img: Image.Image, data: bytes, layout: tuple[int, int], what: st
 def _check_tiff_strips(img: Image.Image, what: str) -> None:
     """Refuse a TIFF whose strips or tiles, decompressed, are larger than :data:`MAX_TIFF_STRIP_BYTES`.
     (Tags a stranger wrote may hold anything: whatever is not a number counts as the largest possible.)"""
-    tags = img.tag_v2
+    # Pillow converts a tag's value when it is first read: a damaged one raises there.
+    tags = _pillow(lambda: {tag: img.tag_v2.get(tag) for tag in (258, 278, 284, 322, 323)}, what, "read")
+    tags = {tag: value for tag, value in tags.items() if value is not None}
     width, height = img.size
 
     def number(tag: int, default: int) -> int:
