@@ -1,7 +1,8 @@
-"""Adaptation profile: query accuracy after 0, 1, 2, 3, 5 and 10 inner steps, for every shipped model.
+"""Adaptation profile: query accuracy after 0, 1, 2, 3, 5, 10, 15 and 20 inner steps, for every shipped model.
 
     python benchmarks/adaptation_profile.py [--episodes 1000] [--algorithms maml,protomaml] [--settings 5w1s]
     python benchmarks/adaptation_profile.py --quick    # a smoke test in seconds, into a temporary folder
+    python benchmarks/adaptation_profile.py --weights training/stable --out runs/profile  # candidates
 
 Omniglot images_evaluation (never seen in training), seeded episodes with 15 queries per class, each
 model at its own default inner learning rate; the same episodes for every step count of a model (one
@@ -35,8 +36,9 @@ from metademo.data.omniglot import load_split  # noqa: E402
 from metademo.training.evaluation import accuracy_by_step  # noqa: E402
 
 DOCS = ROOT / "docs"
-STEPS = (0, 1, 2, 3, 5, 10)
-SETTINGS = {"5w1s": (5, 1), "5w5s": (5, 5)}
+STEPS = (0, 1, 2, 3, 5, 10, 15, 20)
+SETTINGS = {"5w1s": (5, 1), "5w5s": (5, 5), "20w1s": (20, 1), "20w5s": (20, 5)}
+DEFAULT_SETTINGS = "5w1s,5w5s,20w1s"
 MARKERS = ("<!-- profile:start -->", "<!-- profile:end -->")
 
 
@@ -67,12 +69,15 @@ def markdown(results: dict) -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--algorithms", default=None, help="default all (quick maml,protomaml,protonet)")
-    p.add_argument("--settings", default=None, help="default 5w1s,5w5s (quick 5w1s)")
+    p.add_argument("--settings", default=None, help=f"default {DEFAULT_SETTINGS} (quick 5w1s); also 20w5s")
     p.add_argument("--episodes", type=int, default=None, help="episodes per setting (default 1000, quick 3)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, help="torch threads (default torch's; quick 1: on tasks this small more "
                    "threads gain nothing, and on a busy machine waiting threads spin)")
     p.add_argument("--data-root")
+    p.add_argument("--weights", help="profile the checkpoints <name>.safetensors of this folder instead of the "
+                   "shipped ones (with --out; the README stays as it is)")
+    p.add_argument("--out", help="folder for the two files (default docs/)")
     p.add_argument("--quick", action="store_true",
                    help="a smoke test: 3 algorithms, 3 episodes of 5w1s from the first 40 characters, written to "
                         "a new temporary folder (docs/ and the README untouched)")
@@ -82,8 +87,11 @@ def main(argv=None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     args.episodes = args.episodes or (3 if args.quick else 1000)
-    settings = [s for s in (args.settings or ("5w1s" if args.quick else ",".join(SETTINGS))).split(",") if s]
-    out = Path(tempfile.mkdtemp(prefix="metademo-profile-")) if args.quick else DOCS
+    settings = [s for s in (args.settings or ("5w1s" if args.quick else DEFAULT_SETTINGS)).split(",") if s]
+    if args.weights and not args.out:
+        p.error("--weights needs --out: candidates are not written over the shipped models' profile")
+    out = Path(tempfile.mkdtemp(prefix="metademo-profile-")) if args.quick else Path(args.out or DOCS)
+    out.mkdir(parents=True, exist_ok=True)
     path = out / "adaptation_profile.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     pool = load_split("test", args.data_root)
@@ -92,7 +100,7 @@ def main(argv=None) -> None:
         print(f"quick: the first {len(pool)} characters of the pool", flush=True)
     names = args.algorithms or ("maml,protomaml,protonet" if args.quick else ",".join(REGISTRY))
     for name in [a for a in names.split(",") if a]:
-        ckpt = load_checkpoint(weights_path(name))
+        ckpt = load_checkpoint(Path(args.weights) / f"{name}.safetensors" if args.weights else weights_path(name))
         learner = ckpt.learner()
         for key in settings:
             ways, shots = SETTINGS[key]
@@ -109,7 +117,7 @@ def main(argv=None) -> None:
             path.write_text(json.dumps(results, indent=1))
     table = markdown(results)
     (out / "adaptation_profile.md").write_text(table + "\n")
-    if not args.quick:
+    if not args.quick and out == DOCS:
         readme = ROOT / "README.md"
         text = readme.read_text()
         start, end = MARKERS
