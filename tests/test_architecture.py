@@ -27,3 +27,11 @@ def test_a_shortcut_import_breaks_the_contract(tmp_path):
     out = subprocess.run([lint_imports()], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert out.returncode != 0 and "metademo.data.sine -> metademo.algorithms.base" in out.stdout
+
+
+def test_every_module_reads_at_once():
+    """No file of the package over 500 lines: a newcomer reads any of them top to bottom."""
+    root = ROOT / "metademo"
+    long = {str(p.relative_to(root)): n for p in root.rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
+    assert not long, f"files over 500 lines: {long}"

@@ -183,7 +183,7 @@ def rss(field):
 
 paths, how = sys.argv[1].split(os.pathsep), sys.argv[2]
 for name, value in json.loads(sys.argv[3]).items():
-    setattr(pp, name, value)
+    setattr(pp.limits, name, value)
 warm = Image.new("L", (300, 300), 255)
 ImageDraw.Draw(warm).ellipse((50, 50, 250, 250), outline=0, width=9)
 pp.preprocess_batch([warm, warm])  # imports torch and numpy's pieces; starts no pool
@@ -449,7 +449,7 @@ def test_shrinking_a_band_at_a_time_gives_the_same_pixels(mode, monkeypatch):
     else:
         img = base.convert(mode)
     whole = pp._canonical(img).reduce(3)
-    monkeypatch.setattr(pp, "BAND_PIXELS", 2050 * 7)
+    monkeypatch.setattr(pp.limits, "BAND_PIXELS", 2050 * 7)
     banded = pp._shrunk(img, 3)
     assert banded.mode == whole.mode and banded.size == whole.size
     assert np.array_equal(np.asarray(banded), np.asarray(whole))
@@ -548,7 +548,7 @@ def test_a_bug_of_ours_is_not_taken_for_a_bad_file(monkeypatch):
     with pytest.raises(TypeError, match="a bug"):
         pp.preprocess_batch([glyph(64, 64).convert("RGB")])
     # on two threads too, and the images after it still take their turns (no thread waits for ever)
-    monkeypatch.setattr(pp, "PARALLEL_BYTES", 1)
+    monkeypatch.setattr(pp.limits, "PARALLEL_BYTES", 1)
     monkeypatch.setattr(pp, "_cores", lambda: 2)
     with pytest.raises(TypeError, match="a bug"):
         pp.preprocess_batch([encode(glyph(64, 64, "RGB"), "PNG")] * 6)
@@ -567,7 +567,7 @@ def test_a_batch_names_the_bad_image_in_the_middle(tmp_path, monkeypatch):
     paths[2] = bad
     for threads in (False, True):
         if threads:
-            monkeypatch.setattr(pp, "PARALLEL_BYTES", 1)
+            monkeypatch.setattr(pp.limits, "PARALLEL_BYTES", 1)
             monkeypatch.setattr(pp, "_cores", lambda: 2)
         with pytest.raises(pp.BadImage) as e:
             pp.preprocess_batch(paths)
@@ -581,17 +581,17 @@ def test_a_batch_names_the_bad_image_in_the_middle(tmp_path, monkeypatch):
 
 def test_the_batch_budget_names_the_same_image_on_one_thread_or_two(monkeypatch):
     images = [encode(glyph(100, 100), "PNG") for _ in range(6)]
-    monkeypatch.setattr(pp, "MAX_BATCH_PIXELS", 35_000)  # three and a half images
+    monkeypatch.setattr(pp.limits, "MAX_BATCH_PIXELS", 35_000)  # three and a half images
     for threads in (False, True):
         if threads:
-            monkeypatch.setattr(pp, "PARALLEL_BYTES", 1)
+            monkeypatch.setattr(pp.limits, "PARALLEL_BYTES", 1)
             monkeypatch.setattr(pp, "_cores", lambda: 2)
         for _ in range(5):
             with pytest.raises(ValueError, match=r"^image 3: the image data would take the images of this request "
                                                  r"over 35,000 decoded pixels in all") as e:
                 pp.preprocess_batch(images)
             assert e.value.index == 3
-    monkeypatch.setattr(pp, "MAX_BATCH_PIXELS", 60_000)
+    monkeypatch.setattr(pp.limits, "MAX_BATCH_PIXELS", 60_000)
     assert pp.preprocess_batch(images).shape == (6, 1, 28, 28)
     assert pp.preprocess(images[0]).shape == (1, 28, 28)  # each call has a budget of its own
 

@@ -292,7 +292,7 @@ def test_truncated_png_raises():
 
 
 def test_pixel_limit(monkeypatch):
-    monkeypatch.setattr(pp, "MAX_PIXELS", 100 * 100)
+    monkeypatch.setattr(pp.limits, "MAX_PIXELS", 100 * 100)
     with pytest.raises(
         ValueError, match=r"^the image data is too large: 105 x 105 pixels, the limit is 10,000 pixels$"
     ):
@@ -326,7 +326,7 @@ def test_decompression_bomb_header(width, height):
 
 def test_file_size_limit(monkeypatch, tmp_path):
     data = png_bytes(glyph())
-    monkeypatch.setattr(pp, "MAX_FILE_BYTES", len(data) - 1)
+    monkeypatch.setattr(pp.limits, "MAX_FILE_BYTES", len(data) - 1)
     with pytest.raises(ValueError, match="too large.*MB"):
         preprocess(data)
     path = tmp_path / "big.png"
