@@ -48,7 +48,11 @@ TASK_HELP = ("**Download task** saves the class names and their images (and the 
 OUTER_LOOP_HELP = ("The pretrained models learned *how to learn* in an outer loop over thousands of small tasks. "
                    "Here you can watch one: a small model starts from random weights and meta-trains on tasks drawn "
                    "from Omniglot's training alphabets; every few iterations it is scored on tasks of characters it "
-                   "never trains on. One run at a time for the whole app.")
+                   "never trains on. One run at a time for the whole app. Why the first choice "
+                   "already scores about 65% (chance is 20%) before its first iteration: even random convolution "
+                   "weights map two drawings of the same character to nearby points, and it answers with the "
+                   "nearest class average, so it beats chance untrained; the outer loop then moves those points "
+                   "much further apart. The other choice starts every task from a head of zeros, so at chance.")
 EXPORT_HELP = ("**Download classifier** saves the adapted model (safetensors). In Python: "
                "`metademo.load_fitted(path).predict_proba(images)` gives the same probabilities.")
 
@@ -120,8 +124,8 @@ tell the meta-learner how well its learning worked.
 * The **inner loop** adapts the model to one task: a few gradient steps on the support set (the
   *inner steps*, with the *inner learning rate*). This is what you watch when you press **Adapt**.
 * The **outer loop** improves the starting point itself, across many tasks, so that the inner loop
-  works well. It ran once, before this demo (the pretrained models); on the sine-wave tab you can run
-  it yourself.
+  works well. It ran once, before this demo (the pretrained models); you can run it yourself in the
+  classifier tab's outer-loop section (a small classifier, for a minute) or on the sine-wave tab.
 
 ### The algorithms, in three families
 {algorithms}

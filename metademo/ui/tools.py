@@ -30,7 +30,7 @@ def classify_images(support_images: list[str], support_labels: list[str], query_
                     algorithm: str = "protonet", steps: int | None = None, lr: float | None = None) -> dict:
     """Few-shot classification of hand-drawn characters or symbols: learn new classes from a few labelled
     example images, then tell which class each query image belongs to. A model meta-trained on Omniglot
-    (1,623 alphabets' characters) adapts to the examples in well under a second; it knows nothing of the
+    (1,623 handwritten characters from 50 alphabets) adapts to the examples in well under a second; it knows nothing of the
     classes beforehand. Works with drawings, scans or photos of a single dark-on-light (or light-on-dark)
     character per image.
 
