@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from metademo.algorithms import REGISTRY  # noqa: E402
-from metademo.api import weights_path  # noqa: E402
+from metademo.api import algorithm_info, weights_path  # noqa: E402
 from metademo.checkpoints import load_checkpoint  # noqa: E402
 from metademo.data.omniglot import load_lake_runs, load_split  # noqa: E402
 from metademo.training.evaluation import evaluate_episodes, evaluate_lake_runs  # noqa: E402
@@ -54,7 +54,7 @@ def evaluate(args) -> dict:
         ckpt = load_checkpoint(weights_path(name))
         learner, meta = ckpt.learner(), ckpt.params
         row = results.setdefault(name, {})
-        row["steps"] = learner.hparams.test_steps if learner.has_inner_loop else 0
+        row["steps"] = learner.default_steps
         # The arithmetic of the inner loop, as the app and the API adapt on this machine.
         row["precision"] = learner.adaptation_precision(torch.device("cpu"))
         row["training"] = {k: ckpt.metadata.get("training", {}).get(k)
@@ -82,7 +82,7 @@ def arithmetic_note(precision_of: dict[str, str | None]) -> str:
     algorithm's recorded precision (None: recorded before there was a choice, float32)."""
     groups: dict[str, list[str]] = {}
     for name in ALGORITHMS:
-        if REGISTRY[name].has_inner_loop and name in precision_of:
+        if algorithm_info(name).adapts_by_steps and name in precision_of:
             groups.setdefault(precision_of[name] or "float32", []).append(TITLES[name])
     listed = "; ".join(f"{p} for " + ", ".join(names) for p, names in groups.items())
     return f"Inner loops adapted as the app and the API adapt on the machine that measured them: {listed}."

@@ -108,7 +108,7 @@ def main(argv=None) -> None:
             by_step = accuracy_by_step(learner, ckpt.params, pool, ways, shots, STEPS, episodes=args.episodes,
                                        seed=args.seed)
             results.setdefault(name, {})[key] = {
-                "default_steps": learner.hparams.test_steps if learner.has_inner_loop else 0,
+                "default_steps": learner.default_steps,
                 # The arithmetic of the inner loop, as the app and the API adapt on this machine.
                 "precision": learner.adaptation_precision(torch.device("cpu")),
                 "episodes": args.episodes, "by_step": {str(s): r for s, r in by_step.items()}}

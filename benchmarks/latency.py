@@ -199,17 +199,17 @@ def section_api(labels, data, rounds: Rounds, names):
             before = timed(rounds.some, fit_predict, clf, s, labels, q)
         finally:
             metademo.api.preprocess_batch = baseline
-        goal = GOAL_GRADIENT if clf.learner.has_inner_loop else GOAL_COMPARING
+        goal = GOAL_GRADIENT if clf.info.adapts_by_steps else GOAL_COMPARING
         # The default inner steps are becoming 3 or more: the same at 3 steps.
-        three = timed(rounds.some, fit_predict, clf, s, labels, q, 3) if clf.learner.has_inner_loop else None
+        three = timed(rounds.some, fit_predict, clf, s, labels, q, 3) if clf.info.adapts_by_steps else None
         # Inner loops in float32 where they would run in bfloat16: what the faster arithmetic saves.
         float32 = None
-        if clf.learner.has_inner_loop and metademo.adaptation_precision() != "float32":
+        if clf.info.adapts_by_steps and metademo.adaptation_precision() != "float32":
             with mock.patch.dict(os.environ, METADEMO_PRECISION="float32"):
                 float32 = timed(rounds.some, fit_predict, clf, s, labels, q)
         text = " ".join(f"{p50(ms):>6.0f} / {p95(ms):<4.0f}" if ms else f"{'-':^13}"
                         for ms in cells + [before, three, float32])
-        print(f"   {name:10} {clf.default_steps if clf.learner.has_inner_loop else '-':>5} {text} {goal:>5} "
+        print(f"   {name:10} {clf.default_steps if clf.info.adapts_by_steps else '-':>5} {text} {goal:>5} "
               f"{'ok' if p50(cells[0]) <= goal else 'MISSED'}")
 
 

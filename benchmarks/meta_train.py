@@ -325,12 +325,8 @@ def other_algorithms(meta_batch: Episode, hidden: int, seed: int, repeats: int,
     for cls in REGISTRY.values():
         if cls is ProtoMAML:
             continue  # timed above
-        if not cls.has_inner_loop:
-            steps, what = 0, "no inner loop"
-        elif not hasattr(cls, "first_order"):  # Reptile: several plain SGD steps, no graph through them
-            steps, what = 5, "no meta-graph"
-        else:
-            steps, what = 1, "first order" if cls.first_order else "second order"
+        what = cls.meta_gradient_kind()
+        steps = {"no inner loop": 0, "no meta-graph": 5}.get(what, 1)  # Reptile: several plain SGD steps
         kw = {"hidden": hidden, "inner_lr": INNER_LR, "train_steps": steps} if steps else {"hidden": hidden}
         learner = cls(cls.default_hparams.replace(**kw))
         meta = {k: v.requires_grad_() for k, v in learner.init_meta_params(seed).items()}

@@ -118,11 +118,11 @@ def test_adaptation_profile_quick(run_benchmark):
     assert docs_digest() == before, "a quick run must leave docs/ and the README alone"
     for name in ("maml", "protomaml", "protonet"):  # a zero head, a prototype head, no inner loop
         cls = REGISTRY[name]
-        steps = (0, 1, 2, 3, 5, 10) if cls.has_inner_loop else (0,)
+        steps = (0, 1, 2, 3, 5, 10, 15, 20) if cls().default_steps else (0,)
         by_step = figures(rf"^{name} 5w1s: " + ", ".join(f"{s}: ({NUMBER})" for s in steps) + rf" \({NUMBER} s\)$",
                           out)
         assert all(0 <= a <= 100 for a in by_step)
-        cells = r" \| ".join([rf"({NUMBER})"] * len(steps) + [""] * (6 - len(steps)))
+        cells = r" \| ".join([rf"({NUMBER})"] * len(steps) + [""] * (8 - len(steps)))
         row = figures(rf"^\| {re.escape(cls.title)} \| 5w1s \| (\d+) \| {cells} \|$", out)
         assert row[1:] == by_step
     check_written(out, ("adaptation_profile.json", "adaptation_profile.md"))

@@ -110,6 +110,25 @@ class MetaLearner:
     centre_name: ClassVar[str] = "class centre"  # what the mean embedding of a class is called on the page
     trains_live: ClassVar[bool] = False  # learns something in a minute of meta-training on two CPU cores
 
+    @classmethod
+    def meta_gradient_kind(cls) -> str:
+        """What its meta-gradient goes through, in words, as the benchmarks print it: "no inner loop" for a
+        metric learner (its loss is a plain function of its embeddings)."""
+        return "inner loop" if cls.has_inner_loop else "no inner loop"
+
+    @classmethod
+    def inner_loop_defaults(cls) -> tuple[int, float] | None:
+        """The inner steps and learning rate of an adaptation that asks for neither (its class's defaults), or
+        None for a learner without an inner loop: steps and a learning rate do not apply to it."""
+        if not cls.has_inner_loop:
+            return None
+        return cls.default_hparams.test_steps, cls.default_hparams.inner_lr
+
+    @classmethod
+    def live_hparams(cls) -> HParams:
+        """Hyperparameters of a live meta-training run (about a minute on two CPU cores)."""
+        return cls.default_hparams
+
     def __init__(self, hparams: HParams | None = None, network=None):
         self.hparams = hparams or self.default_hparams
         self.network = network if network is not None else self.default_network()

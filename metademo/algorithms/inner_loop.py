@@ -29,7 +29,16 @@ from typing import ClassVar
 
 from ..lazy import torch
 from ..networks.conv4 import Params, linear, resolve_precision
-from .base import AdaptStep, MetaLearner, class_means, last, per_task_accuracy, per_task_cross_entropy, task_batched
+from .base import (
+    AdaptStep,
+    HParams,
+    MetaLearner,
+    class_means,
+    last,
+    per_task_accuracy,
+    per_task_cross_entropy,
+    task_batched,
+)
 
 MAX_STEPS = 100
 HEAD_KEYS = ["head.weight", "head.bias"]
@@ -60,6 +69,11 @@ class GradientLearner(MetaLearner):
 
     family = "initialisation"
     head: ClassVar[str | None] = "zero"  # the task's starting head, a key of HEADS (None: no head)
+
+    @classmethod
+    def live_hparams(cls) -> HParams:
+        """A live run has a minute: one inner step while training, three at test time, a large step size."""
+        return cls.default_hparams.replace(inner_lr=0.4, train_steps=1, test_steps=3)
 
     def initial_params(self, meta: Params, x: torch.Tensor, y: torch.Tensor, n_way: int, network=None
                        ) -> tuple[Params, torch.Tensor]:
@@ -163,6 +177,10 @@ class MAMLFamily(GradientLearner):
     """Outer loop of MAML and its relatives: descend the query loss of the adapted parameters."""
 
     first_order = False
+
+    @classmethod
+    def meta_gradient_kind(cls) -> str:
+        return "first order" if cls.first_order else "second order"
 
     def meta_gradient(self, meta, episode, first_order: bool | None = None, steps: int | None = None,
                       multi_step: bool = False):

@@ -24,6 +24,10 @@ class Reptile(GradientLearner):
     published = ("Nichol 2018", (97.68, 99.48, 89.43, 97.12))
     default_hparams = HParams(inner_lr=0.1, train_steps=5, test_steps=10)
 
+    @classmethod
+    def meta_gradient_kind(cls) -> str:
+        return "no meta-graph"  # several plain SGD steps; the update is theta - mean(W)
+
     def outer_optimizer(self, params, lr):
         """Plain SGD: a step of size ``eps`` on ``theta - mean(W)`` is exactly the Reptile update."""
         return torch.optim.SGD(params, lr=lr)

@@ -213,7 +213,7 @@ class MetaClassifier:
         for state in self.learner.adapt_steps(self.meta_params, x, y, len(classes), steps=steps, lr=lr):
             loss, acc = state.loss.item(), state.accuracy.item()
             diverged = not all(torch.isfinite(p).all() for p in state.params.values()) or not np.isfinite(loss)
-            if self.learner.has_inner_loop:
+            if self.info.adapts_by_steps:
                 history.append({"step": state.step, "loss": loss, "accuracy": acc})
             if diverged:
                 if last_good is not None:
@@ -248,7 +248,7 @@ class MetaClassifier:
         return x, y, classes
 
     def _steps_lr(self, steps, lr):
-        if not self.learner.has_inner_loop:
+        if not self.info.adapts_by_steps:
             return 0, self.default_lr if lr is None else lr  # nothing to step: any steps and lr are ignored
         steps = self.default_steps if steps is None else check_steps(steps)
         lr = self.default_lr if lr is None else check_lr(lr)

@@ -49,12 +49,12 @@ class AlgorithmInfo:
 
 @functools.cache
 def _info(cls) -> AlgorithmInfo:
-    inner, head = cls.has_inner_loop, getattr(cls, "head", None)
-    hp = cls.default_hparams
+    defaults, head = cls.inner_loop_defaults(), getattr(cls, "head", None)
+    steps, lr = defaults or (0, None)
     return AlgorithmInfo(
         name=cls.name, title=cls.title, colour=cls.colour, family=cls.family,
-        family_description=FAMILIES[cls.family], summary=cls.summary, paper=cls.paper, adapts_by_steps=inner,
-        default_steps=hp.test_steps if inner else 0, default_lr=hp.inner_lr if inner else None,
+        family_description=FAMILIES[cls.family], summary=cls.summary, paper=cls.paper,
+        adapts_by_steps=defaults is not None, default_steps=steps, default_lr=lr,
         pair_score_label=cls.pair_score_label, centre_name=cls.centre_name, head=head,
         head_description=HEADS.get(head) if head else None, fitted_as=getattr(cls, "fitted_as", None),
         trains_live=cls.trains_live)

@@ -15,6 +15,7 @@ import numpy as np
 from ..algorithms import REGISTRY, HParams, MetaLearner, get_algorithm
 from ..lazy import torch
 from .checks import MAX_CLASSES, MAX_IMAGES, MAX_LR
+from .describe import algorithm_info
 
 if TYPE_CHECKING:
     from . import FittedClassifier
@@ -204,9 +205,10 @@ def _check_fitted_metadata(meta: dict, path: Path):
                 or isinstance(h["step"], bool) or not _is_number(h["loss"]) or not _is_number(h["accuracy"])):
             raise bad(f"step {i} of 'history' must be {{\"step\": {i}, \"loss\": <number>, \"accuracy\": "
                       "<number>}")
-    if learner.has_inner_loop and not step < len(history):
+    steps = algorithm_info(learner.name).adapts_by_steps
+    if steps and not step < len(history):
         raise bad(f"'step' is {step} but 'history' has {len(history)} steps")
-    if not learner.has_inner_loop and (history or step):
+    if not steps and (history or step):
         raise bad(f"{learner.title} has no inner steps, but 'history' or 'step' has some")
     fingerprint = meta.get("meta_fingerprint")
     if fingerprint is not None and not isinstance(fingerprint, str):

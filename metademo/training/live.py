@@ -21,9 +21,9 @@ from ..algorithms import REGISTRY, get_algorithm
 from ..data.omniglot import load_split, omniglot_available
 from ..lazy import torch
 
-# fast enough to learn something in a minute on two cores, the quickest learner first
+# fast enough to learn something in a minute on two cores, the quickest learner (one without inner steps) first
 LIVE_ALGORITHMS = tuple(sorted((name for name, cls in REGISTRY.items() if cls.trains_live),
-                               key=lambda name: REGISTRY[name].has_inner_loop))
+                               key=lambda name: REGISTRY[name].inner_loop_defaults() is not None))
 MAX_SECONDS = 180
 SYNTHETIC_CLASSES = (120, 24)  # train, validation
 
@@ -47,10 +47,7 @@ def live_learner(algorithm: str):
     if algorithm not in LIVE_ALGORITHMS:
         raise ValueError(f"live meta-training runs {', '.join(LIVE_ALGORITHMS)}, got {algorithm!r}")
     cls = get_algorithm(algorithm)
-    hp = cls.default_hparams
-    if cls.has_inner_loop:
-        hp = hp.replace(inner_lr=0.4, train_steps=1, test_steps=3)
-    return cls(hp)
+    return cls(cls.live_hparams())
 
 
 def meta_train_live(algorithm: str = "protonet", seconds: float = 90, max_iterations: int = 2000,

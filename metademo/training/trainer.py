@@ -219,7 +219,7 @@ class Trainer:
             bar.set_postfix(val=f"{report['val']['score']:.4f}", best=f"{self.best:.4f}")
         bar.close()
         result = {"best_val_accuracy": self.best, "iterations": self.iteration, "seconds": self.elapsed}
-        if self.learner.has_inner_loop and cfg.out and Path(cfg.out).exists():  # also when a sitting ends early
+        if self.learner.default_steps and cfg.out and Path(cfg.out).exists():  # also when a sitting ends early
             result["test_steps"] = self.choose_test_steps()
         return result
 
