@@ -16,21 +16,7 @@ import gradio as gr
 
 from metademo import api
 
-from . import text
-from .capture import (
-    add_drawing,
-    add_photo,
-    add_query_drawing,
-    add_query_photo,
-    add_query_uploads,
-    add_uploads,
-    clear_examples,
-    clear_selection,
-    fill_from_gallery,
-    queries_from_gallery,
-    remove_selected,
-    select_index,
-)
+from . import capture, text
 from .common import (
     COMPUTE,
     DEFAULT_CLASSES,
@@ -197,22 +183,23 @@ def build():
     targets.append((queries, q_selection, q_buttons, "_queries", MAX_QUERIES))
     for gal, sel, (upload, draw, photo, pick, remove, clear), suffix, _ in targets:
         is_query = suffix == "_queries"
-        upload.upload(add_query_uploads if is_query else add_uploads, [upload, gal, prepared], [gal, prepared],
-                      api_name=f"add_uploads{suffix}", **HIDDEN_API)
-        draw.click(add_query_drawing if is_query else add_drawing, [sketch, gal], gal,
+        upload.upload(capture.add_query_uploads if is_query else capture.add_uploads, [upload, gal, prepared],
+                      [gal, prepared], api_name=f"add_uploads{suffix}", **HIDDEN_API)
+        draw.click(capture.add_query_drawing if is_query else capture.add_drawing, [sketch, gal], gal,
                    api_name=f"add_drawing{suffix}", **HIDDEN_API).then(None, None, None, js=CLEAR_PAD)
-        photo.click(add_query_photo if is_query else add_photo, [frame, webcam, gal], gal, js=GRAB,
+        photo.click(capture.add_query_photo if is_query else capture.add_photo, [frame, webcam, gal], gal, js=GRAB,
                     api_name=f"add_photo{suffix}", **HIDDEN_API)
         if is_query:
-            pick.click(queries_from_gallery, [queries, n_classes, *galleries], queries,
+            pick.click(capture.queries_from_gallery, [queries, n_classes, *galleries], queries,
                        api_name="queries_from_gallery", **HIDDEN_API)
         else:
-            pick.click(fill_from_gallery, [k_gallery, gal, *galleries], [gal, gallery_md],
+            pick.click(capture.fill_from_gallery, [k_gallery, gal, *galleries], [gal, gallery_md],
                        api_name=f"fill_from_gallery{suffix}", **HIDDEN_API)
-        gal.select(select_index, None, sel, api_visibility="private", queue=False)
-        gal.change(clear_selection, None, sel, api_visibility="private", queue=False)
-        remove.click(remove_selected, [gal, sel], [gal, sel], api_name=f"remove_selected{suffix}", **HIDDEN_API)
-        clear.click(clear_examples, None, [gal, sel], api_name=f"clear{suffix}", **HIDDEN_API)
+        gal.select(capture.select_index, None, sel, api_visibility="private", queue=False)
+        gal.change(capture.clear_selection, None, sel, api_visibility="private", queue=False)
+        remove.click(capture.remove_selected, [gal, sel], [gal, sel], api_name=f"remove_selected{suffix}",
+                     **HIDDEN_API)
+        clear.click(capture.clear_examples, None, [gal, sel], api_name=f"clear{suffix}", **HIDDEN_API)
 
     algorithm.change(choose_algorithm, [algorithm, trained], [steps, lr, algo_note], api_name="algorithm_defaults")
     adapt_btn.click(adapt, [algorithm, steps, lr, n_classes, *names, *galleries, queries, trained, prepared],
