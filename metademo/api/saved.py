@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..algorithms import REGISTRY, HParams, MetaLearner, get_algorithm
+from ..data.bounded import read_at_most
 from ..lazy import torch
 from .checks import MAX_CLASSES, MAX_IMAGES, MAX_LR
 from .describe import algorithm_info
@@ -86,14 +87,9 @@ def _read_fitted(path: Path) -> bytes:
 
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"{path} is not a regular file")
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_FITTED_BYTES + 1)
-    except OSError as e:
-        raise ValueError(f"{path} cannot be read: {e.strerror or e}") from None
-    if len(data) > MAX_FITTED_BYTES:
-        raise ValueError(f"{path} is larger than {MAX_FITTED_BYTES // 2**20} MB: not a saved classifier")
-    return data
+    return read_at_most(lambda: open(path, "rb"), MAX_FITTED_BYTES,
+                        f"{path} is larger than {MAX_FITTED_BYTES // 2**20} MB: not a saved classifier",
+                        lambda e: f"{path} cannot be read: {e.strerror or e}")
 
 
 def _json_number(text: str) -> int:

@@ -40,6 +40,8 @@ from pathlib import PurePosixPath
 
 from PIL import Image
 
+from .bounded import read_at_most
+
 FORMAT = "metademo-task/1"
 MAX_ZIP_BYTES = 64 * 2**20  # the archive itself
 MAX_FILES = 1200  # 20 classes x 50 examples, queries and task.json, with room to spare
@@ -282,14 +284,9 @@ def _check_members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
 
 def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
     """The file's bytes, never more than ``limit`` (whatever its header claims: read with a bound)."""
-    try:
-        with zf.open(info) as f:
-            data = f.read(limit + 1)
-    except _DAMAGED as e:
-        raise ValueError(f"{info.filename!r:.80} in the task file is damaged ({e})") from None
-    if len(data) > limit:
-        raise ValueError(f"{info.filename!r:.80} in the task file is larger than {limit / 2**20:g} MB")
-    return data
+    return read_at_most(lambda: zf.open(info), limit,
+                        f"{info.filename!r:.80} in the task file is larger than {limit / 2**20:g} MB",
+                        lambda e: f"{info.filename!r:.80} in the task file is damaged ({e})", _DAMAGED)
 
 
 # ----------------------------------------------------------------------------------------------
