@@ -9,6 +9,7 @@ from .fomaml import FOMAML
 from .maml import MAML
 from .matchingnet import MatchingNet
 from .metasgd import MetaSGD
+from .navigation import NavFOMAML, NavMAML, NavPretrained
 from .protomaml import ProtoMAML
 from .protonet import ProtoNet
 from .relationnet import RelationNet
@@ -25,16 +26,22 @@ REGISTRY: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (
 # Learners of sine-wave regression (not image classifiers): the sine tab's MAML and its baseline.
 REGRESSORS: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (SineMAML, SinePretrained)}
 
+# Policies of 2-D navigation (meta-reinforcement learning): the navigation tab's learners and its baseline.
+NAVIGATORS: dict[str, type[MetaLearner]] = {cls.name: cls for cls in (NavMAML, NavFOMAML, NavPretrained)}
+
 
 def get_algorithm(name: str) -> type[MetaLearner]:
     """The learner class registered as ``name`` (an image classifier of :data:`REGISTRY`, or a regressor)."""
     try:
-        return REGISTRY[name] if name in REGISTRY else REGRESSORS[name]
+        for registry in (REGISTRY, REGRESSORS, NAVIGATORS):
+            if name in registry:
+                return registry[name]
+        raise KeyError(name)
     except (KeyError, TypeError):
         raise ValueError(f"unknown algorithm {name!r}; choose one of: {', '.join(REGISTRY)}") from None
 
 
-__all__ = ["REGISTRY", "REGRESSORS", "get_algorithm", "AdaptStep", "Episode", "HParams", "MetaLearner",
-           "SineMAML", "SinePretrained",
+__all__ = ["REGISTRY", "REGRESSORS", "NAVIGATORS", "get_algorithm", "AdaptStep", "Episode", "HParams", "MetaLearner",
+           "SineMAML", "SinePretrained", "NavMAML", "NavFOMAML", "NavPretrained",
            "MAML", "FOMAML", "MetaSGD", "Reptile", "ProtoMAML", "ProtoNet",
            "MatchingNet", "RelationNet"]
