@@ -30,6 +30,7 @@ from metademo.data.gallery import (
 from metademo.ui import capture, outer_loop, plots, session, sine_tab, text
 from metademo.ui import handlers as h
 from metademo.ui.models import ModelCache, get_sine_models
+from metademo.ui.text import RIGHT, TIE, WRONG
 
 pytestmark = pytest.mark.usefixtures("pretrained_assets")
 SKIP = {"__type__": "update"}
@@ -156,7 +157,7 @@ def test_predictions_figure_has_an_image_and_bars_per_query():
     assert kinds == ["Image", "Bar", "Image", "Bar"]
     assert list(fig.data[1].y) == ["a", "b", "c"]
     titles = " ".join(a.text for a in fig.layout.annotations)
-    assert "✓ right" in titles and "✗ (it is b)" in titles
+    assert "✓ right" in titles and "✗ wrong (it is b)" in titles
 
 
 def test_model_cache_loads_each_model_once_across_threads():
@@ -401,7 +402,7 @@ def test_adapt_streams_the_curve_then_predicts():
     assert slider["maximum"] == 4 and slider["value"] == 4 and slider["interactive"]
     assert [type(t).__name__ for t in pred.data] == ["Image", "Bar"] * 3
     assert len(table["data"]) == 3 and {r[3] for r in table["data"]} == {"alpha", "beta", "gamma"}
-    assert {r[4] for r in table["data"]} <= {"yes", "no"}
+    assert {r[4] for r in table["data"]} <= {RIGHT, WRONG}  # in words, not by colour alone
     stars = [t for t in emb.data if t.marker.symbol == "star"]
     assert len(stars) == 3 and any(t.name == "queries" for t in emb.data)
     # the same session classifies new queries without new preprocessing of the support set
@@ -426,8 +427,18 @@ def test_the_step_slider_shows_each_steps_probabilities_and_embeddings():
         assert np.allclose(shown, 100 * rec.probabilities[k][0])
         assert chart.layout.shapes[-1].x0 == pytest.approx(k - 0.3)  # the chosen step is marked on the curve
         assert ("before adapting" in emb.layout.title.text) == (k == 0)
-        assert [r[4] == "yes" for r in table["data"]] == rec.correct(k)
-    assert [r[4] for r in charts[0][2]["data"]] == ["no"] * 3  # the tie at step 0, as the query accuracy says
+        assert [r[4] == RIGHT for r in table["data"]] == rec.correct(k)
+    assert [r[4] for r in charts[0][2]["data"]] == [WRONG] * 3  # the tie at step 0, as the query accuracy says
+    assert [r[1] for r in charts[0][2]["data"]] == [TIE] * 3  # shown as a tie, not as the first class
+    queries_at_0 = [t for t in charts[0][3].data if t.name == "queries"][0]
+    assert all("tie" in t and "✗" in t for t in queries_at_0.text) and set(queries_at_0.marker.color) == {"#444"}
+    # the map's axes are the same at every step (the slider moves the points, not the axes) and hold them all
+    ranges = {(tuple(emb.layout.xaxis.range), tuple(emb.layout.yaxis.range)) for _, _, _, emb in charts}
+    assert len(ranges) == 1
+    (x0, x1), (y0, y1) = ranges.pop()
+    points = np.concatenate([rec.support_map.reshape(-1, 2), rec.query_map.reshape(-1, 2)])
+    assert (points[:, 0] >= x0).all() and (points[:, 0] <= x1).all()
+    assert (points[:, 1] >= y0).all() and (points[:, 1] <= y1).all()
     # the map's axes are shared by every step, so the points move and the axes stay
     assert not np.allclose(rec.support_map[0], rec.support_map[3])
     stars = [t for t in charts[3][3].data if t.marker.symbol == "star"]
@@ -463,7 +474,7 @@ def test_adapt_with_many_steps_limits_chart_updates(monkeypatch):
     assert len(frames) == 7 and frames[-1][2].steps == 20  # steps 0, 4, ..., 20, then the final frame
     assert frames[-1][2].record.recorded_steps == [0, 4, 8, 12, 16, 20]
     assert "Add queries" in frames[-1][4].layout.annotations[0].text
-    assert h.step_view(frames[-1][2], 7)[2].layout.title.text.startswith("The network's embeddings, after 4")
+    assert h.step_view(frames[-1][2], 7)[2].layout.title.text.startswith("Embeddings after 4")
 
 
 def test_adapt_protonet_shows_embeddings_not_a_curve():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from pathlib import Path
 
 import gradio as gr
 
@@ -24,25 +25,8 @@ log = logging.getLogger("metademo.ui")
 #: ``demo.queue(**QUEUE_OPTIONS)``: two jobs at a time fit two CPU cores; beyond ``max_size`` waiting
 #: jobs (``METADEMO_MAX_QUEUE``, default 32), visitors are told the app is busy and to try again.
 QUEUE_OPTIONS = {"default_concurrency_limit": 2, "max_size": int(os.environ.get("METADEMO_MAX_QUEUE") or 32)}
-CSS = """
-.class-block {border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 6px !important;}
-#device-info {text-align: right; opacity: 0.85;}
-#gallery-source p {font-size: 0.92em;}
-.examples .caption-label, #episode-support .caption-label {display: none;}
-.examples .grid-container, #episode-support .grid-container {
-    grid-template-columns: repeat(var(--grid-cols), minmax(44px, 1fr)) !important;
-    grid-template-rows: none !important; grid-auto-rows: auto !important; gap: 6px !important;}
-.examples .thumbnail-lg, #episode-support .thumbnail-lg {aspect-ratio: 1 / 1; height: auto !important;}
-.examples .grid-wrap, #episode-support .grid-wrap {padding-top: 34px !important;}
-#episode-support .grid-container {max-width: calc(var(--grid-cols) * 140px);}
-.small-buttons button {min-width: 0 !important;}
-.help p {font-size: 0.86em; opacity: 0.85; margin: 2px 0 !important;}
-#webcam-frame {display: none;}
-@media (max-width: 640px) {
-    .class-block {min-width: 100% !important;}
-    #sketchpad, #webcam {min-width: 0 !important;}
-}
-"""
+#: The page's styles (``static/page.css``), inlined like the script.
+CSS = (Path(__file__).with_name("static") / "page.css").read_text(encoding="utf-8")
 
 
 def launch_options() -> dict:

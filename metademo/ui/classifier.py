@@ -51,24 +51,24 @@ def head() -> str:
 PAD_FRAME = "(frame, session) => [window.metademoPadFrame ? window.metademoPadFrame() : null, session]"
 GRAB = "(frame, snapshot, gallery) => [window.metademoGrab ? window.metademoGrab() : null, snapshot, gallery]"
 CLEAR_PAD = "() => { if (window.metademoClearPad) window.metademoClearPad(); }"
+SAVE = "() => { if (window.metademoSave) window.metademoSave(); }"
 
 
-def _example_gallery(label: str, elem_id: str, columns: int = 5) -> gr.Gallery:
-    return gr.Gallery(label=label, elem_id=elem_id, columns=columns, height=170, object_fit="contain",
+def _example_gallery(label: str, elem_id: str, columns: int = 4) -> gr.Gallery:
+    return gr.Gallery(label=label, elem_id=elem_id, columns=columns, height="auto", object_fit="contain",
                       format="png", interactive=False, allow_preview=False, buttons=[], type="filepath",
                       fit_columns=False, elem_classes="examples")
 
 
 def _capture_buttons(prefix: str):
-    with gr.Row(elem_classes="small-buttons"):
-        upload = gr.UploadButton("Upload", file_count="multiple", file_types=["image"], size="sm",
+    with gr.Row(elem_classes="small-buttons"):  # one row that wraps (page.css)
+        upload = gr.UploadButton(text.LABELS["upload"], file_count="multiple", file_types=["image"], size="sm",
                                  elem_id=f"{prefix}-upload")
-        draw = gr.Button("Drawing", size="sm", elem_id=f"{prefix}-draw")
-        photo = gr.Button("Photo", size="sm", elem_id=f"{prefix}-photo")
-        pick = gr.Button("Gallery", size="sm", elem_id=f"{prefix}-pick")
-    with gr.Row(elem_classes="small-buttons"):
-        remove = gr.Button("Remove selected", size="sm", variant="secondary", elem_id=f"{prefix}-remove")
-        clear = gr.Button("Clear", size="sm", variant="secondary", elem_id=f"{prefix}-clear")
+        draw = gr.Button(text.LABELS["drawing"], size="sm", elem_id=f"{prefix}-draw")
+        photo = gr.Button(text.LABELS["photo"], size="sm", elem_id=f"{prefix}-photo")
+        pick = gr.Button(text.LABELS["gallery"], size="sm", elem_id=f"{prefix}-pick")
+        remove = gr.Button(text.LABELS["remove"], size="sm", variant="secondary", elem_id=f"{prefix}-remove")
+        clear = gr.Button(text.LABELS["clear"], size="sm", variant="secondary", elem_id=f"{prefix}-clear")
     return upload, draw, photo, pick, remove, clear
 
 
@@ -80,99 +80,107 @@ def build():
     prepared = gr.State({}, time_to_live=STATE_TTL)  # the visitor's uploads, each preprocessed once
     frame = gr.Textbox(visible=False, elem_id="webcam-frame")  # filled in the browser by GRAB
     pad_frame = gr.Textbox(visible=False, elem_id="pad-frame")  # filled in the browser by PAD_FRAME
-    pad_preview = gr.Button("Preview the pad", visible="hidden", elem_id="pad-preview")  # pressed by classifier.js
+    # pressed by classifier.js
+    pad_preview = gr.Button(text.LABELS["pad_preview"], visible="hidden", elem_id="pad-preview")
 
-    gr.Markdown("### 1. Draw or show a character")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=300):
-            sketch = gr.Sketchpad(label="Drawing pad", type="numpy", image_mode="RGBA", canvas_size=(300, 300),
-                                  layers=False, height=360, elem_id="sketchpad",
-                                  brush=gr.Brush(default_size=10, colors=["#000000"], color_mode="fixed"))
-            gr.Markdown(text.SKETCH_HELP, elem_classes="help")
-        with gr.Column(scale=1, min_width=300):
-            webcam = gr.Image(label="Webcam", sources=["webcam"], type="numpy", height=360, elem_id="webcam",
-                              webcam_options=gr.WebcamOptions(mirror=False))
-            gr.Markdown(text.WEBCAM_HELP, elem_classes="help")
-        with gr.Column(scale=1, min_width=260):
-            live = gr.Label(label="Live preview: what the adapted model thinks of the pad", num_top_classes=10,
-                            elem_id="live-preview")
-            gr.Markdown(text.LIVE_HELP, elem_classes="help")
+    # The projector layout: capture and the class cards on the left, Adapt, the live preview and the curve on
+    # the right (as Teachable Machine keeps classes, training and preview side by side); one column on a phone.
+    with gr.Row(equal_height=False, elem_id="workbench"):
+        with gr.Column(scale=3, min_width=320, elem_id="capture-and-classes"):
+            gr.Markdown(text.HEADINGS["capture"])
+            with gr.Row(equal_height=False):
+                with gr.Column(min_width=240):
+                    sketch = gr.Sketchpad(label=text.LABELS["pad"], type="numpy", image_mode="RGBA",
+                                          canvas_size=(300, 300), layers=False, height=250, elem_id="sketchpad",
+                                          brush=gr.Brush(default_size=10, colors=["#000000"], color_mode="fixed"))
+                    gr.Markdown(text.SKETCH_HELP, elem_classes="help")
+                with gr.Column(min_width=240):
+                    webcam = gr.Image(label=text.LABELS["webcam"], sources=["webcam"], type="numpy", height=250,
+                                      elem_id="webcam", webcam_options=gr.WebcamOptions(mirror=False))
+                    gr.Markdown(text.WEBCAM_HELP, elem_classes="help")
 
-    gr.Markdown("### 2. Your classes")
-    with gr.Row():
-        n_classes = gr.Slider(MIN_CLASSES, MAX_CLASSES, value=DEFAULT_CLASSES, step=1, label="Number of classes",
-                              info=text.INFO["num_classes"], elem_id="n-classes")
-        k_gallery = gr.Slider(1, 20, value=5, step=1, label="Drawings per gallery pick (K)",
-                              info=text.INFO["k_gallery"], elem_id="k-gallery")
-    gr.Markdown(text.CAPTURE_HELP, elem_classes="help")
-    blocks, names, galleries, selections, buttons = [], [], [], [], []
-    with gr.Row(equal_height=False):
-        for i in range(MAX_CLASSES):
-            with gr.Column(visible=i < DEFAULT_CLASSES, min_width=300, elem_classes="class-block",
-                           elem_id=f"class-{i + 1}") as block:
-                names.append(gr.Textbox(value=f"class {i + 1}", label=f"Class {i + 1}: name", max_lines=1,
-                                        elem_id=f"class-{i + 1}-name"))
-                galleries.append(_example_gallery(f"Class {i + 1}: examples (click one to select it)",
-                                                  f"class-{i + 1}-gallery"))
-                buttons.append(_capture_buttons(f"class-{i + 1}"))
-                selections.append(gr.State(None))
-                blocks.append(block)
+            gr.Markdown(text.HEADINGS["classes"])
+            gr.Markdown(text.CAPTURE_HELP, elem_classes="help")
+            blocks, names, galleries, selections, buttons = [], [], [], [], []
+            with gr.Row(equal_height=False):
+                for i in range(MAX_CLASSES):
+                    with gr.Column(visible=i < DEFAULT_CLASSES, min_width=220, elem_classes="class-block",
+                                   elem_id=f"class-{i + 1}") as block:
+                        names.append(gr.Textbox(value=f"class {i + 1}", label=text.LABELS["class_name"].format(i + 1),
+                                                max_lines=1, elem_id=f"class-{i + 1}-name"))
+                        galleries.append(_example_gallery(text.LABELS["class_examples"].format(i + 1),
+                                                          f"class-{i + 1}-gallery"))
+                        buttons.append(_capture_buttons(f"class-{i + 1}"))
+                        selections.append(gr.State(None))
+                        blocks.append(block)
 
-    gr.Markdown("### 3. Adapt: the inner loop")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=1, min_width=260):
-            algorithm = gr.Dropdown(choices=[*text.ALGORITHMS, YOURS], value="maml", label="Algorithm",
+            with gr.Row():  # below the cards, as "add a class" is in Teachable Machine
+                n_classes = gr.Slider(MIN_CLASSES, MAX_CLASSES, value=DEFAULT_CLASSES, step=1,
+                                      label=text.LABELS["num_classes"], info=text.INFO["num_classes"],
+                                      elem_id="n-classes")
+                k_gallery = gr.Slider(1, 20, value=5, step=1, label=text.LABELS["k_gallery"],
+                                      info=text.INFO["k_gallery"], elem_id="k-gallery")
+
+        with gr.Column(scale=2, min_width=320, elem_id="adapt-and-preview"):
+            gr.Markdown(text.HEADINGS["adapt"])
+            algorithm = gr.Dropdown(choices=[*text.ALGORITHMS, YOURS], value="maml", label=text.LABELS["algorithm"],
                                     info=text.INFO["algorithm"], elem_id="algorithm")
-            steps = gr.Slider(0, MAX_STEPS, value=3, step=1, label="Inner steps", info=text.INFO["steps"],
-                              elem_id="steps")
-            lr = gr.Number(value=0.4, label="Inner learning rate", info=text.INFO["lr"], minimum=0,
-                           maximum=MAX_LR, step=0.05, elem_id="lr")
-            adapt_btn = gr.Button("Adapt", variant="primary", elem_id="adapt")
-            algo_note = gr.Markdown(text.ALGORITHM_NOTES["maml"], elem_id="algorithm-note")
-        with gr.Column(scale=2, min_width=300):
-            adapt_plot = gr.Plot(label="Adaptation", elem_id="adapt-plot")
+            with gr.Row():
+                steps = gr.Slider(0, MAX_STEPS, value=3, step=1, label=text.LABELS["steps"], info=text.INFO["steps"],
+                                  elem_id="steps", min_width=160)
+                lr = gr.Number(value=0.4, label=text.LABELS["lr"], info=text.INFO["lr"], minimum=0,
+                               maximum=MAX_LR, step=0.05, elem_id="lr", min_width=160)
+            adapt_btn = gr.Button(text.LABELS["adapt"], variant="primary", elem_id="adapt")
+            algo_note = gr.Markdown(text.ALGORITHM_NOTES["maml"], elem_id="algorithm-note", elem_classes="help")
+            live = gr.Label(label=text.LABELS["live"], num_top_classes=10, elem_id="live-preview")
+            gr.Markdown(text.LIVE_HELP, elem_classes="help")
+            adapt_plot = gr.Plot(label=text.LABELS["adapt_plot"], elem_id="adapt-plot")
             adapt_status = gr.Markdown(elem_id="adapt-status")
-            step = gr.Slider(0, 1, value=0, step=1, label="Step shown below", info=text.INFO["step_shown"],
+            step = gr.Slider(0, 1, value=0, step=1, label=text.LABELS["step"], info=text.INFO["step_shown"],
                              interactive=False, elem_id="step-slider")
 
-    gr.Markdown("### 4. Queries: what does the adapted model think these are?")
+    gr.Markdown(text.HEADINGS["queries"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300, elem_classes="class-block", elem_id="queries-block"):
-            queries = _example_gallery("Queries (click one to select it)", "queries", columns=6)
+            queries = _example_gallery(text.LABELS["queries"], "queries", columns=6)
             q_buttons = _capture_buttons("queries")
-            classify_btn = gr.Button("Classify", size="sm", variant="primary", elem_id="classify")
+            classify_btn = gr.Button(text.LABELS["classify"], size="sm", variant="primary", elem_id="classify")
             gr.Markdown(text.QUERY_HELP, elem_classes="help")
         with gr.Column(scale=2, min_width=300):
-            pred_plot = gr.Plot(label="Predictions at the chosen step", elem_id="predictions-plot")
-            pred_table = gr.Dataframe(headers=PRED_HEADERS, interactive=False, label="Predictions (table)",
+            pred_plot = gr.Plot(label=text.LABELS["pred_plot"], elem_id="predictions-plot")
+            pred_table = gr.Dataframe(headers=PRED_HEADERS, interactive=False, label=text.LABELS["pred_table"],
                                       elem_id="predictions-table")
-    embed_plot = gr.Plot(label="Embedding map at the chosen step", elem_id="embedding-plot")
+    embed_plot = gr.Plot(label=text.LABELS["embed_plot"], elem_id="embedding-plot")
 
-    gr.Markdown("### 5. Save and share")
+    gr.Markdown(text.HEADINGS["save"])
     with gr.Row(equal_height=False):
         with gr.Column(min_width=260):
-            save_btn = gr.Button("Download task", elem_id="download-task")
-            open_btn = gr.UploadButton("Open task", file_types=[".zip"], file_count="single", elem_id="open-task")
+            save_btn = gr.Button(text.LABELS["download_task"], elem_id="download-task")
+            open_btn = gr.UploadButton(text.LABELS["open_task"], file_types=[".zip"], file_count="single",
+                                       elem_id="open-task")
             gr.Markdown(text.TASK_HELP, elem_classes="help")
         with gr.Column(min_width=260):
-            export_btn = gr.Button("Download classifier", elem_id="download-classifier")
+            export_btn = gr.Button(text.LABELS["download_classifier"], elem_id="download-classifier")
             gr.Markdown(text.EXPORT_HELP, elem_classes="help")
         with gr.Column(min_width=260):
-            files = gr.File(label="Your file (click to save it)", interactive=False, elem_id="download-file")
+            # The file of the last download: pressed by the page itself right after it is written (SAVE), so one
+            # click of a Download button saves it.
+            files = gr.DownloadButton(text.LABELS["save_again"], visible="hidden", elem_id="download-file",
+                                      size="sm")
             task_status = gr.Markdown(elem_id="task-status")
 
-    gr.Markdown("### 6. Watch the outer loop: meta-train a model yourself")
+    gr.Markdown(text.HEADINGS["outer"])
     gr.Markdown(text.OUTER_LOOP_HELP, elem_classes="help")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
             live_algo = gr.Radio([(TITLES[n], n) for n in api.LIVE_ALGORITHMS], value=api.LIVE_ALGORITHMS[0],
-                                 label="Algorithm to meta-train", info=text.INFO["live_algorithm"],
+                                 label=text.LABELS["live_algorithm"], info=text.INFO["live_algorithm"],
                                  elem_id="live-algorithm")
-            seconds = gr.Slider(20, 120, value=60, step=10, label="Training time (seconds)",
+            seconds = gr.Slider(20, 120, value=60, step=10, label=text.LABELS["live_seconds"],
                                 info=text.INFO["live_seconds"], elem_id="live-seconds")
-            train_btn = gr.Button("Meta-train", variant="primary", elem_id="meta-train")
+            train_btn = gr.Button(text.LABELS["meta_train"], variant="primary", elem_id="meta-train")
         with gr.Column(scale=2, min_width=300):
-            outer_plot = gr.Plot(label="Outer loop", elem_id="outer-plot")
+            outer_plot = gr.Plot(label=text.LABELS["outer_plot"], elem_id="outer-plot")
             outer_status = gr.Markdown(elem_id="outer-status")
     trained = gr.State(None, time_to_live=STATE_TTL)
     q_selection = gr.State(None)
@@ -217,10 +225,11 @@ def build():
                   show_progress="hidden", concurrency_id="preview", concurrency_limit=2)
 
     save_btn.click(download_task, [n_classes, *names, *galleries, queries], files, api_name="download_task",
-                   **HIDDEN_API)
+                   **HIDDEN_API).success(None, None, None, js=SAVE)
     open_btn.upload(open_task, open_btn, [n_classes, *names, *galleries, queries, session, task_status],
                     api_name="open_task", **HIDDEN_API)
     train_btn.click(meta_train, [live_algo, seconds], [outer_plot, outer_status, trained, algorithm],
                     api_name="meta_train", show_progress_on=[outer_plot], **HIDDEN_API, **COMPUTE)
-    export_btn.click(download_classifier, session, files, api_name="download_classifier", **HIDDEN_API)
+    export_btn.click(download_classifier, session, files, api_name="download_classifier",
+                     **HIDDEN_API).success(None, None, None, js=SAVE)
     return algorithm, steps, lr, algo_note, gallery_md

@@ -107,12 +107,37 @@ def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
     return _layout(fig, title)
 
 
+def top_class(probabilities, tol: float = 1e-6) -> int | None:
+    """The most probable class, or None for a tie (two classes within ``tol`` of the top)."""
+    p = np.asarray(probabilities, dtype=float)
+    best = int(p.argmax())
+    return None if np.sum(p >= p[best] - tol) > 1 else best
+
+
+def map_bounds(record, margin: float = 0.08) -> tuple[tuple[float, float], tuple[float, float]]:
+    """x and y ranges holding every point of every recorded step of an adaptation (the API's
+    :class:`~metademo.api.AdaptationRecord`), so that the map's axes stay put while the slider moves."""
+    parts = [record.support_map, record.centre_map]
+    if record.query_map is not None:
+        parts.append(record.query_map)
+    pts = np.concatenate([np.asarray(p, dtype=float).reshape(-1, 2) for p in parts])
+    pts = pts[np.isfinite(pts).all(1)]
+    if not len(pts):
+        return (-1.0, 1.0), (-1.0, 1.0)
+    lo, hi = pts.min(0), pts.max(0)
+    pad = margin * np.maximum(hi - lo, 1e-3)
+    return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (float(lo[1] - pad[1]), float(hi[1] + pad[1]))
+
+
 def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes: Sequence[str],
                      prototypes: np.ndarray, queries: np.ndarray | None = None,
-                     query_predictions: Sequence[int] | None = None, title: str = "",
-                     centre_name: str = "prototype") -> go.Figure:
+                     query_predictions: Sequence[int | None] | None = None, title: str = "",
+                     centre_name: str = "prototype", bounds=None,
+                     correct: Sequence[bool | None] | None = None) -> go.Figure:
     """Support embeddings (dots), class centres (stars) and queries (crosses), already on a 2-D map (the API's
-    :class:`~metademo.api.AdaptationRecord`: axes shared by every step)."""
+    :class:`~metademo.api.AdaptationRecord`: axes shared by every step). ``bounds`` ((x0, x1), (y0, y1), see
+    :func:`map_bounds`) fixes the axes; a query predicted as None (a tie) is grey; with ``correct``, each
+    query's label says right or wrong in words."""
     sxy, pxy = np.asarray(support), np.asarray(prototypes)
     qxy = np.asarray(queries) if queries is not None and len(queries) else np.zeros((0, 2))
     labels = np.asarray(support_labels)
@@ -129,12 +154,22 @@ def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes
     if len(qxy):
         preds = list(query_predictions) if query_predictions is not None else [None] * len(qxy)
         colors = ["#444" if k is None else class_color(k) for k in preds]
+        marks = list(correct) if correct is not None else [None] * len(qxy)
+        texts = [f"Q{i + 1}" + ("" if i >= len(marks) or marks[i] is None else (" ✓" if marks[i] else " ✗"))
+                 + (" (tie)" if preds[i] is None and query_predictions is not None else "")
+                 for i in range(len(qxy))]
         fig.add_trace(go.Scatter(x=qxy[:, 0], y=qxy[:, 1], mode="markers+text", name="queries",
-                                 text=[f"Q{i + 1}" for i in range(len(qxy))], textposition="top center",
+                                 text=texts, textposition="top center",
                                  marker={"color": colors, "size": 13, "symbol": "x",
                                          "line": {"color": "black", "width": 1}}))
     fig.update_xaxes(title_text="principal axis 1", zeroline=False)
-    fig.update_yaxes(title_text="principal axis 2", zeroline=False, scaleanchor="x", scaleratio=1)
+    fig.update_yaxes(title_text="principal axis 2", zeroline=False)
+    if bounds is not None:
+        (x0, x1), (y0, y1) = bounds
+        fig.update_xaxes(range=[x0, x1], autorange=False)
+        fig.update_yaxes(range=[y0, y1], autorange=False)
+    else:
+        fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return _layout(fig, title or f"Embeddings: examples (dots), {centre_name}s (stars), queries (crosses)", 420)
 
 
@@ -203,10 +238,12 @@ def pair_scores_figure(scores: np.ndarray, classes: Sequence[str], label: str, t
 
 
 def _row_title(i: int, probs: np.ndarray, classes, truth: int | None, correct: bool | None) -> str:
-    best = int(np.argmax(probs))
-    text = f"Query {i + 1}: <b>{classes[best]}</b> ({100 * probs[best]:.0f}%)"
+    best, top = int(np.argmax(probs)), top_class(probs)
+    shown = classes[best] if top is not None else "a tie"
+    text = f"Query {i + 1}: <b>{shown}</b> ({100 * probs[best]:.0f}%)"
     if truth is not None:
-        text += " ✓ right" if correct else (" ✗ (a tie)" if truth == best else f" ✗ (it is {classes[truth]})")
+        text += " ✓ right" if correct else (" ✗ wrong" + ("" if top is None and truth == best else
+                                                         f" (it is {classes[truth]})"))
     return text
 
 

@@ -11,6 +11,7 @@ probabilities and the embedding map (the step slider). New queries re-record the
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Sequence
 
@@ -33,10 +34,15 @@ from .common import (
     whole,
 )
 from .models import MODELS
-from .text import TITLES
+from .text import RIGHT, TIE, TITLES, WRONG
 
 MAX_FRAMES = 40  # chart updates (and recorded steps for the slider) per adaptation
 FRAME_PAUSE = 0.04  # seconds between chart updates, so that a fast adaptation still visibly grows
+#: Adaptations running now in this server. While more than one runs, the others waiting in the queue matter
+#: more than a growing chart: an adaptation then skips its in-between frames and pauses (the last chart
+#: still shows every step).
+_RUNNING = [0]
+_RUNNING_LOCK = threading.Lock()
 PRED_HEADERS = ["query", "prediction", "confidence", "right answer", "correct?"]
 YOURS = ("Your meta-trained model", "yours")  # the extra choice of the Algorithm menu
 NOT_ADAPTED = "Press 'Adapt' first: the model has not learned your classes yet."
@@ -148,21 +154,21 @@ def step_view(session: Session | None, step):
     when = ("before adapting (step 0)" if shown == 0 else f"after {shown} inner step{'s' * (shown > 1)}") \
         if info.adapts_by_steps else "no inner steps"
     probs = None if rec.probabilities is None else rec.probabilities[k]
+    correct = rec.correct(k)
     emb = plots.embedding_figure(rec.support_map[k], rec.support_labels, names, rec.centre_map[k],
                                  None if probs is None else rec.query_map[k],
-                                 None if probs is None else probs.argmax(1).tolist(),
-                                 f"The network's embeddings, {when} (2-D PCA, same axes for every step)",
-                                 centre_name=info.centre_name)
+                                 None if probs is None else [plots.top_class(p) for p in probs],
+                                 f"Embeddings {when}<br><sup>2-D PCA, same axes for every step</sup>",
+                                 centre_name=info.centre_name, bounds=plots.map_bounds(rec), correct=correct)
     if probs is None:
         fig = plots.empty_figure("Add queries (upload, draw, photo or gallery) to see predictions.", 200)
         return fig, {"headers": PRED_HEADERS, "data": []}, emb
-    correct = rec.correct(k)
     fig = plots.predictions_figure(rec.query_images, probs, names, rec.answers, correct)
     rows = []
     for i, (p, t, right) in enumerate(zip(probs, rec.answers, correct)):
-        best = int(p.argmax())
-        rows.append([i + 1, names[best], f"{100 * p[best]:.1f}%", "" if t is None else names[t],
-                     "" if right is None else ("yes" if right else "no")])
+        best, top = int(p.argmax()), plots.top_class(p)
+        rows.append([i + 1, names[best] if top is not None else TIE, f"{100 * p[best]:.1f}%",
+                     "" if t is None else names[t], "" if right is None else (RIGHT if right else WRONG)])
     return fig, {"headers": PRED_HEADERS, "data": rows}, emb
 
 
@@ -255,16 +261,22 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
     if progress is not None:
         progress((0, max(steps, 1)), desc="Adapting", unit="steps")
     skip = (gr.skip(),) * 5
-    for fitted in recording:
-        if progress is not None:
-            progress((fitted.step, max(steps, 1)), desc="Adapting", unit="steps")
-        if info.adapts_by_steps:
-            last = fitted.history[-1]
-            status = f"**{title}**: step {last['step']} of {steps} · support loss {last['loss']:.3f}"
-            yield (plots.adaptation_figure(fitted.history, steps, f"{title} adapting to your {len(names)} classes",
-                                           n_classes=len(names)), status, *skip)
-            if FRAME_PAUSE and fitted.step < steps:
-                time.sleep(FRAME_PAUSE)
+    with _RUNNING_LOCK:
+        _RUNNING[0] += 1
+    try:
+        for fitted in recording:
+            if progress is not None:
+                progress((fitted.step, max(steps, 1)), desc="Adapting", unit="steps")
+            if info.adapts_by_steps and _RUNNING[0] == 1:  # alone: the chart grows step by step
+                last = fitted.history[-1]
+                status = f"**{title}**: step {last['step']} of {steps} · support loss {last['loss']:.3f}"
+                yield (plots.adaptation_figure(fitted.history, steps, f"{title} adapting to your {len(names)} "
+                                               "classes", n_classes=len(names)), status, *skip)
+                if FRAME_PAUSE and fitted.step < steps:
+                    time.sleep(FRAME_PAUSE)
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING[0] -= 1
     record = recording.result()
     session = Session(name, clf, names, characters, support, labels, steps, record.lr, record)
     elapsed, fitted = 1000 * record.seconds, record.fitted

@@ -40,7 +40,7 @@ LIVE_HELP = ("After **Adapt**, the bars show what the adapted model thinks of th
              "change as you draw: one bar per class.")
 CAPTURE_HELP = ("Each class card: **Upload** (several files at once), **Drawing** (from the pad), **Photo** (from "
                 "the webcam), **Gallery** (K drawings of a new character). Click an example to select it for "
-                "*Remove selected*.")
+                "*Remove selected*; *Clear* empties the card.")
 QUERY_HELP = ("Queries are classified as soon as they are added. *Gallery* adds a new drawing of each gallery "
               "character in your classes, so the right answer is known (green = right, red = wrong).")
 TASK_HELP = ("**Download task** saves the class names and their images (and the queries) as one zip file; "
@@ -75,6 +75,50 @@ Meta-train a fresh MAML on random sine waves, right here (well under a minute on
 The curve is the *meta-loss*: the error on held-out points of new waves **after** the inner steps.
 When it is done, choose *the MAML you just trained* above and adapt again.
 """
+
+#: Right and wrong in the predictions table and charts: in words (and a mark), never by colour alone.
+RIGHT, WRONG, TIE = "✓ right", "✗ wrong", "a tie"
+
+#: The tab's section headings and component labels (the texts of :mod:`~metademo.ui.classifier`).
+HEADINGS = {
+    "capture": "### 1. Draw or show a character",
+    "classes": "### 2. Your classes",
+    "adapt": "### 3. Adapt: the inner loop",
+    "queries": "### 4. Queries: what does the adapted model think these are?",
+    "save": "### 5. Save and share",
+    "outer": "### 6. Watch the outer loop: meta-train a model yourself",
+}
+LABELS = {
+    "pad": "Drawing pad",
+    "webcam": "Webcam",
+    "live": "Live preview of the pad",
+    "pad_preview": "Preview the pad",
+    "num_classes": "Number of classes",
+    "k_gallery": "Drawings per gallery pick (K)",
+    "class_name": "Class {}: name",
+    "class_examples": "Class {}: examples",
+    "upload": "Upload", "drawing": "Drawing", "photo": "Photo", "gallery": "Gallery",
+    "remove": "Remove selected", "clear": "Clear",
+    "algorithm": "Algorithm",
+    "steps": "Inner steps",
+    "lr": "Inner learning rate",
+    "adapt": "Adapt",
+    "adapt_plot": "Adaptation",
+    "step": "Step shown below",
+    "queries": "Queries (click one to select it)",
+    "classify": "Classify",
+    "pred_plot": "Predictions at the chosen step",
+    "pred_table": "Predictions (table)",
+    "embed_plot": "Embedding map at the chosen step",
+    "download_task": "Download task",
+    "open_task": "Open task",
+    "download_classifier": "Download classifier",
+    "save_again": "Save the last file again",
+    "live_algorithm": "Algorithm to meta-train",
+    "live_seconds": "Training time (seconds)",
+    "outer_plot": "Outer loop",
+    "meta_train": "Meta-train",
+}
 
 INFO = {
     "num_classes": "How many classes (characters) the model must tell apart.",

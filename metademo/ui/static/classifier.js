@@ -11,6 +11,11 @@ window.metademoGrab = () => {
     c.getContext('2d').drawImage(v, 0, 0);
     return c.toDataURL('image/jpeg', 0.92);
 };
+// metademoSave presses the hidden download button once the server has written the file (one click to save).
+window.metademoSave = () => {
+    const b = document.querySelector('#download-file');
+    if (b) (b.tagName === 'BUTTON' ? b : b.querySelector('button') || b).click();
+};
 window.metademoClearPad = () => {
     const b = document.querySelector('#sketchpad button[aria-label="Clear canvas"]');
     if (b) b.click();
@@ -78,6 +83,9 @@ window.metademoClearPad = () => {
         const what = b.getAttribute('aria-label') || '';
         if (what === 'Clear canvas') strokes.length = 0;
         else if (what === 'Undo') strokes.pop();
+        else return;
+        // The bars follow the pad: an empty pad sends no frame, and the server answers with no bars.
+        setTimeout(send, 0);
     }, true);
     // Round trips as the browser sees them, from sending a frame to new bars (for the tests and the README):
     // [since the oldest frame not yet answered, since the newest], the answer's true age lies between.
