@@ -97,9 +97,13 @@ def dice_objective(logp: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor
 
 
 def advantages(rollout: Rollout) -> torch.Tensor:
-    """(T, N, H) rewards to go less the baseline (no discount: the objective is the return)."""
+    """(T, N, H) rewards to go less the baseline (no discount: the objective is the return), divided by their
+    standard deviation over the task's episodes and steps (as rllab's policy gradients do), so that one step
+    size suits a policy far from its goal and one close to it. The divisor is a constant of the objective,
+    which makes it a per-task step size and leaves the estimator's derivatives unbiased up to that scale."""
     to_go = rollout.rewards.flip(-1).cumsum(-1).flip(-1)
-    return to_go - mean_baseline(to_go)
+    adv = to_go - mean_baseline(to_go)
+    return adv / (adv.std((-2, -1), keepdim=True) + 1e-8)
 
 
 class NavMAML(MetaLearner):

@@ -103,3 +103,31 @@ class SineTasks:
         with torch.no_grad():
             mse = learner.task_loss(learner.logits(params, grid), truth).mean().item()
         return {"mse": mse, "score": -mse}
+
+
+class NavigationTasks:
+    """2-D navigation tasks (:mod:`metademo.data.navigation`): each is a goal uniform in the meta-training
+    square and the seed of its sampling noise, carried as an :class:`Episode` (goals ``(T, 1, 2)`` as
+    ``support_x``, seeds ``(T, 1)`` as ``support_y``; the learners sample their own episodes). Scored by the
+    mean return after adapting to fixed validation goals (``score`` is that return)."""
+
+    def __init__(self, seed: int = 0, val_tasks: int = 20, val_seed: int = VAL_SEED, description: dict | None = None):
+        from ..data.navigation import sample_goals
+
+        self.rng = np.random.default_rng(seed)
+        self._sample_goals = sample_goals
+        val_rng = np.random.default_rng(val_seed)
+        self.val = (torch.from_numpy(sample_goals(val_tasks, val_rng)),
+                    torch.from_numpy(val_rng.integers(0, 2**62, val_tasks)))
+        self.description = description or {"data": "2-D navigation, goals uniform in [-0.5, 0.5]^2, horizon 100, "
+                                                   "velocity clipped to [-0.1, 0.1] per axis"}
+
+    def sample(self, tasks: int, n_way: int | None = None, k_shot: int | None = None) -> Episode:
+        goals = torch.from_numpy(self._sample_goals(tasks, self.rng)).unsqueeze(1)
+        seeds = torch.from_numpy(self.rng.integers(0, 2**62, (tasks, 1)))
+        return Episode(goals, seeds, goals, seeds, 0)
+
+    def validate(self, learner: MetaLearner, meta: dict, device, steps: int | None = None) -> dict:
+        goals, seeds = self.val
+        returns = [-s.loss.mean().item() for s in learner.adapt_steps(meta, goals, seeds, steps=steps)]
+        return {"return": returns[-1], "return_before": returns[0], "score": returns[-1]}

@@ -1,0 +1,131 @@
+"""2-D navigation, MAML's reinforcement-learning picture (Finn et al. 2017, section 5.3): the navigation
+tab's policies, their meta-training and their evaluation.
+
+Three learners (:mod:`metademo.algorithms.navigation`) share a Gaussian MLP policy and the same adaptation,
+policy-gradient steps on the return of 20 sampled episodes: MAML (exact second order, DiCE), first-order MAML,
+and a baseline trained on all goals at once. Each is meta-trained from scratch by the project's one outer loop
+(:class:`~metademo.training.trainer.Trainer` on :class:`~metademo.training.tasks.NavigationTasks`) and saved as
+a checkpoint like the other models::
+
+    python -m metademo.navigation train --out-dir assets      # all three, on the CPU
+    python -m metademo.navigation evaluate                    # the README's table
+
+Adaptation never writes a model's parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+
+from .algorithms import NAVIGATORS
+from .checkpoints import Checkpoint, load_checkpoint
+from .paths import assets_dir
+
+KINDS = {cls.kind: cls.name for cls in NAVIGATORS.values()}  # "maml" -> "nav_maml", ...
+RECIPES = {  # iterations and outer learning rate of each shipped model (Adam, meta-batch of 20 goals)
+    "maml": {"iterations": 250, "meta_lr": 3e-3},
+    "fomaml": {"iterations": 250, "meta_lr": 3e-3},
+    "baseline": {"iterations": 250, "meta_lr": 3e-3},
+}
+META_BATCH = 20
+EVAL_GOALS = 40
+EVAL_SEED = 2017  # held-out goals come from their own stream, never a training seed's
+EVAL_STEPS = 3
+
+
+def train(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
+          meta_lr: float | None = None, val_every: int = 25,
+          on_report: Callable[[dict], None] | None = None, progress: bool = True):
+    """Meta-train the ``kind`` learner from a seeded random start; returns the trainer (its ``meta`` and ``log``).
+    ``on_report`` gets every validation report (iteration, seconds, ``val_return``...)."""
+    from .training.tasks import NavigationTasks
+    from .training.trainer import TrainConfig, Trainer
+
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
+    recipe = RECIPES[kind]
+    iterations = recipe["iterations"] if iterations is None else iterations
+    meta_lr = recipe["meta_lr"] if meta_lr is None else meta_lr
+    command = f"python -m metademo.navigation train --kind {kind} --iterations {iterations} --seed {seed}"
+    cfg = TrainConfig(KINDS[kind], out, ways=1, shots=1, queries=0, meta_batch=META_BATCH, iterations=iterations,
+                      meta_lr=meta_lr, seed=seed, val_every=val_every, recipe=command)
+    trainer = Trainer(cfg, progress=progress, tasks=NavigationTasks(seed))
+    for report in trainer.iterate():
+        if progress:
+            print(f"{kind} it {report['iteration']:4d}  {report['seconds']:6.1f}s  train return "
+                  f"{report['train_return']:7.2f}  val return {report['val_return_before']:7.2f} -> "
+                  f"{report['val_return']:7.2f}", file=sys.stderr, flush=True)
+        if on_report:
+            on_report(report)
+    return trainer
+
+
+def load_navigation_models(folder=None) -> dict[str, Checkpoint]:
+    """The shipped policies, ``{"maml": ..., "fomaml": ..., "baseline": ...}``."""
+    folder = assets_dir() if folder is None else folder
+    return {kind: load_checkpoint(f"{folder}/{name}.safetensors") for kind, name in KINDS.items()}
+
+
+def adapt_to_goal(ckpt: Checkpoint, goal, steps: int = EVAL_STEPS, seed: int = 0, episodes: int | None = None
+                  ) -> Iterator[dict]:
+    """Adapt a policy to one goal, yielding ``{"step", "return", "paths"}`` after 0..``steps`` inner steps:
+    the mean return of the episodes its policy sampled at that step and their (N, 101, 2) paths."""
+    learner = ckpt.learner()
+    goal = torch.as_tensor(np.asarray(goal, dtype=np.float32)).view(1, 2)
+    for state in learner.adapt_steps(ckpt.params, goal, torch.tensor([seed]), steps=steps, episodes=episodes):
+        yield {"step": state.step, "return": -float(state.loss[0]), "paths": state.rollout.path()[0].numpy()}
+
+
+def evaluate(ckpt: Checkpoint, goals: int = EVAL_GOALS, steps: int = EVAL_STEPS, seed: int = EVAL_SEED) -> list[dict]:
+    """Mean return (and its 95% confidence interval over goals) after 0..``steps`` inner steps on ``goals``
+    held-out goals drawn with ``seed``; each step's return is that of the 20 episodes it samples."""
+    from .data.navigation import sample_goals
+
+    rng = np.random.default_rng(seed)
+    g = torch.from_numpy(sample_goals(goals, rng))
+    seeds = torch.from_numpy(rng.integers(0, 2**62, goals))
+    per_step = [-s.loss.numpy() for s in ckpt.learner().adapt_steps(ckpt.params, g, seeds, steps=steps)]
+    return [{"step": i, "return": float(r.mean()), "ci95": float(1.96 * r.std(ddof=1) / math.sqrt(len(r)))}
+            for i, r in enumerate(per_step)]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="meta-train the policies from scratch")
+    t.add_argument("--kind", choices=sorted(KINDS), action="append", help="default: all three")
+    t.add_argument("--out-dir", default="assets")
+    t.add_argument("--iterations", type=int)
+    t.add_argument("--seed", type=int, default=0)
+    e = sub.add_parser("evaluate", help="returns after 0..3 inner steps on held-out goals")
+    e.add_argument("--folder", default=None)
+    e.add_argument("--goals", type=int, default=EVAL_GOALS)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    if args.command == "train":
+        for kind in args.kind or list(KINDS):
+            start = time.perf_counter()
+            train(kind, f"{args.out_dir}/{KINDS[kind]}.safetensors", args.iterations, args.seed)
+            print(f"{kind}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        return 0
+    models = load_navigation_models(args.folder)
+    print(f"Mean return on {args.goals} held-out goals (seed {EVAL_SEED}), 95% CI over goals; "
+          "each step samples 20 episodes")
+    print("| learner | " + " | ".join(f"step {s}" for s in range(EVAL_STEPS + 1)) + " |")
+    print("|---|" + "---|" * (EVAL_STEPS + 1))
+    for kind, ckpt in models.items():
+        rows = evaluate(ckpt, args.goals)
+        title = NAVIGATORS[KINDS[kind]].title
+        print(f"| {title} | " + " | ".join(f"{r['return']:.1f} ± {r['ci95']:.1f}" for r in rows) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
