@@ -123,3 +123,11 @@ window.metademoClearPad = () => {
         if (off >= 3) { brush.click(); off = 0; }  // unchosen for a moment: the pad has finished (re)starting
     }, 200);
 })();
+
+// Gradio labels its empty placeholders with aria-label on a plain <div>, which assistive technology ignores
+// (axe-core: aria-prohibited-attr). Giving each such <div> the role of an image makes the label count.
+(() => {
+    const fix = () => document.querySelectorAll('div.empty[aria-label]:not([role])').forEach((d) => d.setAttribute('role', 'img'));
+    new MutationObserver(fix).observe(document.documentElement, {childList: true, subtree: true});
+    fix();
+})();
