@@ -16,7 +16,7 @@ import gradio as gr
 
 from metademo import api
 
-from . import classifier, compare, learn, sine_tab, text, tools
+from . import classifier, compare, learn, navigation_tab, sine_tab, text, tools
 from .common import COMPUTE, HIDDEN_API, MAX_SESSIONS, STATE_TTL, algorithm_defaults, page_info  # noqa: F401
 from .models import MODELS, get_sine_models
 
@@ -68,6 +68,8 @@ def build_app() -> gr.Blocks:
                 compare.build()
             with gr.Tab("Sine-wave regression (classroom)", id="sine"):
                 sine_tab.build()
+            with gr.Tab("2-D navigation (reinforcement)", id="navigation"):
+                navigation_tab.build()
             with gr.Tab("Learn", id="learn"):
                 accuracy = learn.build()
         # For programs and agents (and the MCP tool): the whole task in one JSON request, images as data URLs.

@@ -1,0 +1,189 @@
+"""The "2-D navigation" tab: meta-reinforcement learning. A person clicks where the hidden goal is; the page
+shows the episodes of MAML's policy before adapting and after each policy-gradient step, and the same for a
+baseline pretrained on all goals at once; a button meta-trains MAML from scratch with a live return curve.
+
+The policies, their adaptation and their meta-training come from the API (:mod:`metademo.api.navigation`);
+this module draws them.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image, ImageDraw
+
+from metademo.api import navigation as nav
+
+from .common import COMPUTE, STATE_TTL, friendly, whole
+
+SIZE = 360  # pixels of the square field, which shows [-1, 1]^2
+STEP_COLOURS = ("#9e9e9e", "#636EFA", "#00CC96", "#FFA15A", "#AB63FA", "#19D3F3")
+CHOICES = {"pretrained MAML": "maml", "first-order MAML": "fomaml", "the MAML you trained": "trained"}
+BASELINE = "baseline (pretrained on all goals)"
+PATHS_SHOWN = 5  # episodes drawn per step (of the 20 each step samples)
+DEFAULT_GOAL = (0.3, -0.3)
+
+INTRO = """\
+### 2-D navigation: a policy that finds a goal it is not told (Finn et al. 2017, section 5.3)
+A point starts in the middle and chooses a velocity at each of 100 steps; its reward is minus its distance to a
+**hidden goal**. The task is the goal. **Click anywhere in the square** to hide one (or draw one at random): the
+policy samples 20 episodes, takes one policy-gradient step on their rewards, samples 20 more, and so on. Grey
+paths are before adapting, then blue, green, orange after steps 1, 2, 3. MAML was meta-trained so that these
+few steps head for the goal; the baseline, trained on all goals at once, learned one average behaviour. The
+dashed square is where meta-training drew its goals.
+"""
+
+
+def to_pixel(x: float, y: float) -> tuple[float, float]:
+    return (x + 1) / 2 * SIZE, (1 - y) / 2 * SIZE
+
+
+def to_world(px: float, py: float) -> tuple[float, float]:
+    """The goal (x, y) of a click at pixel (px, py) of the field."""
+    x, y = px / SIZE * 2 - 1, 1 - py / SIZE * 2
+    return round(float(np.clip(x, -1, 1)), 3), round(float(np.clip(y, -1, 1)), 3)
+
+
+def field(goal, records: list[dict] | None = None, title: str = "") -> np.ndarray:
+    """The square with the goal and each step's first episodes, an (SIZE, SIZE, 3) image."""
+    img = Image.new("RGB", (SIZE, SIZE), "white")
+    draw = ImageDraw.Draw(img)
+    for v in np.linspace(-1, 1, 9):
+        a, b = to_pixel(v, -1), to_pixel(v, 1)
+        draw.line([a, b], fill="#eeeeee")
+        a, b = to_pixel(-1, v), to_pixel(1, v)
+        draw.line([a, b], fill="#eeeeee")
+    lo, hi = to_pixel(-0.5, 0.5), to_pixel(0.5, -0.5)
+    for i in range(int(lo[0]), int(hi[0]), 8):  # the meta-training square, dashed
+        draw.line([(i, lo[1]), (i + 4, lo[1])], fill="#bbbbbb")
+        draw.line([(i, hi[1]), (i + 4, hi[1])], fill="#bbbbbb")
+    for i in range(int(lo[1]), int(hi[1]), 8):
+        draw.line([(lo[0], i), (lo[0], i + 4)], fill="#bbbbbb")
+        draw.line([(hi[0], i), (hi[0], i + 4)], fill="#bbbbbb")
+    for record in records or []:
+        colour = STEP_COLOURS[min(record["step"], len(STEP_COLOURS) - 1)]
+        for path in record["paths"][:PATHS_SHOWN]:
+            draw.line([to_pixel(*p) for p in path], fill=colour, width=2 if record["step"] else 1)
+    ox, oy = to_pixel(0, 0)
+    draw.rectangle([ox - 3, oy - 3, ox + 3, oy + 3], fill="black")
+    gx, gy = to_pixel(*goal)
+    draw.ellipse([gx - 7, gy - 7, gx + 7, gy + 7], outline="#d62728", width=3)
+    draw.line([gx - 10, gy, gx + 10, gy], fill="#d62728", width=2)
+    draw.line([gx, gy - 10, gx, gy + 10], fill="#d62728", width=2)
+    if title:
+        draw.text((6, 4), title, fill="black")
+    return np.asarray(img)
+
+
+def returns_figure(curves: dict[str, list[float]], steps: int) -> go.Figure:
+    fig = go.Figure()
+    for name, values in curves.items():
+        fig.add_trace(go.Scatter(x=list(range(len(values))), y=values, mode="lines+markers", name=name))
+    fig.update_layout(title={"text": "Return per step (mean of 20 episodes)", "x": 0.01}, height=300,
+                      margin={"l": 50, "r": 20, "t": 60, "b": 40}, xaxis_title="inner steps", yaxis_title="return",
+                      xaxis={"range": [-0.2, steps + 0.2], "dtick": 1})
+    return fig
+
+
+def training_figure(its: list[int], before: list[float], after: list[float], iterations: int) -> go.Figure:
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=its, y=before, mode="lines+markers", name="before adapting"))
+    fig.add_trace(go.Scatter(x=its, y=after, mode="lines+markers", name="after 1 step"))
+    fig.update_layout(title={"text": "Return on validation goals while meta-training", "x": 0.01}, height=300,
+                      margin={"l": 50, "r": 20, "t": 60, "b": 40}, xaxis_title="outer iterations",
+                      yaxis_title="return", xaxis={"range": [0, iterations]})
+    return fig
+
+
+@friendly
+def nav_adapt(goal, choice=None, steps=3, seed=0, trained=None):
+    """Adapt the chosen MAML and the baseline to the goal: (field, baseline field, returns chart, status)."""
+    goal = nav.check_goal(*goal) if goal else DEFAULT_GOAL
+    steps = whole(steps, "Steps", 0, nav.MAX_STEPS)
+    seed = whole(seed if seed is not None else 0, "The seed", 0, 2**31)
+    kind = CHOICES.get(choice or "pretrained MAML", "maml")
+    model, label = kind, choice or "pretrained MAML"
+    if kind == "trained":
+        if trained is None:
+            gr.Warning("You have not meta-trained a MAML yet (press 'Meta-train MAML'); showing the pretrained one.")
+            model, label = "maml", "pretrained MAML"
+        else:
+            model = trained
+    mine = list(nav.adapt_to_goal(model, goal, steps, seed))
+    base = list(nav.adapt_to_goal("baseline", goal, steps, seed))
+    curves = {label: [r["return"] for r in mine], BASELINE: [r["return"] for r in base]}
+    status = f"Goal ({goal[0]:+.2f}, {goal[1]:+.2f}). Return before adapting → after {steps} steps: " + ", ".join(
+        f"{name} **{c[0]:.1f} → {c[-1]:.1f}**" for name, c in curves.items())
+    return (field(goal, mine, label), field(goal, base, BASELINE), returns_figure(curves, steps), status)
+
+
+def nav_click(goal, choice, steps, seed, trained, evt: gr.SelectData):
+    """A click on the field: the goal moves there and both policies adapt to it."""
+    goal = to_world(*evt.index)
+    return (goal, *nav_adapt(goal, choice, steps, seed, trained))
+
+
+def nav_random(choice, steps, seed, trained):
+    goal = nav.random_goal()
+    return (goal, *nav_adapt(goal, choice, steps, seed, trained))
+
+
+@friendly
+def nav_train(iterations, seed):
+    """Meta-train MAML from scratch, yielding (chart, status, trained model, model choice)."""
+    iterations = whole(iterations, "Iterations", 10, nav.MAX_LIVE_ITERATIONS)
+    seed = whole(seed if seed is not None else 0, "The seed", 0, 2**32 - 1)
+    its, before, after = [], [], []
+    for report in nav.meta_train_navigation(iterations, seed, every=max(5, iterations // 20)):
+        if report.get("done"):
+            status = (f"Done: {iterations} iterations. 'The MAML you trained' is now selected: click a goal to see "
+                      "it adapt.")
+            yield training_figure(its, before, after, iterations), status, report["model"], "the MAML you trained"
+            return
+        its.append(report["iteration"])
+        before.append(report["return_before"])
+        after.append(report["return_after"])
+        status = (f"Iteration {report['iteration']} of {iterations} · {report['seconds']:.0f} s · return "
+                  f"{before[-1]:.1f} before adapting, {after[-1]:.1f} after one step")
+        yield training_figure(its, before, after, iterations), status, gr.skip(), gr.skip()
+
+
+def build() -> None:
+    """The tab's layout and wiring (inside a ``gr.Tab``)."""
+    gr.Markdown(INTRO)
+    goal = gr.State(DEFAULT_GOAL)
+    trained = gr.State(None, time_to_live=STATE_TTL)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=260):
+            choice = gr.Radio(list(CHOICES), value="pretrained MAML", label="Policy", elem_id="nav-choice")
+            steps = gr.Slider(0, nav.MAX_STEPS, value=3, step=1, label="Inner steps", elem_id="nav-steps")
+            seed = gr.Number(value=0, precision=0, minimum=0, label="Seed of the episodes", elem_id="nav-seed")
+            with gr.Row():
+                random_btn = gr.Button("Random goal", elem_id="nav-random")
+                adapt_btn = gr.Button("Adapt", variant="primary", elem_id="nav-adapt")
+            status = gr.Markdown("Click in the square to hide a goal.", elem_id="nav-status")
+        with gr.Column(scale=3):
+            with gr.Row():
+                maml_img = gr.Image(field(DEFAULT_GOAL), label="MAML: click to set the goal", interactive=False,
+                                    buttons=[], elem_id="nav-field", height=SIZE, width=SIZE)
+                base_img = gr.Image(field(DEFAULT_GOAL), label=BASELINE, interactive=False,
+                                    buttons=[], elem_id="nav-baseline", height=SIZE, width=SIZE)
+            chart = gr.Plot(label="Return per step", elem_id="nav-returns")
+    gr.Markdown("### Meta-train MAML yourself (about two minutes on two CPU cores for 100 iterations)")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=260):
+            iterations = gr.Slider(20, 400, value=100, step=10, label="Meta-training iterations",
+                                   elem_id="nav-iterations")
+            train_seed = gr.Number(value=0, precision=0, minimum=0, label="Training seed", elem_id="nav-train-seed")
+            train_btn = gr.Button("Meta-train MAML", variant="primary", elem_id="nav-train")
+            train_status = gr.Markdown(elem_id="nav-train-status")
+        with gr.Column(scale=3):
+            train_plot = gr.Plot(label="Meta-training", elem_id="nav-train-plot")
+    outputs = [maml_img, base_img, chart, status]
+    maml_img.select(nav_click, [goal, choice, steps, seed, trained], [goal, *outputs], api_visibility="private",
+                    **COMPUTE)
+    random_btn.click(nav_random, [choice, steps, seed, trained], [goal, *outputs], api_visibility="private", **COMPUTE)
+    adapt_btn.click(nav_adapt, [goal, choice, steps, seed, trained], outputs, api_name="navigation_adapt", **COMPUTE)
+    train_btn.click(nav_train, [iterations, train_seed], [train_plot, train_status, trained, choice],
+                    api_name="navigation_train", **COMPUTE)
