@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import base64
 import io
+import shutil
 import sys
 import tempfile
 import threading
@@ -102,6 +103,7 @@ class Recorder:
                     self.turned_away += 1
                 else:
                     self.failures.append(text)
+            e.recorded = True
             raise
         with self.lock:
             self.times[kind].append(time.perf_counter() - start)
@@ -144,9 +146,46 @@ def student(url: str, i: int, args, rec: Recorder, folder: Path, start: threadin
             k = (k + 1) % (2 * len(frames))  # draw, then draw again
             time.sleep(max(0.0, FRAME_EVERY - (time.perf_counter() - sent)))
     except Exception as e:  # noqa: BLE001 - counted by the recorder, or here
-        with rec.lock:
-            if not any(repr(e)[:100] in f for f in rec.failures):
+        if not getattr(e, "recorded", False):
+            with rec.lock:
                 rec.failures.append(f"student {i}: {e!r}"[:300])
+
+
+def run_class(url: str, students: int, seconds: float, algorithm: str = "maml", pid: int | None = None):
+    """One untimed visitor (the models load in the background after the page answers), then ``students``
+    at once. Returns (Recorder, wall seconds, (RSS before, peak, after) in MB or None without ``pid``)."""
+    folder = Path(tempfile.mkdtemp(prefix="metademo-classroom-"))
+    samples, stop = [], threading.Event()
+    try:
+        warm = Recorder()
+        student(url, -1, argparse.Namespace(algorithm=algorithm, seconds=0.5), warm, folder)
+        if warm.failures:
+            raise RuntimeError(f"the warm-up visitor failed: {warm.failures[0]}")
+        before = memory_mb(pid) if pid else float("nan")
+
+        def sample():
+            while not stop.wait(0.2):
+                samples.append(memory_mb(pid))
+
+        if pid:
+            threading.Thread(target=sample, daemon=True).start()
+        rec, barrier = Recorder(), threading.Barrier(students)
+        args = argparse.Namespace(algorithm=algorithm, seconds=seconds)
+        threads = [threading.Thread(target=student, args=(url, i, args, rec, folder, barrier))
+                   for i in range(students)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - start
+    finally:
+        stop.set()
+        shutil.rmtree(folder, ignore_errors=True)
+    if not pid:
+        return rec, wall, None
+    after = memory_mb(pid)
+    return rec, wall, (before, max(samples + [before, after]), after)
 
 
 def main(argv=None):
@@ -160,41 +199,15 @@ def main(argv=None):
     args.students = args.students or (2 if args.quick else 30)
     args.seconds = args.seconds if args.seconds is not None else (3.0 if args.quick else 30.0)
 
-    folder = Path(tempfile.mkdtemp(prefix="metademo-classroom-"))
     proc = None
     if args.url:
         url = args.url
     else:
         proc, url, cold = start_app({"METADEMO_GALLERY_DOWNLOAD": "0"})
         print(f"app started in {cold:.2f} s")
-    samples, stop = [], threading.Event()
     try:
-        warm = Recorder()  # one visitor first, untimed: the models load after the page answers
-        warm_args = argparse.Namespace(**{**vars(args), "seconds": 0.5})
-        student(url, -1, warm_args, warm, folder)
-        if warm.failures:
-            raise RuntimeError(f"the warm-up visitor failed: {warm.failures[0]}")
-        before = memory_mb(proc.pid) if proc else float("nan")
-
-        def sample():
-            while not stop.wait(0.2):
-                samples.append(memory_mb(proc.pid))
-
-        if proc:
-            threading.Thread(target=sample, daemon=True).start()
-        rec, barrier = Recorder(), threading.Barrier(args.students)
-        threads = [threading.Thread(target=student, args=(url, i, args, rec, folder, barrier))
-                   for i in range(args.students)]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - start
-        stop.set()
-        after = memory_mb(proc.pid) if proc else float("nan")
+        rec, wall, memory = run_class(url, args.students, args.seconds, args.algorithm, proc.pid if proc else None)
     finally:
-        stop.set()
         if proc is not None:
             stop_app(proc)
     print(f"{args.students} students at once ({args.algorithm}, 3 inner steps), each: 3 to 5 classes of 3 "
@@ -210,8 +223,8 @@ def main(argv=None):
     print(f"failures {len(rec.failures)}, turned away {rec.turned_away}")
     for f in rec.failures[:5]:
         print("failure:", f)
-    if proc:
-        peak = max(samples + [after, before])
+    if memory:
+        before, peak, after = memory
         print(f"server memory (RSS): {before:.0f} MB before the class, peak {peak:.0f} MB during it "
               f"(+{peak - before:.0f} MB), {after:.0f} MB after")
     ok = not rec.failures and not rec.turned_away

@@ -83,8 +83,8 @@ def check_written(text: str, names: tuple[str, ...]) -> None:
     shutil.rmtree(folder)
 
 
-@pytest.mark.parametrize("script", ["accuracy.py", "adaptation_profile.py", "latency.py", "load.py",
-                                    "meta_train.py", "soak.py"])
+@pytest.mark.parametrize("script", ["accuracy.py", "adaptation_profile.py", "classroom.py", "latency.py",
+                                    "load.py", "meta_train.py", "soak.py"])
 def test_full_mode_parses_its_arguments(script, capsys):
     module = importlib.import_module(f"benchmarks.{script.removesuffix('.py')}")
     with pytest.raises(SystemExit) as e:
@@ -177,4 +177,18 @@ def test_soak_quick(run_benchmark):
     assert all(m > 0 for m in rss)
     figures(rf"^growth after warm-up: ({NUMBER}) MB \(goal < 100\)", out)
     assert "the first visitor's adapted model after the run: gone" in out
+    assert out.rstrip().endswith("OK")
+
+
+@pytest.mark.slow
+def test_classroom_quick(run_benchmark):
+    out = run_benchmark("classroom.py", "--quick")
+    assert figures(rf"^app started in ({NUMBER}) s$", out)[0] > 0
+    for kind in ("adapt", "classify_queries", "live_preview"):
+        count, p50, p95, worst = figures(rf"^{kind} +(\d+) +({NUMBER}) +({NUMBER}) +({NUMBER})", out)
+        assert count >= 2 and 0 <= p50 <= p95 <= worst and worst > 0
+    assert figures(r"^failures (\d+), turned away (\d+)$", out) == (0, 0)
+    before, peak, growth, after = figures(rf"^server memory \(RSS\): ({NUMBER}) MB before the class, peak ({NUMBER}) "
+                                          rf"MB during it \(\+({NUMBER}) MB\), ({NUMBER}) MB after$", out)
+    assert 0 < before <= peak and after > 0
     assert out.rstrip().endswith("OK")
