@@ -140,6 +140,7 @@ def model_hash(algorithm: str) -> str:
 def build():
     """The tab's layout and wiring (inside a ``gr.Tab``); returns the accuracy table."""
     gr.Markdown(text.LEARN)
+    gr.Markdown(text.THREE_PICTURES, elem_id="three-pictures")
     accuracy = gr.Markdown(text.accuracy_markdown(), elem_id="accuracy")
     gr.Markdown(text.API_HELP.replace("{url}", "http://127.0.0.1:7860/"))
     with gr.Accordion("Try /classify here", open=False):

@@ -211,6 +211,22 @@ LEARN = LEARN_TEMPLATE.format(
     zero_head=_titles("zero"), prototype_head=_titles("prototype"))
 HEADER = HEADER.format(count=len(INFO_OF))
 
+_PICTURES = (  # (row, few-shot classification, sine-wave regression, 2-D navigation)
+    ("A task", "tell apart N new character classes", "fit one sine wave (its amplitude and phase)",
+     "reach one hidden goal in the plane"),
+    ("Support set", "K labelled drawings of each class", "K points (x, y) of the wave",
+     "episodes the policy itself samples, with their rewards"),
+    ("Inner loop", "gradient steps on the support cross-entropy", "gradient steps on the support squared error",
+     "policy-gradient steps on the sampled episodes' return"),
+    ("Scored on", "the query drawings' accuracy", "the error over the whole wave",
+     "the return of new episodes after adapting"),
+    ("Outer loop", "make the adapted model classify queries well, over many tasks", "make one step fit any wave",
+     "make a few steps reach any goal (its meta-gradient also goes through how the episodes were sampled)"),
+)
+THREE_PICTURES = ("### Three pictures of meta-learning, side by side\n\n"
+                  "| | Few-shot classification | Sine-wave regression | 2-D navigation (reinforcement) |\n"
+                  "|---|---|---|---|\n" + "".join(f"| **{r[0]}** | {r[1]} | {r[2]} | {r[3]} |\n" for r in _PICTURES))
+
 ACCURACY_MISSING = """\
 ### Measured accuracy
 Not measured yet: the benchmark table (`docs/accuracy.md`) will appear here once the shipped models
