@@ -27,6 +27,7 @@ TRAIN_RANGE = 0.5
 MAX_STEPS = 10
 MAX_EPISODES = 50
 MAX_LIVE_ITERATIONS = 1000
+KINDS = ("maml", "fomaml", "baseline")  # the shipped policies
 
 
 def check_goal(x, y) -> tuple[float, float]:
@@ -67,10 +68,9 @@ def adapt_to_goal(model, goal, steps: int = 3, seed: int = 0, episodes: int = 20
     seed = check_whole(seed, "the seed", 0, 2**62)
     episodes = check_whole(episodes, "episodes", 2, MAX_EPISODES)
     if isinstance(model, str):
-        models = load_navigation_models()
-        if model not in models:
-            raise ValueError(f"model must be one of {sorted(models)}, got {model!r:.40}")
-        model = models[model]
+        if model not in KINDS:
+            raise ValueError(f"model must be one of {', '.join(KINDS)}, got {model!r:.40}")
+        model = load_navigation_models()[model]
     return navigation.adapt_to_goal(model, goal, steps, seed, episodes)
 
 
