@@ -20,9 +20,11 @@ MAX_QUERIES_SHOWN = 30
 
 
 def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"}, height=height,
-                      margin={"l": 50, "r": 20, "t": 60, "b": 40},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1})
+    # The legend below the chart, never over the title (as a phone's narrow chart would make them).
+    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"}, height=height + 60,
+                      margin={"l": 50, "r": 20, "t": 60, "b": 100},
+                      legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0,
+                              "xanchor": "left", "x": 0})
     return fig
 
 
@@ -33,7 +35,7 @@ def empty_figure(message: str, height: int = 300) -> go.Figure:
                        font={"size": 15, "color": "#666"})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _layout(fig, "", height)
+    return _layout(fig, "", height).update_layout(height=height, margin={"b": 40})
 
 
 def _finite(v) -> float | None:
@@ -213,16 +215,17 @@ def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: S
             else:
                 colors.append("#2f9e44" if correct[i] else "#e03131")
         fig.add_trace(go.Bar(x=probabilities[i] * 100, y=names, orientation="h", marker={"color": colors},
-                             text=[f"{100 * p:.1f}%" for p in probabilities[i]], textposition="outside",
-                             cliponaxis=False, showlegend=False,
+                             text=[f"{name} · {100 * p:.1f}%" for name, p in zip(names, probabilities[i])],
+                             textposition="auto", insidetextanchor="start", cliponaxis=False, showlegend=False,
                              hovertemplate="%{y}: %{x:.1f}%<extra></extra>"), row=i + 1, col=2)
         fig.update_xaxes(visible=False, row=i + 1, col=1)
         fig.update_yaxes(visible=False, row=i + 1, col=1)
         fig.update_xaxes(range=[0, 118], showticklabels=i == n - 1, ticksuffix="%", row=i + 1, col=2)
-        fig.update_yaxes(autorange="reversed", row=i + 1, col=2)
+        # the class names are written on the bars: tick labels would run into the query's picture on a phone
+        fig.update_yaxes(autorange="reversed", showticklabels=False, row=i + 1, col=2)
     fig.update_annotations(font_size=13, x=0.12 + 0.03, xanchor="left")
     _layout(fig, "", total)
-    fig.update_layout(margin={"l": 10, "r": 30, "t": 34, "b": 30}, bargap=0.25)
+    fig.update_layout(margin={"l": 10, "r": 30, "t": 34, "b": 30}, bargap=0.25, height=total)
     return fig
 
 
@@ -336,7 +339,8 @@ def sine_figure(x_grid: np.ndarray, y_true: np.ndarray, x_points: np.ndarray, y_
     layout["annotations"] = annotations
     fig = go.Figure(data=traces, layout=layout)
     _layout(fig, "", 420)
-    fig.update_layout(margin={"t": 80}, legend={"y": 1.08})
+    fig.update_layout(margin={"t": 80, "b": 40}, height=420,
+                      legend={"yref": "paper", "y": 1.08, "xanchor": "right", "x": 1})
     return fig
 
 
