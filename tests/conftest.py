@@ -118,6 +118,18 @@ def serve(assets: Path, tmp: Path, **env_vars: str):
                 proc.wait(5)
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test: tiny tensors gain nothing from threads, and on a busy machine the idle
+    OpenMP threads spin."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def glyph_files(tmp_path_factory) -> dict[str, list[str]]:
     """Three characters with 4 drawings each: real Omniglot evaluation files when present, else synthetic."""

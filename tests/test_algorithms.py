@@ -202,9 +202,13 @@ def test_protonet_logits_are_negative_squared_distances():
     assert final.step == 0 and final.params["prototypes"].shape == (2, 4, 4)
 
 
+@pytest.mark.parametrize("per_class_head", [False, True], ids=["", "per-class-head"])
 @pytest.mark.parametrize("cls", list(REGISTRY.values()), ids=list(REGISTRY))
-def test_class_order_does_not_matter(cls):
-    learner, meta = small(cls)
+def test_class_order_does_not_matter(cls, per_class_head):
+    """Renaming the classes permutes the probabilities, and nothing else: also when the task head steps by
+    ``inner_lr * n_way`` (``head_lr_per_class``), over three inner steps."""
+    kw = {"head_lr_per_class": True, "inner_lr": 0.1, "test_steps": 3} if per_class_head else {}
+    learner, meta = small(cls, **kw)
     episode = make_episode(n_way=4, k=2, q=3, tasks=1)
     perm = torch.tensor([2, 0, 3, 1])
     base = learner.adapt(meta, episode.support_x, episode.support_y, 4)

@@ -74,6 +74,14 @@ def docs_digest() -> dict[str, str]:
     return digest
 
 
+def quick_run_leaving_docs(run_benchmark, script: str) -> str:
+    """``script --quick``'s standard output, checked to leave docs/ and the README's generated sections alone."""
+    before = docs_digest()
+    out = run_benchmark(script, "--quick")
+    assert docs_digest() == before, "a quick run must leave docs/ and the README alone"
+    return out
+
+
 def check_written(text: str, names: tuple[str, ...]) -> None:
     """The temporary folder a quick run says it wrote to holds ``names`` and is outside the project; removed."""
     (folder,) = (Path(m.group(1)) for m in lines_matching(r"^quick run: .* written to (\S+)$", text))
@@ -96,9 +104,7 @@ def test_full_mode_parses_its_arguments(script, capsys):
 @pytest.mark.slow
 @needs_omniglot
 def test_accuracy_quick(run_benchmark):
-    before = docs_digest()
-    out = run_benchmark("accuracy.py", "--quick")
-    assert docs_digest() == before, "a quick run must leave docs/ and the README alone"
+    out = quick_run_leaving_docs(run_benchmark, "accuracy.py")
     figures(r"^quick: the first (\d+) characters of the pool, the first (\d+) of the Lake runs$", out)
     for name, cls in REGISTRY.items():
         accuracy, ci = figures(rf"^{name} 5w1s: ({NUMBER}) ± ({NUMBER}) \(3 episodes, {NUMBER} s\)$", out)
@@ -113,9 +119,7 @@ def test_accuracy_quick(run_benchmark):
 @pytest.mark.slow
 @needs_omniglot
 def test_adaptation_profile_quick(run_benchmark):
-    before = docs_digest()
-    out = run_benchmark("adaptation_profile.py", "--quick")
-    assert docs_digest() == before, "a quick run must leave docs/ and the README alone"
+    out = quick_run_leaving_docs(run_benchmark, "adaptation_profile.py")
     for name in ("maml", "protomaml", "protonet"):  # a zero head, a prototype head, no inner loop
         cls = REGISTRY[name]
         steps = (0, 1, 2, 3, 5, 10, 15, 20) if cls().default_steps else (0,)

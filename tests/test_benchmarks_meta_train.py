@@ -40,13 +40,7 @@ def glyph_pool(classes=8, drawings=20, seed=0):
     return (ink * torch.randint(100, 256, ink.shape, generator=g)).to(torch.uint8)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions gain nothing from threads, and on a busy machine idle OpenMP threads spin."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.py
 
 
 @pytest.fixture(scope="module")

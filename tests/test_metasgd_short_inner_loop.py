@@ -7,14 +7,7 @@ from metademo.algorithms import MetaSGD
 
 from .test_algorithms import directional_fd, dot, make_episode, query_loss, random_direction, small
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a busy machine idle OpenMP threads spin."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny tensors: see conftest.py
 
 
 @pytest.mark.parametrize("steps", [0, 1])
