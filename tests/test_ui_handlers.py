@@ -502,7 +502,7 @@ def test_relation_networks_show_their_relation_scores_as_a_heat_map():
     expected = state.fitted.pair_scores([q[0] for q in queries])  # the API's relation scores, in (0, 1)
     assert np.allclose(np.asarray(heat.z), expected) and ((expected > 0) & (expected < 1)).all()
     assert (expected.argmax(1) == state.record.probabilities[0].argmax(1)).all()  # the ranking is the scores'
-    assert "relation score" in chart.layout.title.text and slider["interactive"] is False
+    assert "relation score" in chart.layout.title.text.replace("<br>", " ") and slider["interactive"] is False
     assert state.fitted.history == [] and "class feature maps" in status
     assert any(t.marker.symbol == "star" for t in emb.data)  # the embedding module's map
     # without queries the chart says what will appear

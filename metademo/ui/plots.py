@@ -19,10 +19,23 @@ pio.templates.default = TEMPLATE
 MAX_QUERIES_SHOWN = 30
 
 
+def _wrap(title: str, width: int = 36) -> str:
+    """A long title on lines of about ``width`` characters, so that a phone's narrow chart shows it whole."""
+    if not title or "<br>" in title or len(title) <= width:
+        return title
+    lines = [""]
+    for word in title.split(" "):
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".strip()
+    return "<br>".join(lines)
+
+
 def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
     # The legend below the chart, never over the title (as a phone's narrow chart would make them).
-    fig.update_layout(title={"text": title, "x": 0.01, "xanchor": "left"}, height=height + 60,
-                      margin={"l": 50, "r": 20, "t": 60, "b": 100},
+    fig.update_layout(title={"text": _wrap(title), "x": 0.01, "xanchor": "left"}, height=height + 60,
+                      margin={"l": 50, "r": 20, "t": 80, "b": 100},
                       legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0,
                               "xanchor": "left", "x": 0})
     return fig
