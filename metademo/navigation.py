@@ -41,7 +41,7 @@ EVAL_STEPS = 3
 
 
 def train(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
-          meta_lr: float | None = None, val_every: int = 25,
+          meta_lr: float | None = None, val_every: int = 25, train_steps: int | None = None,
           on_report: Callable[[dict], None] | None = None, progress: bool = True):
     """Meta-train the ``kind`` learner from a seeded random start; returns the trainer (its ``meta`` and ``log``).
     ``on_report`` gets every validation report (iteration, seconds, ``val_return``...)."""
@@ -53,9 +53,11 @@ def train(kind: str, out: str | None = None, iterations: int | None = None, seed
     recipe = RECIPES[kind]
     iterations = recipe["iterations"] if iterations is None else iterations
     meta_lr = recipe["meta_lr"] if meta_lr is None else meta_lr
-    command = f"python -m metademo.navigation train --kind {kind} --iterations {iterations} --seed {seed}"
+    train_steps = recipe.get("train_steps", 1) if train_steps is None else train_steps
+    command = (f"python -m metademo.navigation train --kind {kind} --iterations {iterations} --seed {seed} "
+               f"--meta-lr {meta_lr:g} --train-steps {train_steps}")
     cfg = TrainConfig(KINDS[kind], out, ways=1, shots=1, queries=0, meta_batch=META_BATCH, iterations=iterations,
-                      meta_lr=meta_lr, seed=seed, val_every=val_every, recipe=command)
+                      meta_lr=meta_lr, seed=seed, val_every=val_every, recipe=command, train_steps=train_steps)
     trainer = Trainer(cfg, progress=progress, tasks=NavigationTasks(seed))
     for report in trainer.iterate():
         if progress:
@@ -104,6 +106,8 @@ def main(argv=None) -> int:
     t.add_argument("--out-dir", default="assets")
     t.add_argument("--iterations", type=int)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--meta-lr", type=float)
+    t.add_argument("--train-steps", type=int)
     e = sub.add_parser("evaluate", help="returns after 0..3 inner steps on held-out goals")
     e.add_argument("--folder", default=None)
     e.add_argument("--goals", type=int, default=EVAL_GOALS)
@@ -112,7 +116,8 @@ def main(argv=None) -> int:
     if args.command == "train":
         for kind in args.kind or list(KINDS):
             start = time.perf_counter()
-            train(kind, f"{args.out_dir}/{KINDS[kind]}.safetensors", args.iterations, args.seed)
+            train(kind, f"{args.out_dir}/{KINDS[kind]}.safetensors", args.iterations, args.seed, args.meta_lr,
+                  train_steps=args.train_steps)
             print(f"{kind}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
         return 0
     models = load_navigation_models(args.folder)
