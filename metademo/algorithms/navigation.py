@@ -29,9 +29,8 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import torch
-
 from ..data.navigation import HORIZON, MAX_SPEED, transition
+from ..lazy import torch
 from ..networks.conv4 import Params
 from ..networks.mlp import MLP
 from .base import AdaptStep, HParams, MetaLearner, task_batched

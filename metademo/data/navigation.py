@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
-import torch
+
+from ..lazy import torch
 
 HORIZON = 100  # steps per episode
 MAX_SPEED = 0.1  # each coordinate of the velocity is clipped to [-MAX_SPEED, MAX_SPEED]

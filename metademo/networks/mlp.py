@@ -16,12 +16,10 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import torch
-import torch.nn.functional as F
-
+from ..lazy import torch
 from .conv4 import Params, linear
 
-ACTIVATIONS = {"relu": F.relu, "tanh": torch.tanh, "softplus": F.softplus}
+ACTIVATIONS = ("relu", "tanh", "softplus")  # names in torch.nn.functional (torch is imported on first use)
 
 
 @dataclass(frozen=True)
@@ -42,12 +40,13 @@ class MLP:
     def layers(self) -> int:
         return len(self.sizes) - 1
 
-    def init_params(self, seed: int = 0, dtype: torch.dtype = torch.float32) -> Params:
+    def init_params(self, seed: int = 0, dtype: torch.dtype | None = None) -> Params:
         """PyTorch's ``nn.Linear`` initialisation: weights and biases uniform in +-1/sqrt(fan_in).
 
         The non-zero biases matter for a 1-d input: with zero biases every first-layer ReLU would
         bend at x = 0, and the network would start as a function with a single kink.
         """
+        dtype = torch.float32 if dtype is None else dtype
         g = torch.Generator().manual_seed(seed)
         params: Params = {}
         for i, (fan_in, fan_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
@@ -64,7 +63,7 @@ class MLP:
         With plain parameters, ``x`` of shape (B, in) gives (B, out) and (T, B, in) gives (T, B, out).
         With task-batched parameters (leading dimension T), ``x`` must be (T, B, in).
         """
-        act = ACTIVATIONS[self.activation]
+        act = getattr(torch.nn.functional, self.activation)
         out = x
         for i in range(1, self.layers + 1):
             # (T, B, in) @ (T, in, out) is a bmm; plain weights broadcast over the task dimension.

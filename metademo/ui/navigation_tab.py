@@ -8,6 +8,10 @@ this module draws them.
 
 from __future__ import annotations
 
+import base64
+import html
+import io
+
 import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
@@ -43,6 +47,16 @@ def to_world(px: float, py: float) -> tuple[float, float]:
     """The goal (x, y) of a click at pixel (px, py) of the field."""
     x, y = px / SIZE * 2 - 1, 1 - py / SIZE * 2
     return round(float(np.clip(x, -1, 1)), 3), round(float(np.clip(y, -1, 1)), 3)
+
+
+def picture(a: np.ndarray, alt: str) -> str:
+    """A field as a plain, non-interactive <img> (the baseline's is only to look at: a clickable image
+    component would put a button around it)."""
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "PNG")
+    src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return (f'<img src="{src}" alt="{html.escape(alt)}" width="{a.shape[1]}" height="{a.shape[0]}" '
+            'style="max-width:100%;height:auto">')
 
 
 def field(goal, records: list[dict] | None = None, title: str = "") -> np.ndarray:
@@ -115,7 +129,8 @@ def nav_adapt(goal, choice=None, steps=3, seed=0, trained=None):
     curves = {label: [r["return"] for r in mine], BASELINE: [r["return"] for r in base]}
     status = f"Goal ({goal[0]:+.2f}, {goal[1]:+.2f}). Return before adapting → after {steps} steps: " + ", ".join(
         f"{name} **{c[0]:.1f} → {c[-1]:.1f}**" for name, c in curves.items())
-    return (field(goal, mine, label), field(goal, base, BASELINE), returns_figure(curves, steps), status)
+    return (field(goal, mine, label), picture(field(goal, base, BASELINE), f"{BASELINE}: paths after each step"),
+            returns_figure(curves, steps), status)
 
 
 def nav_click(goal, choice, steps, seed, trained, evt: gr.SelectData):
@@ -167,8 +182,8 @@ def build() -> None:
             with gr.Row():
                 maml_img = gr.Image(field(DEFAULT_GOAL), label="MAML: click to set the goal", interactive=False,
                                     buttons=[], elem_id="nav-field", height=SIZE, width=SIZE)
-                base_img = gr.Image(field(DEFAULT_GOAL), label=BASELINE, interactive=False,
-                                    buttons=[], elem_id="nav-baseline", height=SIZE, width=SIZE)
+                base_img = gr.HTML(picture(field(DEFAULT_GOAL), f"{BASELINE}: the field before adapting"),
+                                   label=BASELINE, elem_id="nav-baseline")
             chart = gr.Plot(label="Return per step", elem_id="nav-returns")
     gr.Markdown("### Meta-train MAML yourself (about two minutes on two CPU cores for 100 iterations)")
     with gr.Row(equal_height=False):

@@ -131,3 +131,12 @@ window.metademoClearPad = () => {
     new MutationObserver(fix).observe(document.documentElement, {childList: true, subtree: true});
     fix();
 })();
+
+// The navigation field is an image a click selects a point of: Gradio draws it as a <button> with no name
+// (axe-core: button-name). Its name says what a click does.
+(() => {
+    const fix = () => document.querySelectorAll('#nav-field button:not([aria-label])').forEach(
+        (b) => b.setAttribute('aria-label', 'The field: click to place the hidden goal'));
+    new MutationObserver(fix).observe(document.documentElement, {childList: true, subtree: true});
+    fix();
+})();
