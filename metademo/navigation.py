@@ -19,7 +19,7 @@ import argparse
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -40,11 +40,12 @@ EVAL_SEED = 2017  # held-out goals come from their own stream, never a training 
 EVAL_STEPS = 3
 
 
-def train(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
-          meta_lr: float | None = None, val_every: int = 25, train_steps: int | None = None,
-          on_report: Callable[[dict], None] | None = None, progress: bool = True):
-    """Meta-train the ``kind`` learner from a seeded random start; returns the trainer (its ``meta`` and ``log``).
-    ``on_report`` gets every validation report (iteration, seconds, ``val_return``...)."""
+def trainer_for(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
+                meta_lr: float | None = None, val_every: int = 25, train_steps: int | None = None,
+                progress: bool = True):
+    """The project's outer loop set up to meta-train the ``kind`` learner from a seeded random start, by its
+    recipe unless told otherwise: its ``iterate()`` yields every validation report (iteration, seconds,
+    ``val_return``...)."""
     from .training.tasks import NavigationTasks
     from .training.trainer import TrainConfig, Trainer
 
@@ -58,14 +59,19 @@ def train(kind: str, out: str | None = None, iterations: int | None = None, seed
                f"--meta-lr {meta_lr:g} --train-steps {train_steps}")
     cfg = TrainConfig(KINDS[kind], out, ways=1, shots=1, queries=0, meta_batch=META_BATCH, iterations=iterations,
                       meta_lr=meta_lr, seed=seed, val_every=val_every, recipe=command, train_steps=train_steps)
-    trainer = Trainer(cfg, progress=progress, tasks=NavigationTasks(seed))
+    return Trainer(cfg, progress=progress, tasks=NavigationTasks(seed))
+
+
+def train(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
+          meta_lr: float | None = None, val_every: int = 25, train_steps: int | None = None,
+          progress: bool = True):
+    """Meta-train the ``kind`` learner (:func:`trainer_for`); returns the trainer (its ``meta`` and ``log``)."""
+    trainer = trainer_for(kind, out, iterations, seed, meta_lr, val_every, train_steps, progress)
     for report in trainer.iterate():
         if progress:
             print(f"{kind} it {report['iteration']:4d}  {report['seconds']:6.1f}s  train return "
                   f"{report['train_return']:7.2f}  val return {report['val_return_before']:7.2f} -> "
                   f"{report['val_return']:7.2f}", file=sys.stderr, flush=True)
-        if on_report:
-            on_report(report)
     return trainer
 
 

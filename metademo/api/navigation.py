@@ -87,35 +87,17 @@ def meta_train_navigation(iterations: int = 60, seed: int = 0, every: int = 5) -
     ``{"iteration", "seconds", "return_before", "return_after"}`` (mean returns on fixed validation goals before
     and after one inner step) and, last, ``{"done": True, "model": checkpoint}`` (usable by
     :func:`adapt_to_goal`)."""
-    import queue
-    import threading
-
     from .. import navigation
     from ..checkpoints import Checkpoint
 
     iterations = check_whole(iterations, "iterations", 1, MAX_LIVE_ITERATIONS)
     seed = check_whole(seed, "the seed", 0, 2**32 - 1)
     every = check_whole(every, "every", 1, MAX_LIVE_ITERATIONS)
-    reports: queue.Queue = queue.Queue()
-
-    def run():
-        try:
-            trainer = navigation.train("maml", None, iterations, seed, val_every=every, progress=False,
-                                       on_report=lambda r: reports.put({
-                                           "iteration": r["iteration"], "seconds": r["seconds"],
-                                           "return_before": r["val_return_before"],
-                                           "return_after": r["val_return"]}))
-            meta = {k: v.detach().clone() for k, v in trainer.meta.items()}
-            reports.put({"done": True, "model": Checkpoint(trainer.learner.name, trainer.learner.hparams, meta,
-                                                           {"training": {"iterations": iterations, "seed": seed}})})
-        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
-            reports.put(e)
-
-    threading.Thread(target=run, daemon=True).start()
-    while True:
-        item = reports.get()
-        if isinstance(item, BaseException):
-            raise item
-        yield item
-        if item.get("done"):
-            return
+    # Trained in the caller's thread, a few iterations per report: a caller that stops reading stops training.
+    trainer = navigation.trainer_for("maml", None, iterations, seed, val_every=every, progress=False)
+    for r in trainer.iterate():
+        yield {"iteration": r["iteration"], "seconds": r["seconds"], "return_before": r["val_return_before"],
+               "return_after": r["val_return"]}
+    meta = {k: v.detach().clone() for k, v in trainer.meta.items()}
+    yield {"done": True, "model": Checkpoint(trainer.learner.name, trainer.learner.hparams, meta,
+                                             {"training": {"iterations": iterations, "seed": seed}})}
