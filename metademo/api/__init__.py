@@ -210,10 +210,11 @@ class MetaClassifier:
         steps, lr = self._steps_lr(steps, lr)
         history: list[dict] = []
         last_good = None
+        records_steps = algorithm_info(self.algorithm).adapts_by_steps
         for state in self.learner.adapt_steps(self.meta_params, x, y, len(classes), steps=steps, lr=lr):
             loss, acc = state.loss.item(), state.accuracy.item()
             diverged = not all(torch.isfinite(p).all() for p in state.params.values()) or not np.isfinite(loss)
-            if self.info.adapts_by_steps:
+            if records_steps:
                 history.append({"step": state.step, "loss": loss, "accuracy": acc})
             if diverged:
                 if last_good is not None:
@@ -248,7 +249,7 @@ class MetaClassifier:
         return x, y, classes
 
     def _steps_lr(self, steps, lr):
-        if not self.info.adapts_by_steps:
+        if not algorithm_info(self.algorithm).adapts_by_steps:
             return 0, self.default_lr if lr is None else lr  # nothing to step: any steps and lr are ignored
         steps = self.default_steps if steps is None else check_steps(steps)
         lr = self.default_lr if lr is None else check_lr(lr)

@@ -201,10 +201,10 @@ def _check_fitted_metadata(meta: dict, path: Path):
                 or isinstance(h["step"], bool) or not _is_number(h["loss"]) or not _is_number(h["accuracy"])):
             raise bad(f"step {i} of 'history' must be {{\"step\": {i}, \"loss\": <number>, \"accuracy\": "
                       "<number>}")
-    steps = algorithm_info(learner.name).adapts_by_steps
-    if steps and not step < len(history):
+    adapts_by_steps = algorithm_info(learner.name).adapts_by_steps
+    if adapts_by_steps and not step < len(history):
         raise bad(f"'step' is {step} but 'history' has {len(history)} steps")
-    if not steps and (history or step):
+    if not adapts_by_steps and (history or step):
         raise bad(f"{learner.title} has no inner steps, but 'history' or 'step' has some")
     fingerprint = meta.get("meta_fingerprint")
     if fingerprint is not None and not isinstance(fingerprint, str):
