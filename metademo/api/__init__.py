@@ -361,6 +361,7 @@ from .recording import (  # noqa: E402, F401 - part of the API
     Divergence,
     Recording,
     compare_algorithms,
+    top_class,
 )
 from .sine import (  # noqa: E402, F401 - part of the API
     SineWave,

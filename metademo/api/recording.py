@@ -70,13 +70,17 @@ def pca_basis(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, axes
 
 
+def top_class(probabilities) -> int | None:
+    """The class strictly more probable than every other, or None for a tie (as at step 0 from a zero head)."""
+    p = np.asarray(probabilities, dtype=float)
+    best = int(p.argmax())
+    return None if np.count_nonzero(p == p[best]) > 1 else best
+
+
 def _correct(probabilities: np.ndarray, answers: Sequence[int | None]) -> list[bool | None]:
-    """Per query: right (its answer strictly more probable than every other class: a tie is wrong), or None
-    where the answer is unknown."""
-    out = []
-    for p, a in zip(probabilities, answers):
-        out.append(None if a is None else bool(p[a] > np.delete(p, a).max(initial=-np.inf)))
-    return out
+    """Per query: right (its answer is the :func:`top_class`: a tie is wrong), or None where the answer is
+    unknown."""
+    return [None if a is None else top_class(p) == a for p, a in zip(probabilities, answers)]
 
 
 @dataclass(frozen=True, eq=False)

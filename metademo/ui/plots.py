@@ -11,6 +11,8 @@ import plotly.io as pio
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
+from metademo.api import top_class
+
 PALETTE = qualitative.Plotly  # 10 distinct colours, one per class
 TEMPLATE = "plotly_white"
 # The default template, applied as each figure is made: naming it in every update_layout would copy and
@@ -124,13 +126,6 @@ def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
                                line={"color": "#2f9e44", "width": 3}))
     fig = go.Figure(data=data, layout=layout)
     return _layout(fig, title)
-
-
-def top_class(probabilities, tol: float = 1e-6) -> int | None:
-    """The most probable class, or None for a tie (two classes within ``tol`` of the top)."""
-    p = np.asarray(probabilities, dtype=float)
-    best = int(p.argmax())
-    return None if np.sum(p >= p[best] - tol) > 1 else best
 
 
 def map_bounds(record, margin: float = 0.08) -> tuple[tuple[float, float], tuple[float, float]]:

@@ -157,7 +157,7 @@ def step_view(session: Session | None, step):
     correct = rec.correct(k)
     emb = plots.embedding_figure(rec.support_map[k], rec.support_labels, names, rec.centre_map[k],
                                  None if probs is None else rec.query_map[k],
-                                 None if probs is None else [plots.top_class(p) for p in probs],
+                                 None if probs is None else [api.top_class(p) for p in probs],
                                  f"Embeddings {when}<br><sup>2-D PCA, same axes for every step</sup>",
                                  centre_name=info.centre_name, bounds=plots.map_bounds(rec), correct=correct)
     if probs is None:
@@ -166,7 +166,7 @@ def step_view(session: Session | None, step):
     fig = plots.predictions_figure(rec.query_images, probs, names, rec.answers, correct)
     rows = []
     for i, (p, t, right) in enumerate(zip(probs, rec.answers, correct)):
-        best, top = int(p.argmax()), plots.top_class(p)
+        best, top = int(p.argmax()), api.top_class(p)
         rows.append([i + 1, names[best] if top is not None else TIE, f"{100 * p[best]:.1f}%",
                      "" if t is None else names[t], "" if right is None else (RIGHT if right else WRONG)])
     return fig, {"headers": PRED_HEADERS, "data": rows}, emb
