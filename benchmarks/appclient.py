@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import mimetypes
 import os
@@ -48,6 +49,21 @@ def start_app(env: dict | None = None, timeout: float = 120):
                 raise RuntimeError("the app did not start") from None
             time.sleep(0.02)
     return proc, url, time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def app_at(url: str | None = None, env: dict | None = None):
+    """The app a benchmark measures: the one at ``url``, or ``python app.py`` started for the run (its start time
+    printed) and stopped after it. Yields (url, process or None)."""
+    if url:
+        yield url, None
+        return
+    proc, url, cold = start_app(env)
+    print(f"app started in {cold:.2f} s")
+    try:
+        yield url, proc
+    finally:
+        stop_app(proc)
 
 
 def stop_app(proc) -> None:

@@ -48,7 +48,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.appclient import PageClient, memory_mb, start_app, stop_app  # noqa: E402
+from benchmarks.appclient import PageClient, app_at, memory_mb  # noqa: E402
 from benchmarks.inputs import episode, sketch  # noqa: E402
 
 MAX_CLASSES = 10  # the page's class cards (metademo.ui.common.MAX_CLASSES)
@@ -203,20 +203,12 @@ def main(argv=None):
     args.students = args.students or (2 if args.quick else 30)
     args.seconds = args.seconds if args.seconds is not None else (3.0 if args.quick else 30.0)
 
-    proc = None
-    if args.url:
-        url = args.url
-    else:
-        proc, url, cold = start_app({"METADEMO_GALLERY_DOWNLOAD": "0"})
-        print(f"app started in {cold:.2f} s")
-        # In a class the students' browsers run on their own machines: here the server goes first.
-        os.nice(CLIENT_NICE)
-        print(f"the students' clients run at nice {CLIENT_NICE}, the server at nice 0")
-    try:
-        rec, wall, memory = run_class(url, args.students, args.seconds, args.algorithm, proc.pid if proc else None)
-    finally:
+    with app_at(args.url, {"METADEMO_GALLERY_DOWNLOAD": "0"}) as (url, proc):
         if proc is not None:
-            stop_app(proc)
+            # In a class the students' browsers run on their own machines: here the server goes first.
+            os.nice(CLIENT_NICE)
+            print(f"the students' clients run at nice {CLIENT_NICE}, the server at nice 0")
+        rec, wall, memory = run_class(url, args.students, args.seconds, args.algorithm, proc.pid if proc else None)
     print(f"{args.students} students at once ({args.algorithm}, 3 inner steps), each: 3 to 5 classes of 3 "
           f"Omniglot drawings (2 uploaded, 1 drawn), Adapt, 2 queries, then {args.seconds:g} s of live preview; "
           f"wall {wall:.1f} s")

@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.appclient import start_app, stop_app  # noqa: E402
+from benchmarks.appclient import app_at  # noqa: E402
 from benchmarks.inputs import episode  # noqa: E402
 
 
@@ -43,13 +43,7 @@ def main(argv=None):
     support, labels, query = episode()
     files = support + query
     source = "Omniglot PNG files" if "images_evaluation" in Path(support[0]).parts else "synthetic glyphs"
-    proc = None
-    if args.url:
-        url = args.url
-    else:
-        proc, url, cold = start_app({"METADEMO_GALLERY_DOWNLOAD": "0"})
-        print(f"app started in {cold:.2f} s")
-    try:
+    with app_at(args.url, {"METADEMO_GALLERY_DOWNLOAD": "0"}) as (url, _):
         first = Client(url, verbose=False, ssl_verify=False)
         hash_before = first.predict(args.algorithm, api_name="/model_hash")
         latencies, errors, lock = [], [], threading.Lock()
@@ -84,9 +78,6 @@ def main(argv=None):
             t.join()
         wall = time.perf_counter() - start
         hash_after = first.predict(args.algorithm, api_name="/model_hash")
-    finally:
-        if proc is not None:
-            stop_app(proc)
     total = clients * calls
     print(f"{clients} clients x {calls} /classify calls ({args.algorithm}, 5-way 5-shot, {len(query)} queries, "
           f"{source})")
