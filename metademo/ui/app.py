@@ -16,8 +16,9 @@ import gradio as gr
 
 from metademo import api
 
-from . import classifier, compare, learn, navigation_tab, sine_tab, text, tools
+from . import classifier, compare, learn, navigation_tab, sine_tab, tools
 from .common import COMPUTE, HIDDEN_API, MAX_SESSIONS, STATE_TTL, algorithm_defaults, page_info  # noqa: F401
+from .i18n import I18N, ui
 from .models import MODELS, get_sine_models
 
 log = logging.getLogger("metademo.ui")
@@ -30,9 +31,10 @@ CSS = (Path(__file__).with_name("static") / "page.css").read_text(encoding="utf-
 
 
 def launch_options() -> dict:
-    """Keyword arguments for ``demo.launch`` that style the page (Gradio 6 takes theme and css there)."""
+    """Keyword arguments for ``demo.launch`` that style the page (Gradio 6 takes theme and css there) and
+    translate it (``i18n``: the page's texts in every language, see :mod:`metademo.ui.i18n`)."""
     return {"theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="slate"), "css": CSS,
-            "head": classifier.head()}
+            "head": classifier.head(), "i18n": I18N}
 
 
 def warm_up() -> threading.Thread:
@@ -58,19 +60,19 @@ def build_app() -> gr.Blocks:
                    delete_cache=(3600, 7200)) as demo:
         with gr.Row():
             with gr.Column(scale=4):
-                gr.Markdown(text.HEADER)
+                gr.Markdown(ui.HEADER)
             with gr.Column(scale=1, min_width=220):
                 device = gr.Markdown("Models run on: …", elem_id="device-info")
         with gr.Tabs():
-            with gr.Tab("Few-shot classifier", id="classifier"):
+            with gr.Tab(ui.TABS["classifier"], id="classifier"):
                 algorithm, steps, lr, algo_note, gallery_md = classifier.build()
-            with gr.Tab("Compare algorithms", id="compare"):
+            with gr.Tab(ui.TABS["compare"], id="compare"):
                 compare.build()
-            with gr.Tab("Sine-wave regression (classroom)", id="sine"):
+            with gr.Tab(ui.TABS["sine"], id="sine"):
                 sine_tab.build()
-            with gr.Tab("2-D navigation (reinforcement)", id="navigation"):
+            with gr.Tab(ui.TABS["navigation"], id="navigation"):
                 navigation_tab.build()
-            with gr.Tab("Learn", id="learn"):
+            with gr.Tab(ui.TABS["learn"], id="learn"):
                 accuracy = learn.build()
         # For programs and agents (and the MCP tool): the whole task in one JSON request, images as data URLs.
         gr.api(tools.classify_images, api_name="classify_images", **COMPUTE)

@@ -30,6 +30,7 @@ from .common import (
     STATE_TTL,
     show_classes,
 )
+from .i18n import ui
 from .outer_loop import choose_algorithm, meta_train
 from .saving import download_classifier, download_task, open_task
 from .session import PRED_HEADERS, YOURS, adapt, classify_queries, live_preview_pad, live_preview_photo, step_chart
@@ -62,53 +63,53 @@ def _example_gallery(label: str, elem_id: str, columns: int = 4) -> gr.Gallery:
 
 def _capture_buttons(prefix: str):
     with gr.Row(elem_classes="small-buttons"):  # one row that wraps (page.css)
-        upload = gr.UploadButton(text.LABELS["upload"], file_count="multiple", file_types=["image"], size="sm",
+        upload = gr.UploadButton(ui.LABELS["upload"], file_count="multiple", file_types=["image"], size="sm",
                                  elem_id=f"{prefix}-upload")
-        draw = gr.Button(text.LABELS["drawing"], size="sm", elem_id=f"{prefix}-draw")
-        photo = gr.Button(text.LABELS["photo"], size="sm", elem_id=f"{prefix}-photo")
-        pick = gr.Button(text.LABELS["gallery"], size="sm", elem_id=f"{prefix}-pick")
-        remove = gr.Button(text.LABELS["remove"], size="sm", variant="secondary", elem_id=f"{prefix}-remove")
-        clear = gr.Button(text.LABELS["clear"], size="sm", variant="secondary", elem_id=f"{prefix}-clear")
+        draw = gr.Button(ui.LABELS["drawing"], size="sm", elem_id=f"{prefix}-draw")
+        photo = gr.Button(ui.LABELS["photo"], size="sm", elem_id=f"{prefix}-photo")
+        pick = gr.Button(ui.LABELS["gallery"], size="sm", elem_id=f"{prefix}-pick")
+        remove = gr.Button(ui.LABELS["remove"], size="sm", variant="secondary", elem_id=f"{prefix}-remove")
+        clear = gr.Button(ui.LABELS["clear"], size="sm", variant="secondary", elem_id=f"{prefix}-clear")
     return upload, draw, photo, pick, remove, clear
 
 
 def build():
     """The tab's layout and wiring (inside a ``gr.Tab``). Returns what the page fills on load."""
-    gr.Markdown(text.CLASSIFIER_INTRO)
+    gr.Markdown(ui.CLASSIFIER_INTRO)
     gallery_md = gr.Markdown(text.gallery_notice("synthetic", "loading"), elem_id="gallery-source")
     session = gr.State(None, time_to_live=STATE_TTL)
     prepared = gr.State({}, time_to_live=STATE_TTL)  # the visitor's uploads, each preprocessed once
     frame = gr.Textbox(visible=False, elem_id="webcam-frame")  # filled in the browser by GRAB
     pad_frame = gr.Textbox(visible=False, elem_id="pad-frame")  # filled in the browser by PAD_FRAME
     # pressed by classifier.js
-    pad_preview = gr.Button(text.LABELS["pad_preview"], visible="hidden", elem_id="pad-preview")
+    pad_preview = gr.Button(ui.LABELS["pad_preview"], visible="hidden", elem_id="pad-preview")
 
     # The projector layout: capture and the class cards on the left, Adapt, the live preview and the curve on
     # the right (as Teachable Machine keeps classes, training and preview side by side); one column on a phone.
     with gr.Row(equal_height=False, elem_id="workbench"):
         with gr.Column(scale=3, min_width=320, elem_id="capture-and-classes"):
-            gr.Markdown(text.HEADINGS["capture"])
+            gr.Markdown(ui.HEADINGS["capture"])
             with gr.Row(equal_height=False):
                 with gr.Column(min_width=240):
-                    sketch = gr.Sketchpad(label=text.LABELS["pad"], type="numpy", image_mode="RGBA",
+                    sketch = gr.Sketchpad(label=ui.LABELS["pad"], type="numpy", image_mode="RGBA",
                                           canvas_size=(300, 300), layers=False, height=250, elem_id="sketchpad",
                                           brush=gr.Brush(default_size=10, colors=["#000000"], color_mode="fixed"))
-                    gr.Markdown(text.SKETCH_HELP, elem_classes="help")
+                    gr.Markdown(ui.SKETCH_HELP, elem_classes="help")
                 with gr.Column(min_width=240):
-                    webcam = gr.Image(label=text.LABELS["webcam"], sources=["webcam"], type="numpy", height=250,
+                    webcam = gr.Image(label=ui.LABELS["webcam"], sources=["webcam"], type="numpy", height=250,
                                       elem_id="webcam", webcam_options=gr.WebcamOptions(mirror=False))
-                    gr.Markdown(text.WEBCAM_HELP, elem_classes="help")
+                    gr.Markdown(ui.WEBCAM_HELP, elem_classes="help")
 
-            gr.Markdown(text.HEADINGS["classes"])
-            gr.Markdown(text.CAPTURE_HELP, elem_classes="help")
+            gr.Markdown(ui.HEADINGS["classes"])
+            gr.Markdown(ui.CAPTURE_HELP, elem_classes="help")
             blocks, names, galleries, selections, buttons = [], [], [], [], []
             with gr.Row(equal_height=False):
                 for i in range(MAX_CLASSES):
                     with gr.Column(visible=i < DEFAULT_CLASSES, min_width=220, elem_classes="class-block",
                                    elem_id=f"class-{i + 1}") as block:
-                        names.append(gr.Textbox(value=f"class {i + 1}", label=text.LABELS["class_name"].format(i + 1),
+                        names.append(gr.Textbox(value=f"class {i + 1}", label=ui.LABELS["class_name"].format(i + 1),
                                                 max_lines=1, elem_id=f"class-{i + 1}-name"))
-                        galleries.append(_example_gallery(text.LABELS["class_examples"].format(i + 1),
+                        galleries.append(_example_gallery(ui.LABELS["class_examples"].format(i + 1),
                                                           f"class-{i + 1}-gallery"))
                         buttons.append(_capture_buttons(f"class-{i + 1}"))
                         selections.append(gr.State(None))
@@ -116,71 +117,71 @@ def build():
 
             with gr.Row():  # below the cards, as "add a class" is in Teachable Machine
                 n_classes = gr.Slider(MIN_CLASSES, MAX_CLASSES, value=DEFAULT_CLASSES, step=1,
-                                      label=text.LABELS["num_classes"], info=text.INFO["num_classes"],
+                                      label=ui.LABELS["num_classes"], info=ui.INFO["num_classes"],
                                       elem_id="n-classes")
-                k_gallery = gr.Slider(1, 20, value=5, step=1, label=text.LABELS["k_gallery"],
-                                      info=text.INFO["k_gallery"], elem_id="k-gallery")
+                k_gallery = gr.Slider(1, 20, value=5, step=1, label=ui.LABELS["k_gallery"],
+                                      info=ui.INFO["k_gallery"], elem_id="k-gallery")
 
         with gr.Column(scale=2, min_width=320, elem_id="adapt-and-preview"):
-            gr.Markdown(text.HEADINGS["adapt"])
-            algorithm = gr.Dropdown(choices=[*text.ALGORITHMS, YOURS], value="maml", label=text.LABELS["algorithm"],
-                                    info=text.INFO["algorithm"], elem_id="algorithm")
+            gr.Markdown(ui.HEADINGS["adapt"])
+            algorithm = gr.Dropdown(choices=[*text.ALGORITHMS, YOURS], value="maml", label=ui.LABELS["algorithm"],
+                                    info=ui.INFO["algorithm"], elem_id="algorithm")
             with gr.Row():
-                steps = gr.Slider(0, MAX_STEPS, value=3, step=1, label=text.LABELS["steps"], info=text.INFO["steps"],
+                steps = gr.Slider(0, MAX_STEPS, value=3, step=1, label=ui.LABELS["steps"], info=ui.INFO["steps"],
                                   elem_id="steps", min_width=160)
-                lr = gr.Number(value=0.4, label=text.LABELS["lr"], info=text.INFO["lr"], minimum=0,
+                lr = gr.Number(value=0.4, label=ui.LABELS["lr"], info=ui.INFO["lr"], minimum=0,
                                maximum=MAX_LR, step=0.05, elem_id="lr", min_width=160)
-            adapt_btn = gr.Button(text.LABELS["adapt"], variant="primary", elem_id="adapt")
+            adapt_btn = gr.Button(ui.LABELS["adapt"], variant="primary", elem_id="adapt")
             algo_note = gr.Markdown(text.ALGORITHM_NOTES["maml"], elem_id="algorithm-note", elem_classes="help")
-            live = gr.Label(label=text.LABELS["live"], num_top_classes=10, elem_id="live-preview")
-            gr.Markdown(text.LIVE_HELP, elem_classes="help")
-            adapt_plot = gr.Plot(label=text.LABELS["adapt_plot"], elem_id="adapt-plot")
+            live = gr.Label(label=ui.LABELS["live"], num_top_classes=10, elem_id="live-preview")
+            gr.Markdown(ui.LIVE_HELP, elem_classes="help")
+            adapt_plot = gr.Plot(label=ui.LABELS["adapt_plot"], elem_id="adapt-plot")
             adapt_status = gr.Markdown(elem_id="adapt-status")
-            step = gr.Slider(0, 1, value=0, step=1, label=text.LABELS["step"], info=text.INFO["step_shown"],
+            step = gr.Slider(0, 1, value=0, step=1, label=ui.LABELS["step"], info=ui.INFO["step_shown"],
                              interactive=False, elem_id="step-slider")
 
-    gr.Markdown(text.HEADINGS["queries"])
+    gr.Markdown(ui.HEADINGS["queries"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300, elem_classes="class-block", elem_id="queries-block"):
-            queries = _example_gallery(text.LABELS["queries"], "queries", columns=6)
+            queries = _example_gallery(ui.LABELS["queries"], "queries", columns=6)
             q_buttons = _capture_buttons("queries")
-            classify_btn = gr.Button(text.LABELS["classify"], size="sm", variant="primary", elem_id="classify")
-            gr.Markdown(text.QUERY_HELP, elem_classes="help")
+            classify_btn = gr.Button(ui.LABELS["classify"], size="sm", variant="primary", elem_id="classify")
+            gr.Markdown(ui.QUERY_HELP, elem_classes="help")
         with gr.Column(scale=2, min_width=300):
-            pred_plot = gr.Plot(label=text.LABELS["pred_plot"], elem_id="predictions-plot")
-            pred_table = gr.Dataframe(headers=PRED_HEADERS, interactive=False, label=text.LABELS["pred_table"],
+            pred_plot = gr.Plot(label=ui.LABELS["pred_plot"], elem_id="predictions-plot")
+            pred_table = gr.Dataframe(headers=PRED_HEADERS, interactive=False, label=ui.LABELS["pred_table"],
                                       elem_id="predictions-table")
-    embed_plot = gr.Plot(label=text.LABELS["embed_plot"], elem_id="embedding-plot")
+    embed_plot = gr.Plot(label=ui.LABELS["embed_plot"], elem_id="embedding-plot")
 
-    gr.Markdown(text.HEADINGS["save"])
+    gr.Markdown(ui.HEADINGS["save"])
     with gr.Row(equal_height=False):
         with gr.Column(min_width=260):
-            save_btn = gr.Button(text.LABELS["download_task"], elem_id="download-task")
-            open_btn = gr.UploadButton(text.LABELS["open_task"], file_types=[".zip"], file_count="single",
+            save_btn = gr.Button(ui.LABELS["download_task"], elem_id="download-task")
+            open_btn = gr.UploadButton(ui.LABELS["open_task"], file_types=[".zip"], file_count="single",
                                        elem_id="open-task")
-            gr.Markdown(text.TASK_HELP, elem_classes="help")
+            gr.Markdown(ui.TASK_HELP, elem_classes="help")
         with gr.Column(min_width=260):
-            export_btn = gr.Button(text.LABELS["download_classifier"], elem_id="download-classifier")
-            gr.Markdown(text.EXPORT_HELP, elem_classes="help")
+            export_btn = gr.Button(ui.LABELS["download_classifier"], elem_id="download-classifier")
+            gr.Markdown(ui.EXPORT_HELP, elem_classes="help")
         with gr.Column(min_width=260):
             # The file of the last download: pressed by the page itself right after it is written (SAVE), so one
             # click of a Download button saves it.
-            files = gr.DownloadButton(text.LABELS["save_again"], visible="hidden", elem_id="download-file",
+            files = gr.DownloadButton(ui.LABELS["save_again"], visible="hidden", elem_id="download-file",
                                       size="sm")
             task_status = gr.Markdown(elem_id="task-status")
 
-    gr.Markdown(text.HEADINGS["outer"])
-    gr.Markdown(text.OUTER_LOOP_HELP, elem_classes="help")
+    gr.Markdown(ui.HEADINGS["outer"])
+    gr.Markdown(ui.OUTER_LOOP_HELP, elem_classes="help")
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
             live_algo = gr.Radio([(TITLES[n], n) for n in api.LIVE_ALGORITHMS], value=api.LIVE_ALGORITHMS[0],
-                                 label=text.LABELS["live_algorithm"], info=text.INFO["live_algorithm"],
+                                 label=ui.LABELS["live_algorithm"], info=ui.INFO["live_algorithm"],
                                  elem_id="live-algorithm")
-            seconds = gr.Slider(20, 120, value=60, step=10, label=text.LABELS["live_seconds"],
-                                info=text.INFO["live_seconds"], elem_id="live-seconds")
-            train_btn = gr.Button(text.LABELS["meta_train"], variant="primary", elem_id="meta-train")
+            seconds = gr.Slider(20, 120, value=60, step=10, label=ui.LABELS["live_seconds"],
+                                info=ui.INFO["live_seconds"], elem_id="live-seconds")
+            train_btn = gr.Button(ui.LABELS["meta_train"], variant="primary", elem_id="meta-train")
         with gr.Column(scale=2, min_width=300):
-            outer_plot = gr.Plot(label=text.LABELS["outer_plot"], elem_id="outer-plot")
+            outer_plot = gr.Plot(label=ui.LABELS["outer_plot"], elem_id="outer-plot")
             outer_status = gr.Markdown(elem_id="outer-status")
     trained = gr.State(None, time_to_live=STATE_TTL)
     q_selection = gr.State(None)

@@ -95,8 +95,8 @@ LABELS = {
     "pad_preview": "Preview the pad",
     "num_classes": "Number of classes",
     "k_gallery": "Drawings per gallery pick (K)",
-    "class_name": "Class {}: name",
-    "class_examples": "Class {}: examples",
+    "class_name": "Class {n}: name",
+    "class_examples": "Class {n}: examples",
     "upload": "Upload", "drawing": "Drawing", "photo": "Photo", "gallery": "Gallery",
     "remove": "Remove selected", "clear": "Clear",
     "algorithm": "Algorithm",
@@ -143,14 +143,10 @@ INFO = {
 
 def _note(info) -> str:
     if info.pair_score_label:
-        return (info.summary + " Steps and learning rate do not apply; the chart shows each query's "
-                f"{info.pair_score_label} with each class, and the embedding map what its embedding module does.")
+        return MESSAGES["note_pair"].format(summary=info.summary, label=info.pair_score_label)
     if not info.adapts_by_steps:
-        return info.summary + " Steps and learning rate do not apply; the embedding map shows what it does."
-    return info.summary + f" Each task starts from {info.head_description}."
-
-
-ALGORITHM_NOTES = {name: _note(info) for name, info in INFO_OF.items()}
+        return MESSAGES["note_metric"].format(summary=info.summary)
+    return MESSAGES["note_steps"].format(summary=info.summary, head=info.head_description)
 
 LEARN_TEMPLATE = """\
 ## What is meta-learning?
@@ -209,6 +205,7 @@ def _families() -> str:
 LEARN = LEARN_TEMPLATE.format(
     algorithms=_families(),
     zero_head=_titles("zero"), prototype_head=_titles("prototype"))
+HEADER_TEMPLATE = HEADER
 HEADER = HEADER.format(count=len(INFO_OF))
 
 _PICTURES = (  # (row, few-shot classification, sine-wave regression, 2-D navigation)
@@ -257,6 +254,127 @@ You can also try it in the form below.
 """
 
 
+#: The tabs' names.
+TABS = {"classifier": "Few-shot classifier", "compare": "Compare algorithms",
+        "sine": "Sine-wave regression (classroom)", "navigation": "2-D navigation (reinforcement)", "learn": "Learn"}
+
+#: Texts the page builds while it answers (status lines, messages, charts): ``str.format`` templates.
+MESSAGES = {
+    # the Learn tab's and the algorithm notes' pieces (filled with the registry's descriptions)
+    "learn_family": "**Those that {what}:**",
+    "and": " and ",
+    "note_pair": ("{summary} Steps and learning rate do not apply; the chart shows each query's {label} with each "
+                  "class, and the embedding map what its embedding module does."),
+    "note_metric": "{summary} Steps and learning rate do not apply; the embedding map shows what it does.",
+    "note_steps": "{summary} Each task starts from {head}.",
+    "checkpoint_defaults": " Checkpoint defaults: {steps} steps, learning rate {lr:g}.",
+    "device": "Models run on **{type}**",
+    "device_threads": " ({threads} threads)",
+    "device_bfloat16": ", inner steps in bfloat16",
+    "generic_error": "Something went wrong on the server (it has been logged). Please try again.",
+    # the predictions table, right and wrong
+    "col_query": "query", "col_prediction": "prediction", "col_confidence": "confidence",
+    "col_answer": "right answer", "col_correct": "correct?",
+    "right": RIGHT, "wrong": WRONG, "tie": TIE,
+    "yours": "Your meta-trained model",
+    "image": "image",
+    # Adapt and the steps
+    "not_adapted": "Press 'Adapt' first: the model has not learned your classes yet.",
+    "classes_range": "Use from {low} to {high} classes, got {count}.",
+    "same_name": "Two classes are called {name!r}: give each class its own name.",
+    "no_examples": ("Class {n} ({name!r}) has no examples yet: upload some, add a drawing or a photo, or press "
+                    "'Gallery'."),
+    "too_many_examples": "Class {n} ({name!r}) has {count} examples; at most {limit} per class are used. Remove some.",
+    "bad_example": "Class {n} ({name!r}), example {k}: {reason}",
+    "bad_query": "Query {n} ({name}): {reason}",
+    "map_after_adapt": "The embedding map appears after Adapt.",
+    "before_adapting": "before adapting (step 0)",
+    "after_one_step": "after 1 inner step",
+    "after_steps": "after {n} inner steps",
+    "no_inner_steps": "no inner steps",
+    "map_title": "Embeddings {when}<br><sup>2-D PCA, same axes for every step</sup>",
+    "add_queries": "Add queries (upload, draw, photo or gallery) to see predictions.",
+    "pair_title": "{title}: the {label} of each query with each class (no inner steps)",
+    "no_steps_scores": "{title} has no inner steps. Add queries to see their {label} with each class.",
+    "no_steps_map": "{title} has no inner steps: the map below shows what it does.",
+    "adapting_title": "{title} adapting to your {count} classes",
+    "not_trained": "You have not meta-trained a model yet: press 'Meta-train' in section 6 first.",
+    "diverged": ("The adaptation diverged at step {step}: the learning rate {lr:g} is too large. The predictions use "
+                 "step {used}, the last good one. Try a smaller learning rate."),
+    "exploded": ("The support loss exploded (up to {peak:.3g}, from {start:.3g}): the learning rate {lr:g} is too "
+                 "large, so the steps overshoot. Try a smaller learning rate."),
+    "adapting": "Adapting",
+    "step_status": "**{title}**: step {step} of {steps} · support loss {loss:.3f}",
+    "adapted_status": ("**{title}** adapted to {classes} classes from {examples} examples: {steps} steps of learning "
+                       "rate {lr:g} in {ms:.0f} ms. Support accuracy {accuracy:.0f}%, loss {loss:.3f}. Move the "
+                       "*step* slider to see each step."),
+    "fitted_status": "**{title}**: {fitted_as} for {classes} classes from {examples} examples in {ms:.0f} ms (no "
+                     "inner steps).",
+    # capture
+    "no_ink": ("No clear ink in the photo. The models know handwritten characters: hold up one character drawn "
+               "with a dark, thick pen on white paper, filling the middle of the picture, and try again."),
+    "no_camera": ("The webcam is not on: press the camera picture above the class cards, allow the browser to use "
+                  "the camera, then press Photo again."),
+    "empty_pad": ("The drawing pad is empty: draw a character on it first (if you just drew one, it may still be "
+                  "saving: wait a second and press Drawing again)."),
+    "kept_some": "At most {limit} images here; kept {room} of the {count} new ones.",
+    "skipped": "Skipped what is not a usable image: {files}",
+    "full": "At most {limit} images here: remove one first.",
+    "select_first": "Click an image first to select it, then press 'Remove selected'.",
+    "gallery_first": ("Fill at least one class with 'Gallery' first: the gallery queries are new drawings of those "
+                      "characters, so the right answers are known."),
+    # save and share
+    "task_needs_examples": "Class {n} ({name!r}) has no examples yet: a task needs examples of every class.",
+    "choose_task": "Choose a task file (.zip) saved with 'Download task'.",
+    "task_classes": ("This task has {count} classes; the page shows {low} to {high} (in Python, metademo.load_task "
+                     "opens it with up to {most})."),
+    "opened_task": ("Opened a task with {count} classes ({names}), {examples} examples and {queries} queries. Press "
+                    "**Adapt**."),
+    "nothing_to_download": "Press 'Adapt' first: there is no adapted classifier to download yet.",
+    # the outer loop
+    "train_first": ("⚠️ You have not meta-trained a model yet: press **Meta-train** in section 6, then adapt with it "
+                    "here."),
+    "your_model": "Your model: {note}. ",
+    "live_runs": "Live meta-training runs {titles}.",
+    "busy": ("Someone is meta-training a model right now (one at a time, as it takes all the processor). Try again "
+             "in a minute."),
+    "loading_alphabets": "Loading the training alphabets",
+    "meta_training_title": "Meta-training {title} from a random start",
+    "meta_training": "Meta-training",
+    "iteration_status": ("Iteration {iteration} · {seconds:.0f} s of training · validation accuracy "
+                         "**{accuracy:.0f}%** on unseen characters · data: {data}"),
+    "done_status": ("Done: {iteration} outer-loop iterations in {seconds:.0f} s; validation accuracy from "
+                    "{start:.0f}% (random start) to **{accuracy:.0f}%**. *{yours}* is now chosen in section 3: press "
+                    "**Adapt** to use it on your classes, beside the pretrained ones."),
+    # charts
+    "inner_step": "inner step",
+    "loss_axis": "loss (cross-entropy)",
+    "loss_axis_log": "loss (cross-entropy, log scale)",
+    "accuracy_axis": "accuracy (%)",
+    "chance": "chance ({percent:.0f}%)",
+    "uniform_loss": "loss of a uniform guess (ln {n})",
+    "diverged_mark": "diverged",
+    "support_loss": "support loss",
+    "support_accuracy": "support accuracy (%)",
+    "query_accuracy": "query accuracy (%)",
+    "queries_trace": "queries",
+    "axis_1": "principal axis 1",
+    "axis_2": "principal axis 2",
+    "tie_mark": " (tie)",
+    "query_row": "Query {n}: <b>{shown}</b> ({percent:.0f}%)",
+    "it_is": " (it is {name})",
+    "query": "query",
+    "class": "class",
+    "validation_trace": "validation: 5-way 1-shot tasks of unseen characters (%)",
+    "training_trace": "training tasks (%)",
+    "outer_axis": "outer-loop iteration (one meta-batch of tasks each)",
+    "outer_accuracy_axis": "query accuracy after adapting (%)",
+}
+
+#: Static texts with a number in them ({n}), and how many numbers the page uses: one browser key per number.
+NUMBERED = {"label_class_name": 10, "label_class_examples": 10}
+
+
 def accuracy_markdown(path: Path | None = None) -> str:
     """The accuracy table written by the benchmark (``docs/accuracy.md``), or a "not measured yet" note."""
     path = ACCURACY_FILE if path is None else Path(path)
@@ -267,13 +385,35 @@ def accuracy_markdown(path: Path | None = None) -> str:
     return text or ACCURACY_MISSING
 
 
-def gallery_notice(kind: str, status: str) -> str:
-    """One line saying where the gallery's characters come from."""
+GALLERY_OMNIGLOT = ("Gallery: **Omniglot evaluation alphabets** (659 characters the models never saw during "
+                    "meta-training).")
+GALLERY_SYNTHETIC = "Gallery: **synthetic glyphs** (made-up characters drawn by a program)."
+GALLERY_LOADING = "Omniglot is being loaded; the gallery switches over when it is ready."
+GALLERY_DOWNLOADING = "Omniglot is not on this machine; downloading the evaluation set in the background."
+GALLERY_UNAVAILABLE = "Omniglot is not available on this machine."
+
+
+def gallery_notice(kind: str, status: str, tr=None) -> str:
+    """One line saying where the gallery's characters come from (``tr(key)``: the texts in a language)."""
+    tr = tr or (lambda key: STATIC[key])
     if kind == "omniglot":
-        return ("Gallery: **Omniglot evaluation alphabets** (659 characters the models never saw during "
-                "meta-training).")
-    extra = {
-        "loading": "Omniglot is being loaded; the gallery switches over when it is ready.",
-        "downloading": "Omniglot is not on this machine; downloading the evaluation set in the background.",
-    }.get(status, "Omniglot is not available on this machine.")
-    return f"Gallery: **synthetic glyphs** (made-up characters drawn by a program). {extra}"
+        return tr("gallery_omniglot")
+    extra = tr({"loading": "gallery_loading", "downloading": "gallery_downloading"}.get(status, "gallery_unavailable"))
+    return f"{tr('gallery_synthetic')} {extra}"
+
+
+#: Every static text that is not in HEADINGS, LABELS or INFO, by key (``header`` and ``learn`` are filled in
+#: with the registry's algorithms in each language by :mod:`~metademo.ui.i18n`).
+STATIC = {
+    "header": HEADER_TEMPLATE, "classifier_intro": CLASSIFIER_INTRO, "sketch_help": SKETCH_HELP,
+    "webcam_help": WEBCAM_HELP, "live_help": LIVE_HELP, "capture_help": CAPTURE_HELP, "query_help": QUERY_HELP,
+    "task_help": TASK_HELP, "outer_loop_help": OUTER_LOOP_HELP, "export_help": EXPORT_HELP,
+    "compare_intro": COMPARE_INTRO, "sine_intro": SINE_INTRO, "sine_train_help": SINE_TRAIN_HELP,
+    "learn": LEARN_TEMPLATE, "three_pictures": THREE_PICTURES, "accuracy_missing": ACCURACY_MISSING,
+    "api_help": API_HELP.replace("{url}", "http://127.0.0.1:7860/"),
+    "gallery_omniglot": GALLERY_OMNIGLOT, "gallery_synthetic": GALLERY_SYNTHETIC,
+    "gallery_loading": GALLERY_LOADING, "gallery_downloading": GALLERY_DOWNLOADING,
+    "gallery_unavailable": GALLERY_UNAVAILABLE,
+    **{f"tab_{key}": value for key, value in TABS.items()},
+}
+ALGORITHM_NOTES = {name: _note(info) for name, info in INFO_OF.items()}

@@ -1,0 +1,4 @@
+"""The page in fr (see metademo.ui.i18n)."""
+
+STRINGS = {}
+ALGORITHMS = {}
