@@ -32,19 +32,13 @@ from .common import (
     remember,
     whole,
 )
-
-NO_INK = ("No clear ink in the photo. The models know handwritten characters: hold up one character drawn "
-          "with a dark, thick pen on white paper, filling the middle of the picture, and try again.")
-NO_CAMERA = ("The webcam is not on: press the camera picture above the class cards, allow the browser to use "
-             "the camera, then press Photo again.")
-EMPTY_PAD = ("The drawing pad is empty: draw a character on it first (if you just drew one, it may still be "
-             "saving: wait a second and press Drawing again).")
+from .i18n import t
 
 
 def _room(current: list, added: list, limit: int) -> list:
     room = max(limit - len(current), 0)
     if len(added) > room:
-        gr.Warning(f"At most {limit} images here; kept {room} of the {len(added)} new ones.")
+        gr.Warning(t("kept_some", limit=limit, room=room, count=len(added)))
         added = added[:room]
     return current + added
 
@@ -67,7 +61,7 @@ def add_uploads(files, examples, prepared=None, limit: int = MAX_EXAMPLES):
         added.append((str(path), file_name(path)))
         prepared = remember(prepared, path, image)
     if skipped:
-        gr.Warning("Skipped what is not a usable image: " + "; ".join(skipped))
+        gr.Warning(t("skipped", files="; ".join(skipped)))
     return _room(current, added, limit), prepared if prepared is not None else {}
 
 
@@ -88,7 +82,7 @@ def add_drawing(sketch, examples, limit: int = MAX_EXAMPLES):
     except ValueError:
         img = None
     if img is None or not _has_ink(img):
-        gr.Warning(EMPTY_PAD)
+        gr.Warning(t("empty_pad"))
         return gr.skip()
     return _append(examples, api.crop_to_ink(img), "drawing", limit)
 
@@ -102,10 +96,10 @@ def add_photo(frame, snapshot, examples, limit: int = MAX_EXAMPLES):
     if img is None and snapshot is not None:
         img = api.webcam_photo(snapshot)
     if img is None:
-        gr.Warning(NO_CAMERA)
+        gr.Warning(t("no_camera"))
         return gr.skip()
     if not _has_ink(img):
-        gr.Warning(NO_INK)
+        gr.Warning(t("no_ink"))
         return gr.skip()
     return _append(examples, img, "photo", limit)
 
@@ -114,7 +108,7 @@ def _append(examples, img, caption: str, limit: int):
     """The examples with one more image, or a warning (and no change) when the list is full."""
     current = items(examples)
     if len(current) >= limit:
-        gr.Warning(f"At most {limit} images here: remove one first.")
+        gr.Warning(t("full", limit=limit))
         return gr.skip()
     return current + [(img, caption)]
 
@@ -146,7 +140,7 @@ def remove_selected(examples, selected):
     """Remove the selected example; returns the examples and a cleared selection."""
     current = items(examples)
     if not isinstance(selected, int) or not 0 <= selected < len(current):
-        gr.Warning("Click an image first to select it, then press 'Remove selected'.")
+        gr.Warning(t("select_first"))
         return gr.skip(), None
     return current[:selected] + current[selected + 1:], None
 
@@ -196,7 +190,6 @@ def queries_from_gallery(queries, n_classes, *class_examples):
             j = int(rng.choice(free))
             added.append((source.drawing(i, j), api.drawing_key(chars[0], j)))
     if not added:
-        gr.Warning("Fill at least one class with 'Gallery' first: the gallery queries are new drawings of "
-                   "those characters, so the right answers are known.")
+        gr.Warning(t("gallery_first"))
         return gr.skip()
     return _room(current, added, MAX_QUERIES)

@@ -27,8 +27,9 @@ import numpy as np
 from metademo import api
 from metademo.api import MAX_IMAGES, MAX_LR, MAX_STEPS, Preprocessed  # noqa: F401 - re-exported for the tabs
 
+from .i18n import algorithm_note, t
 from .models import MODELS
-from .text import ALGORITHM_NOTES, ALGORITHMS, accuracy_markdown, gallery_notice
+from .text import ALGORITHMS, accuracy_markdown, gallery_notice
 
 log = logging.getLogger("metademo.ui")
 
@@ -117,7 +118,7 @@ def friendly(fn):
         if isinstance(e, (ValueError, FileNotFoundError)):
             return user_error(message_of(e))
         log.exception("unexpected error in %s", fn.__name__)
-        return gr.Error(GENERIC_ERROR, print_exception=False)
+        return gr.Error(t("generic_error"), print_exception=False)
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
@@ -212,20 +213,20 @@ def file_name(path) -> str:
 def device_markdown() -> str:
     """Which device the models run on."""
     device = api.device_info()
-    text = f"Models run on **{device.type}**"
+    text = t("device", type=device.type)
     if device.name:
         text += f" ({device.name})"
     elif device.threads:
-        text += f" ({device.threads} threads)"
+        text += t("device_threads", threads=device.threads)
     if device.precision == "bfloat16":
-        text += ", inner steps in bfloat16"
+        text += t("device_bfloat16")
     return text + f" · PyTorch {device.torch_version}"
 
 
 @friendly
 def gallery_status() -> str:
     """Where the gallery's drawings come from, in one line."""
-    return gallery_notice(api.GALLERY.kind, api.GALLERY.status)
+    return gallery_notice(api.GALLERY.kind, api.GALLERY.status, t)
 
 
 @friendly
@@ -249,7 +250,7 @@ def show_classes(n_classes) -> list[dict]:
 def algorithm_defaults(algorithm) -> tuple[dict, dict, str]:
     """Default inner steps and learning rate of the chosen algorithm's checkpoint, and a note on it."""
     name = algorithm_name(algorithm)
-    note = ALGORITHM_NOTES[name]
+    note = algorithm_note(name)
     try:
         info = MODELS.get(name).info  # the checkpoint's own defaults
     except FileNotFoundError as e:
@@ -259,7 +260,7 @@ def algorithm_defaults(algorithm) -> tuple[dict, dict, str]:
         return (gr.update(value=0, interactive=False), gr.update(value=None, interactive=False), note)
     steps, lr = info.default_steps, info.default_lr
     return (gr.update(value=int(steps), interactive=True), gr.update(value=float(lr), interactive=True),
-            note + f" Checkpoint defaults: {steps} steps, learning rate {lr:g}.")
+            note + t("checkpoint_defaults", steps=steps, lr=lr))
 
 
 

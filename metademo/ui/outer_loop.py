@@ -10,8 +10,9 @@ import gradio as gr
 
 from metademo import api
 
-from . import plots, text
+from . import plots
 from .common import algorithm_defaults, algorithm_name, friendly, user_error, whole
+from .i18n import algorithm_note, t
 from .session import YOURS
 from .text import TITLES
 
@@ -24,10 +25,9 @@ def choose_algorithm(algorithm, trained):
     if algorithm != YOURS[1]:
         return algorithm_defaults(algorithm)
     if trained is None:
-        return gr.skip(), gr.skip(), ("⚠️ You have not meta-trained a model yet: press **Meta-train** in section 6, "
-                                      "then adapt with it here.")
+        return gr.skip(), gr.skip(), t("train_first")
     info = trained.info
-    note = f"Your model: {trained.metadata.get('note', '')}. " + text.ALGORITHM_NOTES[trained.algorithm]
+    note = t("your_model", note=trained.metadata.get("note", "")) + algorithm_note(trained.algorithm)
     if not info.adapts_by_steps:
         return gr.update(value=0, interactive=False), gr.update(value=None, interactive=False), note
     return (gr.update(value=info.default_steps, interactive=True),
@@ -39,28 +39,24 @@ def meta_train(algorithm, seconds, progress=gr.Progress()):  # noqa: B008 - Grad
     """Meta-train a small model from scratch, yielding (chart, status, trained model, algorithm menu)."""
     name = algorithm_name(algorithm)
     if name not in api.LIVE_ALGORITHMS:
-        raise user_error(f"Live meta-training runs {', '.join(TITLES[n] for n in api.LIVE_ALGORITHMS)}.")
+        raise user_error(t("live_runs", titles=", ".join(TITLES[n] for n in api.LIVE_ALGORITHMS)))
     seconds = whole(seconds, "The training time", 10, api.MAX_SECONDS)
     if not _TRAINING.acquire(blocking=False):
-        raise user_error("Someone is meta-training a model right now (one at a time, as it takes all the "
-                         "processor). Try again in a minute.")
+        raise user_error(t("busy"))
     try:
         if progress is not None:
-            progress(0, desc="Loading the training alphabets")
-        reports, title = [], f"Meta-training {TITLES[name]} from a random start"
+            progress(0, desc=t("loading_alphabets"))
+        reports, title = [], t("meta_training_title", title=TITLES[name])
         for report in api.meta_train_live(name, seconds=seconds):
             reports.append(report)
             if progress is not None:
-                progress((min(report["seconds"], seconds), seconds), desc="Meta-training", unit="s")
-            status = (f"Iteration {report['iteration']} · {report['seconds']:.0f} s of training · validation "
-                      f"accuracy **{100 * report['val_accuracy']:.0f}%** on unseen characters · data: "
-                      f"{report['data']}")
+                progress((min(report["seconds"], seconds), seconds), desc=t("meta_training"), unit="s")
+            status = t("iteration_status", iteration=report["iteration"], seconds=report["seconds"],
+                       accuracy=100 * report["val_accuracy"], data=report["data"])
             if "model" not in report:
                 yield plots.outer_loop_figure(reports, title), status, gr.skip(), gr.skip()
-        status = (f"Done: {report['iteration']} outer-loop iterations in {report['seconds']:.0f} s; validation "
-                  f"accuracy from {100 * reports[0]['val_accuracy']:.0f}% (random start) to "
-                  f"**{100 * report['val_accuracy']:.0f}%**. *{YOURS[0]}* is now chosen in section 3: press "
-                  "**Adapt** to use it on your classes, beside the pretrained ones.")
+        status = t("done_status", iteration=report["iteration"], seconds=report["seconds"],
+                   start=100 * reports[0]["val_accuracy"], accuracy=100 * report["val_accuracy"], yours=t("yours"))
         yield plots.outer_loop_figure(reports, title), status, report["model"], YOURS[1]
     finally:
         _TRAINING.release()

@@ -13,6 +13,8 @@ from plotly.subplots import make_subplots
 
 from metademo.api import top_class
 
+from .i18n import t
+
 PALETTE = qualitative.Plotly  # 10 distinct colours, one per class
 TEMPLATE = "plotly_white"
 # The default template, applied as each figure is made: naming it in every update_layout would copy and
@@ -86,10 +88,10 @@ def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
     finite = [v for v in loss if v is not None and v > 0]
     exploding = bool(finite) and max(finite) > 50 * finite[0]  # a log axis keeps the start readable
     layout = {
-        "xaxis": {"title": {"text": "inner step"}, "range": [-0.3, top + 0.3], "dtick": max(1, round(top / 10))},
-        "yaxis": {"title": {"text": "loss (cross-entropy" + (", log scale)" if exploding else ")")},
+        "xaxis": {"title": {"text": t("inner_step")}, "range": [-0.3, top + 0.3], "dtick": max(1, round(top / 10))},
+        "yaxis": {"title": {"text": t("loss_axis_log" if exploding else "loss_axis")},
                   "type": "log" if exploding else "linear", "rangemode": "tozero"},
-        "yaxis2": {"title": {"text": "accuracy (%)"}, "range": [-3, 103], "overlaying": "y", "side": "right",
+        "yaxis2": {"title": {"text": t("accuracy_axis")}, "range": [-3, 103], "overlaying": "y", "side": "right",
                    "showgrid": False},
     }
     shapes, annotations = [], []
@@ -98,31 +100,31 @@ def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
         shapes.append({"type": "line", "x0": 0, "x1": 1, "xref": "paper", "y0": 100 / n_classes,
                        "y1": 100 / n_classes, "yref": "y2", "line": chance})
         annotations.append({"x": 1, "xref": "paper", "y": 100 / n_classes, "yref": "y2", "showarrow": False,
-                            "text": f"chance ({100 / n_classes:.0f}%)", "xanchor": "right", "yanchor": "bottom",
+                            "text": t("chance", percent=100 / n_classes), "xanchor": "right", "yanchor": "bottom",
                             "font": {"color": "#777", "size": 11}})
         if not exploding:
             shapes.append({"type": "line", "x0": 0, "x1": 1, "xref": "paper", "y0": math.log(n_classes),
                            "y1": math.log(n_classes), "yref": "y", "line": {**chance, "color": "#e8a598"}})
             annotations.append({"x": 0, "xref": "paper", "y": math.log(n_classes), "yref": "y", "showarrow": False,
-                                "text": f"loss of a uniform guess (ln {n_classes})", "xanchor": "left",
+                                "text": t("uniform_loss", n=n_classes), "xanchor": "left",
                                 "yanchor": "bottom", "font": {"color": "#c9705f", "size": 11}})
     if diverged_at is not None:
         shapes.append({"type": "line", "x0": diverged_at, "x1": diverged_at, "y0": 0, "y1": 1,
                        "yref": "paper", "line": {"color": "#d62728", "dash": "dash"}})
-        annotations.append({"x": diverged_at, "y": 1, "yref": "paper", "text": "diverged",
+        annotations.append({"x": diverged_at, "y": 1, "yref": "paper", "text": t("diverged_mark"),
                             "showarrow": False, "xanchor": "right", "yanchor": "bottom",
                             "font": {"color": "#d62728"}})
     if selected is not None:
         shapes.append({"type": "rect", "x0": selected - 0.3, "x1": selected + 0.3, "y0": 0, "y1": 1,
                        "yref": "paper", "fillcolor": "#ffd43b", "opacity": 0.25, "line": {"width": 0}})
     layout["shapes"], layout["annotations"] = shapes, annotations
-    data = [go.Scatter(x=steps, y=loss, name="support loss", mode="lines+markers",
+    data = [go.Scatter(x=steps, y=loss, name=t("support_loss"), mode="lines+markers",
                        line={"color": "#EF553B", "width": 3}),
-            go.Scatter(x=steps, y=accuracy, name="support accuracy (%)", mode="lines+markers", yaxis="y2",
+            go.Scatter(x=steps, y=accuracy, name=t("support_accuracy"), mode="lines+markers", yaxis="y2",
                        line={"color": "#636EFA", "width": 3, "dash": "dot"})]
     if query_accuracy:
         data.append(go.Scatter(x=[s for s, _ in query_accuracy], y=[100 * a for _, a in query_accuracy],
-                               name="query accuracy (%)", mode="lines+markers", yaxis="y2",
+                               name=t("query_accuracy"), mode="lines+markers", yaxis="y2",
                                line={"color": "#2f9e44", "width": 3}))
     fig = go.Figure(data=data, layout=layout)
     return _layout(fig, title)
@@ -170,14 +172,14 @@ def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes
         colors = ["#444" if k is None else class_color(k) for k in preds]
         marks = list(correct) if correct is not None else [None] * len(qxy)
         texts = [f"Q{i + 1}" + ("" if i >= len(marks) or marks[i] is None else (" ✓" if marks[i] else " ✗"))
-                 + (" (tie)" if preds[i] is None and query_predictions is not None else "")
+                 + (t("tie_mark") if preds[i] is None and query_predictions is not None else "")
                  for i in range(len(qxy))]
-        fig.add_trace(go.Scatter(x=qxy[:, 0], y=qxy[:, 1], mode="markers+text", name="queries",
+        fig.add_trace(go.Scatter(x=qxy[:, 0], y=qxy[:, 1], mode="markers+text", name=t("queries_trace"),
                                  text=texts, textposition="top center",
                                  marker={"color": colors, "size": 13, "symbol": "x",
                                          "line": {"color": "black", "width": 1}}))
-    fig.update_xaxes(title_text="principal axis 1", zeroline=False)
-    fig.update_yaxes(title_text="principal axis 2", zeroline=False)
+    fig.update_xaxes(title_text=t("axis_1"), zeroline=False)
+    fig.update_yaxes(title_text=t("axis_2"), zeroline=False)
     if bounds is not None:
         (x0, x1), (y0, y1) = bounds
         fig.update_xaxes(range=[x0, x1], autorange=False)
@@ -247,18 +249,18 @@ def pair_scores_figure(scores: np.ndarray, classes: Sequence[str], label: str, t
                                colorscale="Blues", colorbar={"title": {"text": label}},
                                text=[[f"{v:.2f}" for v in row] for row in scores], texttemplate="%{text}",
                                hovertemplate=f"%{{y}}, %{{x}}: {label} %{{z:.3f}}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", title_text="query")
-    fig.update_xaxes(title_text="class", side="top")
+    fig.update_yaxes(autorange="reversed", title_text=t("query"))
+    fig.update_xaxes(title_text=t("class"), side="top")
     return _layout(fig, title, max(220, 34 * n + 140))
 
 
 def _row_title(i: int, probs: np.ndarray, classes, truth: int | None, correct: bool | None) -> str:
     best, top = int(np.argmax(probs)), top_class(probs)
-    shown = classes[best] if top is not None else "a tie"
-    text = f"Query {i + 1}: <b>{shown}</b> ({100 * probs[best]:.0f}%)"
+    shown = classes[best] if top is not None else t("tie")
+    text = t("query_row", n=i + 1, shown=shown, percent=100 * probs[best])
     if truth is not None:
-        text += " ✓ right" if correct else (" ✗ wrong" + ("" if top is None and truth == best else
-                                                         f" (it is {classes[truth]})"))
+        text += " " + t("right") if correct else (" " + t("wrong") + ("" if top is None and truth == best else
+                                                                    t("it_is", name=classes[truth])))
     return text
 
 
@@ -289,10 +291,10 @@ def compare_figure(results: Sequence[dict], n_way: int, steps: int) -> go.Figure
                                      marker={"color": "rgba(0,0,0,0)", "size": 16,
                                              "line": {"color": color, "width": 2.5}}))
     fig.add_hline(y=100 / n_way, line={"color": "#999", "dash": "dash", "width": 1},
-                  annotation_text=f"chance ({100 / n_way:.0f}%)", annotation_position="bottom right")
-    fig.update_xaxes(title_text="inner step", range=[-0.3, max(steps, 1) + 0.3],
+                  annotation_text=t("chance", percent=100 / n_way), annotation_position="bottom right")
+    fig.update_xaxes(title_text=t("inner_step"), range=[-0.3, max(steps, 1) + 0.3],
                      dtick=max(1, round(max(steps, 1) / 10)))
-    fig.update_yaxes(title_text="query accuracy (%)", range=[0, 103])
+    fig.update_yaxes(title_text=t("query_accuracy"), range=[0, 103])
     return _layout(fig, f"{n_way}-way episode: query accuracy after each inner step (rings: default steps)", 420)
 
 
@@ -366,13 +368,13 @@ def outer_loop_figure(reports: Sequence[dict], title: str) -> go.Figure:
     its = [r["iteration"] for r in reports]
     fig = go.Figure([
         go.Scatter(x=its, y=[100 * r["val_accuracy"] for r in reports], mode="lines+markers",
-                   name="validation: 5-way 1-shot tasks of unseen characters (%)",
+                   name=t("validation_trace"),
                    line={"color": "#2f9e44", "width": 3}),
         go.Scatter(x=its[1:], y=[100 * r["train_accuracy"] for r in reports[1:]], mode="lines",
-                   name="training tasks (%)", line={"color": "#adb5bd", "width": 2, "dash": "dot"}),
+                   name=t("training_trace"), line={"color": "#adb5bd", "width": 2, "dash": "dot"}),
     ])
-    fig.add_hline(y=20, line={"color": "#999", "dash": "dash", "width": 1}, annotation_text="chance (20%)",
+    fig.add_hline(y=20, line={"color": "#999", "dash": "dash", "width": 1}, annotation_text=t("chance", percent=20),
                   annotation_position="bottom right")
-    fig.update_xaxes(title_text="outer-loop iteration (one meta-batch of tasks each)", rangemode="tozero")
-    fig.update_yaxes(title_text="query accuracy after adapting (%)", range=[0, 102])
+    fig.update_xaxes(title_text=t("outer_axis"), rangemode="tozero")
+    fig.update_yaxes(title_text=t("outer_accuracy_axis"), range=[0, 102])
     return _layout(fig, title, 340)

@@ -16,6 +16,7 @@ import gradio as gr
 from metademo import api
 
 from .common import MAX_CLASSES, MAX_QUERIES, MIN_CLASSES, friendly, items, user_error, whole
+from .i18n import t
 
 _SCRATCH: list[tuple[float, str]] = []  # (created, folder) of files handed to Gradio for download
 _SCRATCH_LOCK = threading.Lock()
@@ -45,8 +46,7 @@ def download_task(n_classes, *values):
         name = (name or "").strip() if isinstance(name, str) else ""
         clean.append(name or f"class {i + 1}")
         if not items(gallery):
-            raise user_error(f"Class {i + 1} ({clean[-1]!r}) has no examples yet: a task needs examples of every "
-                             "class.")
+            raise user_error(t("task_needs_examples", n=i + 1, name=clean[-1]))
     path = os.path.join(_scratch_dir(), "metademo-task.zip")
     api.save_task(path, clean, [[img for img, _ in items(g)] for g in galleries],
                   [[c for _, c in items(g)] for g in galleries], [img for img, _ in queries], [c for _, c in queries])
@@ -60,17 +60,17 @@ def open_task(file):
     if isinstance(path, dict):
         path = path.get("path")
     if not isinstance(path, (str, os.PathLike)):
-        raise user_error("Choose a task file (.zip) saved with 'Download task'.")
+        raise user_error(t("choose_task"))
     task = api.load_task(path)
     if len(task.names) > MAX_CLASSES or len(task.names) < MIN_CLASSES:
-        raise user_error(f"This task has {len(task.names)} classes; the page shows {MIN_CLASSES} to {MAX_CLASSES} "
-                         f"(in Python, metademo.load_task opens it with up to {api.MAX_CLASSES}).")
+        raise user_error(t("task_classes", count=len(task.names), low=MIN_CLASSES, high=MAX_CLASSES,
+                           most=api.MAX_CLASSES))
     names = [gr.update(value=task.names[i] if i < len(task.names) else f"class {i + 1}") for i in range(MAX_CLASSES)]
     galleries = [list(zip(task.examples[i], task.captions[i])) if i < len(task.names) else []
                  for i in range(MAX_CLASSES)]
     queries = list(zip(task.queries, task.query_captions))[:MAX_QUERIES]
-    message = (f"Opened a task with {len(task.names)} classes ({', '.join(task.names)}), {len(task.images)} "
-               f"examples and {len(task.queries)} queries. Press **Adapt**.")
+    message = t("opened_task", count=len(task.names), names=", ".join(task.names), examples=len(task.images),
+                queries=len(task.queries))
     return (len(task.names), *names, *galleries, queries, None, message)
 
 
@@ -78,7 +78,7 @@ def open_task(file):
 def download_classifier(session):
     """Write the session's adapted classifier (``metademo.load_fitted`` reads it); returns its path."""
     if session is None:
-        raise user_error("Press 'Adapt' first: there is no adapted classifier to download yet.")
+        raise user_error(t("nothing_to_download"))
     fitted = dataclasses.replace(session.fitted, classes_=list(session.names))
     path = os.path.join(_scratch_dir(), f"metademo-{session.model.algorithm}-classifier.safetensors")
     fitted.save(path)

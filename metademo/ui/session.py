@@ -33,8 +33,9 @@ from .common import (
     user_error,
     whole,
 )
+from .i18n import algorithm_text, t
 from .models import MODELS
-from .text import RIGHT, TIE, TITLES, WRONG
+from .text import TITLES
 
 MAX_FRAMES = 40  # chart updates (and recorded steps for the slider) per adaptation
 FRAME_PAUSE = 0.04  # seconds between chart updates, so that a fast adaptation still visibly grows
@@ -43,9 +44,14 @@ FRAME_PAUSE = 0.04  # seconds between chart updates, so that a fast adaptation s
 #: still shows every step).
 _RUNNING = [0]
 _RUNNING_LOCK = threading.Lock()
-PRED_HEADERS = ["query", "prediction", "confidence", "right answer", "correct?"]
+PRED_HEADERS = ["query", "prediction", "confidence", "right answer", "correct?"]  # English; see _headers
 YOURS = ("Your meta-trained model", "yours")  # the extra choice of the Algorithm menu
-NOT_ADAPTED = "Press 'Adapt' first: the model has not learned your classes yet."
+NOT_ADAPTED = "not_adapted"  # a key of metademo.ui.text.MESSAGES
+
+
+def _headers() -> list[str]:
+    """The predictions table's column names, in the visitor's language."""
+    return [t(k) for k in ("col_query", "col_prediction", "col_confidence", "col_answer", "col_correct")]
 
 
 @dataclasses.dataclass
@@ -77,20 +83,18 @@ def _support(names: Sequence, galleries: Sequence, prepared=None):
     if len(names) != len(galleries):
         raise user_error("Internal mismatch between class names and examples.")
     if not MIN_CLASSES <= len(names) <= MAX_CLASSES:
-        raise user_error(f"Use from {MIN_CLASSES} to {MAX_CLASSES} classes, got {len(names)}.")
+        raise user_error(t("classes_range", low=MIN_CLASSES, high=MAX_CLASSES, count=len(names)))
     clean, images, labels, characters = [], [], [], []
     for i, (name, gallery) in enumerate(zip(names, galleries)):
         name = (name or "").strip() if isinstance(name, str) else ""
         name = name or f"class {i + 1}"
         if name in clean:
-            raise user_error(f"Two classes are called {name!r}: give each class its own name.")
+            raise user_error(t("same_name", name=name))
         examples = items(gallery)
         if not examples:
-            raise user_error(f"Class {i + 1} ({name!r}) has no examples yet: upload some, add a drawing or a "
-                             "photo, or press 'Gallery'.")
+            raise user_error(t("no_examples", n=i + 1, name=name))
         if len(examples) > MAX_EXAMPLES:
-            raise user_error(f"Class {i + 1} ({name!r}) has {len(examples)} examples; at most {MAX_EXAMPLES} per "
-                             "class are used. Remove some.")
+            raise user_error(t("too_many_examples", n=i + 1, name=name, count=len(examples), limit=MAX_EXAMPLES))
         clean.append(name)
         images += [img for img, _ in examples]
         labels += [i] * len(examples)
@@ -99,7 +103,7 @@ def _support(names: Sequence, galleries: Sequence, prepared=None):
 
     def what(j: int, reason: str) -> str:
         c, k = where[j]
-        return f"Class {c + 1} ({clean[c]!r}), example {k + 1}: {reason[0].lower() + reason[1:]}"
+        return t("bad_example", n=c + 1, name=clean[c], k=k + 1, reason=reason[0].lower() + reason[1:])
 
     return clean, prepare_naming(images, what, prepared), labels, characters
 
@@ -110,7 +114,7 @@ def _queries(queries, prepared=None) -> tuple[api.Preprocessed | None, list]:
         return None, pairs
 
     def what(j: int, reason: str) -> str:
-        return f"Query {j + 1} ({pairs[j][1] or 'image'}): {reason[0].lower() + reason[1:]}"
+        return t("bad_query", n=j + 1, name=pairs[j][1] or t("image"), reason=reason[0].lower() + reason[1:])
 
     return prepare_naming([img for img, _ in pairs], what, prepared), pairs
 
@@ -132,9 +136,9 @@ def _record(session: Session, queries, prepared=None) -> api.AdaptationRecord:
                                 MAX_FRAMES)
 
 
-def _empty_view(message: str):
-    return (plots.empty_figure(message, 200), {"headers": PRED_HEADERS, "data": []},
-            plots.empty_figure("The embedding map appears after Adapt.", 300))
+def _empty_view(message: str):  # a key of metademo.ui.text.MESSAGES
+    return (plots.empty_figure(t(message), 200), {"headers": _headers(), "data": []},
+            plots.empty_figure(t("map_after_adapt"), 300))
 
 
 def _as_step(step) -> int | None:
@@ -151,25 +155,25 @@ def step_view(session: Session | None, step):
     rec, info, names = session.record, session.info, session.names
     k = rec.index(_as_step(step))
     shown = rec.recorded_steps[k]
-    when = ("before adapting (step 0)" if shown == 0 else f"after {shown} inner step{'s' * (shown > 1)}") \
-        if info.adapts_by_steps else "no inner steps"
+    when = (t("before_adapting") if shown == 0 else t("after_one_step") if shown == 1 else t("after_steps", n=shown)) \
+        if info.adapts_by_steps else t("no_inner_steps")
     probs = None if rec.probabilities is None else rec.probabilities[k]
     correct = rec.correct(k)
     emb = plots.embedding_figure(rec.support_map[k], rec.support_labels, names, rec.centre_map[k],
                                  None if probs is None else rec.query_map[k],
                                  None if probs is None else [api.top_class(p) for p in probs],
-                                 f"Embeddings {when}<br><sup>2-D PCA, same axes for every step</sup>",
-                                 centre_name=info.centre_name, bounds=plots.map_bounds(rec), correct=correct)
+                                 t("map_title", when=when),
+                                 centre_name=_centre_name(session), bounds=plots.map_bounds(rec), correct=correct)
     if probs is None:
-        fig = plots.empty_figure("Add queries (upload, draw, photo or gallery) to see predictions.", 200)
-        return fig, {"headers": PRED_HEADERS, "data": []}, emb
+        fig = plots.empty_figure(t("add_queries"), 200)
+        return fig, {"headers": _headers(), "data": []}, emb
     fig = plots.predictions_figure(rec.query_images, probs, names, rec.answers, correct)
     rows = []
-    for i, (p, t, right) in enumerate(zip(probs, rec.answers, correct)):
+    for i, (p, truth, right) in enumerate(zip(probs, rec.answers, correct)):
         best, top = int(p.argmax()), api.top_class(p)
-        rows.append([i + 1, names[best] if top is not None else TIE, f"{100 * p[best]:.1f}%",
-                     "" if t is None else names[t], "" if right is None else (RIGHT if right else WRONG)])
-    return fig, {"headers": PRED_HEADERS, "data": rows}, emb
+        rows.append([i + 1, names[best] if top is not None else t("tie"), f"{100 * p[best]:.1f}%",
+                     "" if truth is None else names[truth], "" if right is None else t("right" if right else "wrong")])
+    return fig, {"headers": _headers(), "data": rows}, emb
 
 
 show_step = friendly(step_view)
@@ -183,21 +187,29 @@ def _slider(session: Session | None):
 
 
 def _title(name: str) -> str:
-    return TITLES.get(name) or YOURS[0]
+    return TITLES.get(name) or t("yours")
+
+
+def _centre_name(session: Session) -> str:
+    name = session.algorithm if session.algorithm in TITLES else getattr(session.model, "algorithm", "")
+    return algorithm_text(name, "centre_name") if name in TITLES else session.info.centre_name
 
 
 def _chart(session: Session, selected: int | None = None):
     title, rec = _title(session.algorithm), session.record
     label = session.info.pair_score_label
+    if label and session.algorithm in TITLES:
+        label = algorithm_text(session.algorithm, "pair_score_label")
     if not rec.history and label and rec.pair_scores is not None:
         return plots.pair_scores_figure(rec.pair_scores, session.names, label,
-                                        f"{title}: the {label} of each query with each class (no inner steps)")
+                                        t("pair_title", title=title, label=label))
     if not rec.history and label:
-        return plots.empty_figure(f"{title} has no inner steps. Add queries to see their {label}s.", 200)
+        return plots.empty_figure(t("no_steps_scores", title=title, label=label), 200)
     if not rec.history:
-        return plots.empty_figure(f"{title} has no inner steps: the map below shows what it does.", 200)
+        return plots.empty_figure(t("no_steps_map", title=title), 200)
     d = rec.divergence
-    return plots.adaptation_figure(rec.history, session.steps, f"{title} adapting to your {len(session.names)} classes",
+    return plots.adaptation_figure(rec.history, session.steps,
+                                   t("adapting_title", title=title, count=len(session.names)),
                                    d.step if d and d.kind == "diverged" else None, n_classes=len(session.names),
                                    query_accuracy=rec.query_accuracy or None, selected=selected)
 
@@ -225,7 +237,7 @@ def _model(algorithm, trained):
     """(name, MetaClassifier): a pretrained model, or the one meta-trained on this page ("yours")."""
     if algorithm == YOURS[1]:
         if trained is None:
-            raise user_error("You have not meta-trained a model yet: press 'Meta-train' in section 6 first.")
+            raise user_error(t("not_trained"))
         return YOURS[1], trained
     name = algorithm_name(algorithm)
     return name, MODELS.get(name)
@@ -236,10 +248,8 @@ def _warning(record: api.AdaptationRecord) -> str | None:
     if d is None:
         return None
     if d.kind == "diverged":
-        return (f"The adaptation diverged at step {d.step}: the learning rate {lr:g} is too large. The predictions "
-                f"use step {d.used_step}, the last good one. Try a smaller learning rate.")
-    return (f"The support loss exploded (up to {d.peak_loss:.3g}, from {d.start_loss:.3g}): the learning rate "
-            f"{lr:g} is too large, so the steps overshoot. Try a smaller learning rate.")
+        return t("diverged", step=d.step, lr=lr, used=d.used_step)
+    return t("exploded", peak=d.peak_loss, start=d.start_loss, lr=lr)
 
 
 def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progress=None, trained=None,
@@ -259,19 +269,19 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
                               MAX_FRAMES)
     steps = recording.steps
     if progress is not None:
-        progress((0, max(steps, 1)), desc="Adapting", unit="steps")
+        progress((0, max(steps, 1)), desc=t("adapting"), unit="steps")
     skip = (gr.skip(),) * 5
     with _RUNNING_LOCK:
         _RUNNING[0] += 1
     try:
         for fitted in recording:
             if progress is not None:
-                progress((fitted.step, max(steps, 1)), desc="Adapting", unit="steps")
+                progress((fitted.step, max(steps, 1)), desc=t("adapting"), unit="steps")
             if info.adapts_by_steps and _RUNNING[0] == 1:  # alone: the chart grows step by step
                 last = fitted.history[-1]
-                status = f"**{title}**: step {last['step']} of {steps} · support loss {last['loss']:.3f}"
-                yield (plots.adaptation_figure(fitted.history, steps, f"{title} adapting to your {len(names)} "
-                                               "classes", n_classes=len(names)), status, *skip)
+                status = t("step_status", title=title, step=last["step"], steps=steps, loss=last["loss"])
+                chart_title = t("adapting_title", title=title, count=len(names))
+                yield plots.adaptation_figure(fitted.history, steps, chart_title, n_classes=len(names)), status, *skip
                 if FRAME_PAUSE and fitted.step < steps:
                     time.sleep(FRAME_PAUSE)
     finally:
@@ -282,16 +292,16 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
     elapsed, fitted = 1000 * record.seconds, record.fitted
     if info.adapts_by_steps:
         good = fitted.history[fitted.step]
-        status = (f"**{title}** adapted to {len(names)} classes from {len(support)} examples: {steps} steps of "
-                  f"learning rate {record.lr:g} in {elapsed:.0f} ms. Support accuracy {100 * good['accuracy']:.0f}%, "
-                  f"loss {good['loss']:.3f}. Move the *step* slider to see each step.")
+        status = t("adapted_status", title=title, classes=len(names), examples=len(support), steps=steps,
+                   lr=record.lr, ms=elapsed, accuracy=100 * good["accuracy"], loss=good["loss"])
         message = _warning(record)
         if message:
             gr.Warning(message)
             status += f"\n\n⚠️ {message}"
     else:
-        status = (f"**{title}**: {info.fitted_as} for {len(names)} classes from {len(support)} examples in "
-                  f"{elapsed:.0f} ms (no inner steps).")
+        fitted_as = algorithm_text(name, "fitted_as") if name in TITLES else info.fitted_as
+        status = t("fitted_status", title=title, fitted_as=fitted_as, classes=len(names), examples=len(support),
+                   ms=elapsed)
     top = fitted.step
     yield (_chart(session, top if info.adapts_by_steps else None), status, session, _slider(session),
            *step_view(session, top))

@@ -295,7 +295,7 @@ MESSAGES = {
     "map_title": "Embeddings {when}<br><sup>2-D PCA, same axes for every step</sup>",
     "add_queries": "Add queries (upload, draw, photo or gallery) to see predictions.",
     "pair_title": "{title}: the {label} of each query with each class (no inner steps)",
-    "no_steps_scores": "{title} has no inner steps. Add queries to see their {label} with each class.",
+    "no_steps_scores": "{title} has no inner steps. Add queries to see their {label}s.",
     "no_steps_map": "{title} has no inner steps: the map below shows what it does.",
     "adapting_title": "{title} adapting to your {count} classes",
     "not_trained": "You have not meta-trained a model yet: press 'Meta-train' in section 6 first.",
