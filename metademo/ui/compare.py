@@ -11,8 +11,9 @@ import numpy as np
 
 from metademo import api
 
-from . import plots, text
+from . import plots
 from .common import COMPUTE, MAX_CLASSES, MIN_CLASSES, checked, friendly, message_of, user_error, whole
+from .i18n import ui
 from .models import MODELS
 from .text import ALGORITHMS
 
@@ -115,24 +116,25 @@ def compare(episode, n_way, k_shot, queries_per_class, steps, progress=gr.Progre
 
 def build() -> None:
     """The tab's layout and wiring (inside a ``gr.Tab``)."""
-    gr.Markdown(text.COMPARE_INTRO)
+    gr.Markdown(ui.COMPARE_INTRO)
     with gr.Row():
-        n_way = gr.Slider(2, MAX_CLASSES, value=5, step=1, label="N-way", info=text.INFO["n_way"], elem_id="n-way")
-        k_shot = gr.Slider(1, 10, value=1, step=1, label="K-shot", info=text.INFO["k_shot"], elem_id="k-shot")
-        q_per = gr.Slider(1, 10, value=5, step=1, label="Queries per class", info=text.INFO["queries"],
+        n_way = gr.Slider(2, MAX_CLASSES, value=5, step=1, label=ui.LABELS["n_way"], info=ui.INFO["n_way"],
+                          elem_id="n-way")
+        k_shot = gr.Slider(1, 10, value=1, step=1, label=ui.LABELS["k_shot"], info=ui.INFO["k_shot"], elem_id="k-shot")
+        q_per = gr.Slider(1, 10, value=5, step=1, label=ui.LABELS["queries_per_class"], info=ui.INFO["queries"],
                           elem_id="queries-per-class")
-        c_steps = gr.Slider(0, 50, value=10, step=1, label="Inner steps", info=text.INFO["compare_steps"],
+        c_steps = gr.Slider(0, 50, value=10, step=1, label=ui.LABELS["inner_steps"], info=ui.INFO["compare_steps"],
                             elem_id="compare-steps")
     with gr.Row():
-        new_btn = gr.Button("New episode", elem_id="new-episode")
-        run_btn = gr.Button("Run every algorithm on this episode", variant="primary", elem_id="run-compare")
-    episode_info = gr.Markdown("Press *New episode* to draw one (or *Run*, which draws one if needed).",
+        new_btn = gr.Button(ui.LABELS["new_episode"], elem_id="new-episode")
+        run_btn = gr.Button(ui.LABELS["run_compare"], variant="primary", elem_id="run-compare")
+    episode_info = gr.Markdown(ui.EPISODE_HINT,
                                elem_id="episode-info")
-    support = gr.Gallery(label="Support set (the labelled examples, one column per class)", columns=10, height=260,
+    support = gr.Gallery(label=ui.LABELS["support_set"], columns=10, height=260,
                          object_fit="contain", format="png", interactive=False, buttons=[], fit_columns=False,
                          allow_preview=False, elem_id="episode-support")
-    compare_plot = gr.Plot(label="Comparison", elem_id="compare-plot")
-    compare_table = gr.Dataframe(headers=COMPARE_HEADERS, interactive=False, label="Results (query accuracy)",
+    compare_plot = gr.Plot(label=ui.LABELS["comparison"], elem_id="compare-plot")
+    compare_table = gr.Dataframe(headers=COMPARE_HEADERS, interactive=False, label=ui.LABELS["results"],
                                  elem_id="compare-table")
     episode = gr.State(None)
     new_btn.click(new_episode, [n_way, k_shot, q_per], [episode, support, episode_info], api_name="new_episode")

@@ -23,6 +23,7 @@ from .common import (
     steps_and_lr,
     user_error,
 )
+from .i18n import ui
 from .models import MODELS
 
 
@@ -139,11 +140,11 @@ def model_hash(algorithm: str) -> str:
 
 def build():
     """The tab's layout and wiring (inside a ``gr.Tab``); returns the accuracy table."""
-    gr.Markdown(text.LEARN)
-    gr.Markdown(text.THREE_PICTURES, elem_id="three-pictures")
+    gr.Markdown(ui.LEARN)
+    gr.Markdown(ui.THREE_PICTURES, elem_id="three-pictures")
     accuracy = gr.Markdown(text.accuracy_markdown(), elem_id="accuracy")
-    gr.Markdown(text.API_HELP.replace("{url}", "http://127.0.0.1:7860/"))
-    with gr.Accordion("Try /classify here", open=False):
+    gr.Markdown(ui.API_HELP)
+    with gr.Accordion(ui.LABELS["try_classify"], open=False):
         with gr.Row(equal_height=False):
             with gr.Column():
                 algorithm = gr.Dropdown(choices=text.ALGORITHMS, value="maml", allow_custom_value=True,
@@ -158,7 +159,7 @@ def build():
                                    placeholder="the model's default", elem_id="api-steps")
                 lr = gr.Textbox(value="", label="lr, the inner learning rate (empty: the model's default)",
                                 placeholder="the model's default", elem_id="api-lr")
-                go = gr.Button("Classify", variant="primary", elem_id="api-go")
+                go = gr.Button(ui.LABELS["classify"], variant="primary", elem_id="api-go")
             with gr.Column():
                 result = gr.JSON(label="result", elem_id="api-result")
     gr.api(model_hash, api_name="model_hash", **HIDDEN_API)

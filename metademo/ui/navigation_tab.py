@@ -20,6 +20,8 @@ from PIL import Image, ImageDraw
 from metademo.api import navigation as nav
 
 from .common import COMPUTE, STATE_TTL, friendly, whole
+from .i18n import ui
+from .text import NAVIGATION_INTRO
 
 SIZE = 360  # pixels of the square field, which shows [-1, 1]^2
 STEP_COLOURS = ("#9e9e9e", "#636EFA", "#00CC96", "#FFA15A", "#AB63FA", "#19D3F3")
@@ -28,15 +30,7 @@ BASELINE = "baseline (pretrained on all goals)"
 PATHS_SHOWN = 5  # episodes drawn per step (of the 20 each step samples)
 DEFAULT_GOAL = (0.3, -0.3)
 
-INTRO = """\
-### 2-D navigation: a policy that finds a goal it is not told (Finn et al. 2017, section 5.3)
-A point starts in the middle and chooses a velocity at each of 100 steps; its reward is minus its distance to a
-**hidden goal**. The task is the goal. **Click anywhere in the square** to hide one (or draw one at random): the
-policy samples 20 episodes, takes one policy-gradient step on their rewards, samples 20 more, and so on. Grey
-paths are before adapting, then blue, green, orange after steps 1, 2, 3. MAML was meta-trained so that these
-few steps head for the goal; the baseline, trained on all goals at once, learned one average behaviour. The
-dashed square is where meta-training drew its goals.
-"""
+INTRO = NAVIGATION_INTRO  # in metademo.ui.text, with the page's other texts
 
 
 def to_pixel(x: float, y: float) -> tuple[float, float]:
@@ -166,35 +160,36 @@ def nav_train(iterations, seed):
 
 def build() -> None:
     """The tab's layout and wiring (inside a ``gr.Tab``)."""
-    gr.Markdown(INTRO)
+    gr.Markdown(ui.NAVIGATION_INTRO)
     goal = gr.State(DEFAULT_GOAL)
     trained = gr.State(None, time_to_live=STATE_TTL)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
-            choice = gr.Radio(list(CHOICES), value="pretrained MAML", label="Policy", elem_id="nav-choice")
-            steps = gr.Slider(0, nav.MAX_STEPS, value=3, step=1, label="Inner steps", elem_id="nav-steps")
-            seed = gr.Number(value=0, precision=0, minimum=0, label="Seed of the episodes", elem_id="nav-seed")
+            choice = gr.Radio(list(CHOICES), value="pretrained MAML", label=ui.LABELS["policy"], elem_id="nav-choice")
+            steps = gr.Slider(0, nav.MAX_STEPS, value=3, step=1, label=ui.LABELS["inner_steps"], elem_id="nav-steps")
+            seed = gr.Number(value=0, precision=0, minimum=0, label=ui.LABELS["episodes_seed"], elem_id="nav-seed")
             with gr.Row():
-                random_btn = gr.Button("Random goal", elem_id="nav-random")
-                adapt_btn = gr.Button("Adapt", variant="primary", elem_id="nav-adapt")
-            status = gr.Markdown("Click in the square to hide a goal.", elem_id="nav-status")
+                random_btn = gr.Button(ui.LABELS["random_goal"], elem_id="nav-random")
+                adapt_btn = gr.Button(ui.LABELS["adapt"], variant="primary", elem_id="nav-adapt")
+            status = gr.Markdown(ui.NAV_HINT, elem_id="nav-status")
         with gr.Column(scale=3):
             with gr.Row():
-                maml_img = gr.Image(field(DEFAULT_GOAL), label="MAML: click to set the goal", interactive=False,
+                maml_img = gr.Image(field(DEFAULT_GOAL), label=ui.LABELS["nav_field"], interactive=False,
                                     buttons=[], elem_id="nav-field", height=SIZE, width=SIZE)
                 base_img = gr.HTML(picture(field(DEFAULT_GOAL), f"{BASELINE}: the field before adapting"),
-                                   label=BASELINE, elem_id="nav-baseline")
-            chart = gr.Plot(label="Return per step", elem_id="nav-returns")
-    gr.Markdown("### Meta-train MAML yourself (about two minutes on two CPU cores for 100 iterations)")
+                                   label=ui.LABELS["nav_baseline"], elem_id="nav-baseline")
+            chart = gr.Plot(label=ui.LABELS["nav_returns"], elem_id="nav-returns")
+    gr.Markdown(ui.HEADINGS["nav_train"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=260):
-            iterations = gr.Slider(20, 400, value=100, step=10, label="Meta-training iterations",
+            iterations = gr.Slider(20, 400, value=100, step=10, label=ui.LABELS["iterations"],
                                    elem_id="nav-iterations")
-            train_seed = gr.Number(value=0, precision=0, minimum=0, label="Training seed", elem_id="nav-train-seed")
-            train_btn = gr.Button("Meta-train MAML", variant="primary", elem_id="nav-train")
+            train_seed = gr.Number(value=0, precision=0, minimum=0, label=ui.LABELS["training_seed"],
+                                   elem_id="nav-train-seed")
+            train_btn = gr.Button(ui.LABELS["train_maml"], variant="primary", elem_id="nav-train")
             train_status = gr.Markdown(elem_id="nav-train-status")
         with gr.Column(scale=3):
-            train_plot = gr.Plot(label="Meta-training", elem_id="nav-train-plot")
+            train_plot = gr.Plot(label=ui.LABELS["meta_training_plot"], elem_id="nav-train-plot")
     outputs = [maml_img, base_img, chart, status]
     maml_img.select(nav_click, [goal, choice, steps, seed, trained], [goal, *outputs], api_visibility="private",
                     **COMPUTE)

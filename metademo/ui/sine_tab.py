@@ -14,8 +14,9 @@ import numpy as np
 
 from metademo import api
 
-from . import plots, text
+from . import plots
 from .common import COMPUTE, HIDDEN_API, STATE_TTL, checked, friendly, whole
+from .i18n import ui
 from .models import get_sine_models
 
 SINE_CHOICES = ("pretrained MAML", "the MAML you trained")
@@ -87,38 +88,40 @@ def sine_train(iterations, seed, progress=gr.Progress()):  # noqa: B008
 
 def build() -> None:
     """The tab's layout and wiring (inside a ``gr.Tab``)."""
-    gr.Markdown(text.SINE_INTRO)
+    gr.Markdown(ui.SINE_INTRO)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            amplitude = gr.Slider(0.1, 5.0, value=3.0, step=0.1, label="Amplitude", info=text.INFO["amplitude"],
+            amplitude = gr.Slider(0.1, 5.0, value=3.0, step=0.1, label=ui.LABELS["amplitude"],
+                                  info=ui.INFO["amplitude"],
                                   elem_id="amplitude")
-            phase = gr.Slider(0.0, round(math.pi, 2), value=1.0, step=0.01, label="Phase",
-                              info=text.INFO["phase"], elem_id="phase")
-            k_points = gr.Slider(1, 50, value=10, step=1, label="K points", info=text.INFO["k_points"],
+            phase = gr.Slider(0.0, round(math.pi, 2), value=1.0, step=0.01, label=ui.LABELS["phase"],
+                              info=ui.INFO["phase"], elem_id="phase")
+            k_points = gr.Slider(1, 50, value=10, step=1, label=ui.LABELS["k_points"], info=ui.INFO["k_points"],
                                  elem_id="k-points")
-            sine_steps = gr.Slider(0, 50, value=10, step=1, label="Steps", info=text.INFO["sine_steps"],
+            sine_steps = gr.Slider(0, 50, value=10, step=1, label=ui.LABELS["sine_steps"], info=ui.INFO["sine_steps"],
                                    elem_id="sine-steps")
-            sine_lr = gr.Number(value=0.01, label="Learning rate", info=text.INFO["sine_lr"], minimum=0,
+            sine_lr = gr.Number(value=0.01, label=ui.LABELS["learning_rate"], info=ui.INFO["sine_lr"], minimum=0,
                                 maximum=1, step=0.005, elem_id="sine-lr")
-            seed = gr.Number(value=0, precision=0, label="Seed of the points", minimum=0, elem_id="sine-seed")
-            choice = gr.Radio(list(SINE_CHOICES), value=SINE_CHOICES[0], label="MAML model",
+            seed = gr.Number(value=0, precision=0, label=ui.LABELS["points_seed"], minimum=0, elem_id="sine-seed")
+            choice = gr.Radio(list(SINE_CHOICES), value=SINE_CHOICES[0], label=ui.LABELS["maml_model"],
                               elem_id="maml-choice")
             with gr.Row():
-                points_btn = gr.Button("New points", elem_id="new-points")
-                sine_btn = gr.Button("Adapt", variant="primary", elem_id="sine-adapt")
+                points_btn = gr.Button(ui.LABELS["new_points"], elem_id="new-points")
+                sine_btn = gr.Button(ui.LABELS["adapt"], variant="primary", elem_id="sine-adapt")
         with gr.Column(scale=2):
-            sine_plot = gr.Plot(label="Sine wave", elem_id="sine-plot")
+            sine_plot = gr.Plot(label=ui.LABELS["sine_plot"], elem_id="sine-plot")
             sine_status = gr.Markdown(elem_id="sine-status")
-    gr.Markdown("### Meta-train MAML yourself")
+    gr.Markdown(ui.HEADINGS["sine_train"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=280):
-            iterations = gr.Slider(500, 6000, value=2000, step=500, label="Meta-training iterations",
-                                   info=text.INFO["iterations"], elem_id="iterations")
-            train_seed = gr.Number(value=0, precision=0, label="Training seed", minimum=0, elem_id="train-seed")
-            train_btn = gr.Button("Meta-train MAML", variant="primary", elem_id="sine-train")
-            train_status = gr.Markdown(text.SINE_TRAIN_HELP, elem_id="train-status")
+            iterations = gr.Slider(500, 6000, value=2000, step=500, label=ui.LABELS["iterations"],
+                                   info=ui.INFO["iterations"], elem_id="iterations")
+            train_seed = gr.Number(value=0, precision=0, label=ui.LABELS["training_seed"], minimum=0,
+                                   elem_id="train-seed")
+            train_btn = gr.Button(ui.LABELS["train_maml"], variant="primary", elem_id="sine-train")
+            train_status = gr.Markdown(ui.SINE_TRAIN_HELP, elem_id="train-status")
         with gr.Column(scale=2):
-            train_plot = gr.Plot(label="Meta-training", elem_id="train-plot")
+            train_plot = gr.Plot(label=ui.LABELS["meta_training_plot"], elem_id="train-plot")
     trained = gr.State(None, time_to_live=STATE_TTL)
     inputs = [amplitude, phase, k_points, sine_steps, sine_lr, seed, choice, trained]
     points_btn.click(new_seed, None, seed, api_name="new_seed", queue=False, **HIDDEN_API).then(

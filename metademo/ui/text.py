@@ -118,6 +118,18 @@ LABELS = {
     "live_seconds": "Training time (seconds)",
     "outer_plot": "Outer loop",
     "meta_train": "Meta-train",
+    # the other tabs
+    "n_way": "N-way", "k_shot": "K-shot", "queries_per_class": "Queries per class", "inner_steps": "Inner steps",
+    "new_episode": "New episode", "run_compare": "Run every algorithm on this episode",
+    "support_set": "Support set (the labelled examples, one column per class)", "comparison": "Comparison",
+    "results": "Results (query accuracy)",
+    "amplitude": "Amplitude", "phase": "Phase", "k_points": "K points", "sine_steps": "Steps",
+    "learning_rate": "Learning rate", "points_seed": "Seed of the points", "maml_model": "MAML model",
+    "new_points": "New points", "sine_plot": "Sine wave", "iterations": "Meta-training iterations",
+    "training_seed": "Training seed", "train_maml": "Meta-train MAML", "meta_training_plot": "Meta-training",
+    "policy": "Policy", "episodes_seed": "Seed of the episodes", "random_goal": "Random goal",
+    "nav_field": "MAML: click to set the goal", "nav_baseline": "baseline (pretrained on all goals)",
+    "nav_returns": "Return per step", "try_classify": "Try /classify here",
 }
 
 INFO = {
@@ -253,6 +265,22 @@ result["classes"], result["probabilities"], result["predictions"], result["histo
 You can also try it in the form below.
 """
 
+
+NAVIGATION_INTRO = """\
+A point starts in the middle and chooses a velocity at each of 100 steps; its reward is minus its distance to a
+**hidden goal**. The task is the goal. **Click anywhere in the square** to hide one (or draw one at random): the
+policy samples 20 episodes, takes one policy-gradient step on their rewards, samples 20 more, and so on. Grey
+paths are before adapting, then blue, green, orange after steps 1, 2, 3. MAML was meta-trained so that these
+few steps head for the goal; the baseline, trained on all goals at once, learned one average behaviour. The
+dashed square is where meta-training drew its goals.
+"""
+#: The other tabs' section headings and first lines.
+HEADINGS.update({
+    "sine_train": "### Meta-train MAML yourself",
+    "nav_train": "### Meta-train MAML yourself (about two minutes on two CPU cores for 100 iterations)",
+})
+EPISODE_HINT = "Press *New episode* to draw one (or *Run*, which draws one if needed)."
+NAV_HINT = "Click in the square to hide a goal."
 
 #: The tabs' names.
 TABS = {"classifier": "Few-shot classifier", "compare": "Compare algorithms",
@@ -414,6 +442,7 @@ STATIC = {
     "gallery_omniglot": GALLERY_OMNIGLOT, "gallery_synthetic": GALLERY_SYNTHETIC,
     "gallery_loading": GALLERY_LOADING, "gallery_downloading": GALLERY_DOWNLOADING,
     "gallery_unavailable": GALLERY_UNAVAILABLE,
+    "navigation_intro": NAVIGATION_INTRO, "episode_hint": EPISODE_HINT, "nav_hint": NAV_HINT,
     **{f"tab_{key}": value for key, value in TABS.items()},
 }
 ALGORITHM_NOTES = {name: _note(info) for name, info in INFO_OF.items()}
