@@ -118,6 +118,26 @@ def test_accuracy_quick(run_benchmark):
 
 @pytest.mark.slow
 @needs_omniglot
+def test_compare_default_quick(run_benchmark):
+    out = run_benchmark("compare_default.py", "--quick")
+    sections = {int(m.group(1)): block for block in out.split("\n\n")
+                if (m := re.match(r"(\d+)-way 1-shot \(", block))}
+    assert sorted(sections) == [5, 10]
+    gaps = {}
+    for n, block in sections.items():
+        for cls in REGISTRY.values():
+            row = figures(rf"^\| {re.escape(cls.title)} \| ({NUMBER}) \| ({NUMBER}) \|$", block)
+            assert all(0 <= a <= 100 for a in row)
+        spread, gap = figures(rf"^spread \(best - worst\) ({NUMBER}) ± {NUMBER} points; mean gap between two "
+                              rf"models ({NUMBER}) ± {NUMBER} points$", block)
+        assert 0 <= gap <= spread <= 100
+        gaps[n] = gap
+    (widest,) = figures(r"^largest mean gap: (\d+)-way 1-shot$", out)
+    assert gaps[int(widest)] == max(gaps.values())
+
+
+@pytest.mark.slow
+@needs_omniglot
 def test_adaptation_profile_quick(run_benchmark):
     out = quick_run_leaving_docs(run_benchmark, "adaptation_profile.py")
     for name in ("maml", "protomaml", "protonet"):  # a zero head, a prototype head, no inner loop
