@@ -118,7 +118,7 @@ def build() -> None:
     """The tab's layout and wiring (inside a ``gr.Tab``)."""
     gr.Markdown(ui.COMPARE_INTRO)
     with gr.Row():
-        n_way = gr.Slider(2, MAX_CLASSES, value=5, step=1, label=ui.LABELS["n_way"], info=ui.INFO["n_way"],
+        n_way = gr.Slider(2, MAX_CLASSES, value=MAX_CLASSES, step=1, label=ui.LABELS["n_way"], info=ui.INFO["n_way"],
                           elem_id="n-way")
         k_shot = gr.Slider(1, 10, value=1, step=1, label=ui.LABELS["k_shot"], info=ui.INFO["k_shot"], elem_id="k-shot")
         q_per = gr.Slider(1, 10, value=5, step=1, label=ui.LABELS["queries_per_class"], info=ui.INFO["queries"],
