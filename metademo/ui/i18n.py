@@ -72,7 +72,7 @@ def best_language(accept_language: str | None) -> str:
     for n, part in enumerate(accept_language[:1000].split(",")[:50]):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
-        match = re.search(r"q\s*=\s*([0-9.]+)", params)
+        match = re.search(r"q\s*=\s*([^;\s]*)", params)
         if match:
             try:
                 quality = float(match.group(1))
