@@ -198,18 +198,14 @@ def numbered(key: str, number: int) -> gr.i18n.I18nData:
     return gr.i18n.I18nData(f"{PREFIX}{key}_{number}")
 
 
-def _icu(value: str) -> str:
-    """A literal text for Gradio's browser side, which reads translations as ICU messages: apostrophes
-    doubled and braces quoted, so that ``{`` in code and "l'exemple" come out as written."""
-    return value.replace("'", "''").replace("{", "'{'").replace("}", "'}'")
-
-
 def browser_table(language: str) -> dict[str, str]:
-    """Every static text in ``language``, by the browser's key, as Gradio's browser side reads it."""
-    out = {PREFIX + key: _icu(static_text(key, language)) for key in STATIC_KEYS}
+    """Every static text in ``language``, by the browser's key. Gradio's browser side shows a translation as
+    it is (svelte-i18n formats a message only when it is given values, which Gradio never gives), so an
+    apostrophe or a brace needs no quoting."""
+    out = {PREFIX + key: static_text(key, language) for key in STATIC_KEYS}
     for key, count in text.NUMBERED.items():
         for n in range(1, count + 1):
-            out[f"{PREFIX}{key}_{n}"] = _icu(t(key, language, n=n))
+            out[f"{PREFIX}{key}_{n}"] = t(key, language, n=n)
     return out
 
 
