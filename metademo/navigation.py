@@ -42,7 +42,8 @@ EVAL_STEPS = 3
 
 def trainer_for(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
                 meta_lr: float | None = None, val_every: int = 25, train_steps: int | None = None,
-                progress: bool = True):
+                progress: bool = True, train_steps_max: int | None = None, multi_step_loss: bool | None = None,
+                fixed_steps_iterations: int | None = None):
     """The project's outer loop set up to meta-train the ``kind`` learner from a seeded random start, by its
     recipe unless told otherwise: its ``iterate()`` yields every validation report (iteration, seconds,
     ``val_return``...)."""
@@ -55,18 +56,27 @@ def trainer_for(kind: str, out: str | None = None, iterations: int | None = None
     iterations = recipe["iterations"] if iterations is None else iterations
     meta_lr = recipe["meta_lr"] if meta_lr is None else meta_lr
     train_steps = recipe.get("train_steps", 1) if train_steps is None else train_steps
+    train_steps_max = recipe.get("train_steps_max") if train_steps_max is None else train_steps_max
+    multi_step_loss = recipe.get("multi_step_loss", False) if multi_step_loss is None else multi_step_loss
+    fixed = recipe.get("fixed_steps_iterations", 0) if fixed_steps_iterations is None else fixed_steps_iterations
     command = (f"python -m metademo.navigation train --kind {kind} --iterations {iterations} --seed {seed} "
-               f"--meta-lr {meta_lr:g} --train-steps {train_steps}")
+               f"--meta-lr {meta_lr:g} --train-steps {train_steps}"
+               + (f" --train-steps-max {train_steps_max}" if train_steps_max else "")
+               + (" --multi-step-loss" if multi_step_loss else "")
+               + (f" --fixed-steps-iterations {fixed}" if fixed else ""))
     cfg = TrainConfig(KINDS[kind], out, ways=1, shots=1, queries=0, meta_batch=META_BATCH, iterations=iterations,
-                      meta_lr=meta_lr, seed=seed, val_every=val_every, recipe=command, train_steps=train_steps)
+                      meta_lr=meta_lr, seed=seed, val_every=val_every, recipe=command, train_steps=train_steps,
+                      train_steps_max=train_steps_max, multi_step_loss=multi_step_loss, fixed_steps_iterations=fixed)
     return Trainer(cfg, progress=progress, tasks=NavigationTasks(seed))
 
 
 def train(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
           meta_lr: float | None = None, val_every: int = 25, train_steps: int | None = None,
-          progress: bool = True):
+          progress: bool = True, train_steps_max: int | None = None, multi_step_loss: bool | None = None,
+          fixed_steps_iterations: int | None = None):
     """Meta-train the ``kind`` learner (:func:`trainer_for`); returns the trainer (its ``meta`` and ``log``)."""
-    trainer = trainer_for(kind, out, iterations, seed, meta_lr, val_every, train_steps, progress)
+    trainer = trainer_for(kind, out, iterations, seed, meta_lr, val_every, train_steps, progress, train_steps_max,
+                          multi_step_loss, fixed_steps_iterations)
     for report in trainer.iterate():
         if progress:
             print(f"{kind} it {report['iteration']:4d}  {report['seconds']:6.1f}s  train return "
@@ -114,6 +124,10 @@ def main(argv=None) -> int:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--meta-lr", type=float)
     t.add_argument("--train-steps", type=int)
+    t.add_argument("--train-steps-max", type=int, help="draw each iteration's inner steps from train-steps..this")
+    t.add_argument("--multi-step-loss", action="store_true", default=None,
+                   help="the outer objective is the mean return after every inner step")
+    t.add_argument("--fixed-steps-iterations", type=int, help="a warm-up: this many iterations at --train-steps")
     e = sub.add_parser("evaluate", help="returns after 0..3 inner steps on held-out goals")
     e.add_argument("--folder", default=None)
     e.add_argument("--goals", type=int, default=EVAL_GOALS)
@@ -123,7 +137,8 @@ def main(argv=None) -> int:
         for kind in args.kind or list(KINDS):
             start = time.perf_counter()
             train(kind, f"{args.out_dir}/{KINDS[kind]}.safetensors", args.iterations, args.seed, args.meta_lr,
-                  train_steps=args.train_steps)
+                  train_steps=args.train_steps, train_steps_max=args.train_steps_max,
+                  multi_step_loss=args.multi_step_loss, fixed_steps_iterations=args.fixed_steps_iterations)
             print(f"{kind}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
         return 0
     models = load_navigation_models(args.folder)

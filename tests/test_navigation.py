@@ -183,3 +183,24 @@ def test_an_episodes_baseline_ignores_its_own_returns():
     changed[:, 2] += 100.0
     torch.testing.assert_close(mean_baseline(to_go)[:, 2], mean_baseline(changed)[:, 2])
     torch.testing.assert_close(mean_baseline(to_go)[:, 0], to_go[:, 1:].mean(1))
+
+
+def test_multi_step_loss_averages_the_policy_gradients_after_every_inner_step():
+    goals = torch.tensor([[[0.3, 0.2]], [[-0.4, 0.1]]])
+    seeds = torch.tensor([[3], [4]])
+    episode = Episode(goals, seeds, goals, seeds, 0)
+    learner = small(NavFOMAML)  # first order: each adapted policy is the start plus a constant shift
+    meta = {k: v.requires_grad_() for k, v in learner.init_meta_params(0).items()}
+    grads, _ = learner.meta_gradient(meta, episode, steps=2, multi_step=True)
+    states = list(learner.descend(meta, goals.reshape(-1, 2), learner.generators(seeds), 2))
+    expected = {k: torch.zeros_like(v) for k, v in meta.items()}
+    for state in states[1:]:  # the episodes each step's policy sampled, as the next step learns from them
+        with torch.enable_grad():
+            g = torch.autograd.grad(-learner._surrogate(state.params, state.rollout), list(state.params.values()))
+        for k, gk in zip(state.params, g):
+            expected[k] += gk.sum(0) / 2  # task-batched copies of the start: their gradients add up
+    for k in meta:
+        torch.testing.assert_close(grads[k], expected[k], atol=1e-6, rtol=1e-5)
+    # Not the last step's gradient alone.
+    last, _ = learner.meta_gradient(meta, episode, steps=2)
+    assert not torch.allclose(last["fc1.weight"], grads["fc1.weight"])

@@ -197,22 +197,40 @@ class NavMAML(MetaLearner):
                 # Ascent on the return; without create_graph the step is a constant shift (first order).
                 params = {k: params[k] + lr * g for k, g in zip(keys, grads)}
 
-    def meta_gradient(self, meta, episode, first_order: bool | None = None, steps: int | None = None, **kw):
+    def meta_gradient(self, meta, episode, first_order: bool | None = None, steps: int | None = None,
+                      multi_step: bool = False, **kw):
         """Adapt to each goal (``episode.support_x``: (T, 1, 2); ``support_y``: (T, 1) seeds), sample episodes
-        of the adapted policy, and differentiate minus their return's estimate back to the meta-parameters."""
+        of the adapted policy, and differentiate minus their return's estimate back to the meta-parameters.
+        With ``multi_step`` the outer objective is the mean return after every inner step 1..steps (MAML++'s
+        multi-step loss), each estimated from the episodes that step's policy samples (those the next inner
+        step learns from), so that every step, not only the last, must head for the goal."""
         first_order = self.first_order if first_order is None else first_order
         steps = self.hparams.train_steps if steps is None else steps
         goals, gens = episode.support_x.reshape(-1, 2), self.generators(episode.support_y)
-        *_, final = self.descend(meta, goals, gens, steps, create_graph=not first_order, sample_last=False)
-        return self._policy_gradient(meta, final.params, goals, gens)
+        adapted = self.descend(meta, goals, gens, steps, create_graph=not first_order,
+                               sample_last=multi_step and steps > 1)
+        if not (multi_step and steps > 1):
+            *_, final = adapted
+            return self._policy_gradient(meta, final.params, goals, gens)
+        with torch.enable_grad():
+            surrogates, ret = [], 0.0
+            for state in adapted:
+                if state.step:
+                    surrogates.append(self._surrogate(state.params, state.rollout))
+                    ret = state.rollout.returns.mean().item()
+            grads = torch.autograd.grad(-torch.stack(surrogates).mean(), list(meta.values()))
+        return dict(zip(meta, grads)), {"loss": -ret, "return": ret}
+
+    def _surrogate(self, params, rollout) -> torch.Tensor:
+        """The policy-gradient surrogate of the episodes ``rollout`` (sampled from ``params``), averaged over tasks:
+        its gradient is the REINFORCE estimate of the mean return's."""
+        return (log_prob(params, self.network, rollout.positions, rollout.actions)
+                * advantages(rollout)).mean((-2, -1)).mean()
 
     def _policy_gradient(self, meta, params, goals, gens):
         rollout = self.rollout(params, goals, self.noise(gens))
         with torch.enable_grad():
-            surrogate = (log_prob(params, self.network, rollout.positions, rollout.actions)
-                         * advantages(rollout)).mean((-2, -1))
-            loss = -surrogate.mean()
-            grads = torch.autograd.grad(loss, list(meta.values()))
+            grads = torch.autograd.grad(-self._surrogate(params, rollout), list(meta.values()))
         ret = rollout.returns.mean().item()
         return dict(zip(meta, grads)), {"loss": -ret, "return": ret}
 

@@ -61,6 +61,7 @@ class TrainConfig:
     shots_max: int | None = None
     train_steps_max: int | None = None
     multi_step_loss: bool = False  # MAML family: the outer loss is the mean query loss after every inner step
+    fixed_steps_iterations: int = 0  # a warm-up: inner steps stay at train_steps this long before the range applies
     head_lr_per_class: bool | None = None  # the task head steps by inner_lr * n_way (HParams.head_lr_per_class)
     val_ways: tuple[int, ...] = (5,)  # validation tasks (1-shot) of these widths; the score is their mean
     data_root: str | None = None
@@ -152,7 +153,7 @@ class Trainer:
         # The first-order warm-up of MAML and its second-order relatives (a trick of MAML++).
         if self.iteration < cfg.first_order_iterations:
             kw["first_order"] = True
-        if cfg.train_steps_max is not None:
+        if cfg.train_steps_max is not None and self.iteration >= cfg.fixed_steps_iterations:
             kw["steps"] = draw(self.learner.hparams.train_steps, cfg.train_steps_max)
         if cfg.multi_step_loss:
             kw["multi_step"] = True
@@ -262,6 +263,7 @@ class Trainer:
                     "seed": cfg.seed, "initialisation": f"random, seed {cfg.seed}",
                     "first_order_iterations": cfg.first_order_iterations, "recipe": cfg.recipe,
                     "ways_max": cfg.ways_max, "shots_max": cfg.shots_max, "train_steps_max": cfg.train_steps_max,
+                    "fixed_steps_iterations": cfg.fixed_steps_iterations,
                     "multi_step_loss": cfg.multi_step_loss, "val_ways": list(cfg.val_ways),
                     "wall_seconds": round(self.elapsed, 1), "device": str(self.device),
                     "hardware": hardware(self.device), "torch": torch.__version__,
