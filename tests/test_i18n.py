@@ -12,6 +12,7 @@ import pytest
 from metademo.ui import i18n, text
 
 OTHERS = [code for code in i18n.LANGUAGES if code != "en"]
+SAME_IN = {"fr": ["k_points_trace"]}  # "K = {k} points" is French too
 
 
 def placeholders(template: str) -> list[str]:
@@ -34,7 +35,7 @@ def test_every_key_is_translated_and_no_other(code):
     assert sorted(set(english) - set(table)) == []  # missing
     assert sorted(set(table) - set(english)) == []  # stale: no longer in metademo.ui.text
     untranslated = [k for k in english if table[k] == english[k] and len(english[k]) > 12 and "```" not in english[k]]
-    assert untranslated == []
+    assert untranslated == SAME_IN.get(code, [])
 
 
 @pytest.mark.parametrize("code", OTHERS)

@@ -13,7 +13,7 @@ from metademo import api
 
 from . import plots
 from .common import COMPUTE, MAX_CLASSES, MIN_CLASSES, checked, friendly, message_of, user_error, whole
-from .i18n import ui
+from .i18n import t, ui
 from .models import MODELS
 from .text import ALGORITHMS
 
@@ -28,8 +28,7 @@ def _episode_sizes(n_way, k_shot, queries):
     k = whole(k_shot, "K-shot", 1, DRAWINGS - 1)
     q = whole(queries, "Queries per class", 1, DRAWINGS - 1)
     if k + q > DRAWINGS:
-        raise user_error(f"K-shot + queries per class must be at most {DRAWINGS} (each character has "
-                         f"{DRAWINGS} drawings), got {k} + {q}.")
+        raise user_error(t("too_many_drawings", most=DRAWINGS, k=k, q=q))
     return n, k, q
 
 
@@ -41,11 +40,11 @@ def _episode_view(episode: dict):
             found = api.GALLERY.find(name)
             if found is not None and shot < len(js):
                 source, i = found
-                shown.append((source.drawing(i, js[shot]), f"class {c + 1}: {api.drawing_key(name, js[shot])}"))
-    kind = "synthetic glyphs" if episode["kind"] == "synthetic" else "Omniglot evaluation characters"
-    info = (f"**{episode['n_way']}-way {episode['k_shot']}-shot episode** of {kind} (the models never saw them), "
-            f"{episode['queries']} queries per class: " + ", ".join(f"{c + 1}. `{n}`"
-                                                                   for c, n in enumerate(episode["characters"])))
+                shown.append((source.drawing(i, js[shot]), t("support_caption", n=c + 1,
+                                                             key=api.drawing_key(name, js[shot]))))
+    kind = t("kind_synthetic" if episode["kind"] == "synthetic" else "kind_omniglot")
+    info = t("episode_info", n=episode["n_way"], k=episode["k_shot"], kind=kind, q=episode["queries"],
+             characters=", ".join(f"{c + 1}. `{n}`" for c, n in enumerate(episode["characters"])))
     return gr.update(value=shown, columns=episode["n_way"]), info
 
 
@@ -77,8 +76,11 @@ def _compare_table(results):
         acc = r["accuracy"]
         d = r.get("default_step")
         rows.append([r["title"], r["steps"], f"{100 * acc[0]:.0f}%", f"{100 * acc[-1]:.0f}%",
-                     "" if d is None else f"{100 * acc[d]:.0f}% ({d} steps)", round(r["time_ms"], 1)])
-    return {"headers": COMPARE_HEADERS, "data": rows}
+                     "" if d is None else t("default_steps_cell", percent=100 * acc[d], steps=d),
+                     round(r["time_ms"], 1)])
+    headers = [t(k) for k in ("col_algorithm", "col_inner_steps", "col_before", "col_after_last",
+                              "col_after_default", "col_time")]
+    return {"headers": headers, "data": rows}
 
 
 @friendly
@@ -101,17 +103,17 @@ def compare(episode, n_way, k_shot, queries_per_class, steps, progress=gr.Progre
     results = []
     for a, (title, name) in enumerate(ALGORITHMS):
         if progress is not None:
-            progress((a, len(ALGORITHMS)), desc=f"Adapting {title}", unit="algorithms")
+            progress((a, len(ALGORITHMS)), desc=t("adapting_algorithm", title=title), unit="algorithms")
         (r,) = api.compare_algorithms(support, labels, queries, answers, steps, [name], MODELS.get)
         if r.skipped:
-            gr.Warning(f"{title} skipped: {message_of(r.skipped)}")
+            gr.Warning(t("skipped_algorithm", title=title, reason=message_of(r.skipped)))
             continue
         results.append({"name": r.name, "title": r.title, "colour": r.colour, "steps": len(r.accuracy) - 1,
                         "accuracy": r.accuracy, "default_step": r.default_step, "time_ms": 1000 * r.seconds})
         yield plots.compare_figure(results, n, steps), _compare_table(results), episode, shown, info
         shown, info = gr.skip(), gr.skip()
     if not results:
-        raise user_error("No pretrained model could be loaded, so there is nothing to compare.")
+        raise user_error(t("nothing_to_compare"))
 
 
 def build() -> None:

@@ -117,7 +117,7 @@ def using(language: str) -> Iterator[None]:
 
 # --- texts ------------------------------------------------------------------------------------------------
 
-def t(key: str, language: str | None = None, **values) -> str:
+def t(key: str, language: str | None = None, /, **values) -> str:
     """The text ``key`` in ``language`` (default: the request's), its placeholders filled with ``values``.
     A key missing from a language falls back to English."""
     language = language or request_language()

@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 from metademo.api import navigation as nav
 
 from .common import COMPUTE, STATE_TTL, friendly, whole
-from .i18n import ui
+from .i18n import t, ui
 from .text import NAVIGATION_INTRO
 
 SIZE = 360  # pixels of the square field, which shows [-1, 1]^2
@@ -88,19 +88,20 @@ def returns_figure(curves: dict[str, list[float]], steps: int) -> go.Figure:
     fig = go.Figure()
     for name, values in curves.items():
         fig.add_trace(go.Scatter(x=list(range(len(values))), y=values, mode="lines+markers", name=name))
-    fig.update_layout(title={"text": "Return per step (mean of 20 episodes)", "x": 0.01}, height=300,
-                      margin={"l": 50, "r": 20, "t": 60, "b": 40}, xaxis_title="inner steps", yaxis_title="return",
+    fig.update_layout(title={"text": t("nav_returns_title"), "x": 0.01}, height=300,
+                      margin={"l": 50, "r": 20, "t": 60, "b": 40}, xaxis_title=t("inner_steps_axis"),
+                      yaxis_title=t("return_axis"),
                       xaxis={"range": [-0.2, steps + 0.2], "dtick": 1})
     return fig
 
 
 def training_figure(its: list[int], before: list[float], after: list[float], iterations: int) -> go.Figure:
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=its, y=before, mode="lines+markers", name="before adapting"))
-    fig.add_trace(go.Scatter(x=its, y=after, mode="lines+markers", name="after 1 step"))
-    fig.update_layout(title={"text": "Return on validation goals while meta-training", "x": 0.01}, height=300,
-                      margin={"l": 50, "r": 20, "t": 60, "b": 40}, xaxis_title="outer iterations",
-                      yaxis_title="return", xaxis={"range": [0, iterations]})
+    fig.add_trace(go.Scatter(x=its, y=before, mode="lines+markers", name=t("before_adapting_trace")))
+    fig.add_trace(go.Scatter(x=its, y=after, mode="lines+markers", name=t("after_one_step_trace")))
+    fig.update_layout(title={"text": t("nav_training_title"), "x": 0.01}, height=300,
+                      margin={"l": 50, "r": 20, "t": 60, "b": 40}, xaxis_title=t("outer_iterations"),
+                      yaxis_title=t("return_axis"), xaxis={"range": [0, iterations]})
     return fig
 
 
@@ -114,16 +115,16 @@ def nav_adapt(goal, choice=None, steps=3, seed=0, trained=None):
     model, label = kind, choice or "pretrained MAML"
     if kind == "trained":
         if trained is None:
-            gr.Warning("You have not meta-trained a MAML yet (press 'Meta-train MAML'); showing the pretrained one.")
+            gr.Warning(t("no_trained_maml"))
             model, label = "maml", "pretrained MAML"
         else:
             model = trained
     mine = list(nav.adapt_to_goal(model, goal, steps, seed))
     base = list(nav.adapt_to_goal("baseline", goal, steps, seed))
     curves = {label: [r["return"] for r in mine], BASELINE: [r["return"] for r in base]}
-    status = f"Goal ({goal[0]:+.2f}, {goal[1]:+.2f}). Return before adapting → after {steps} steps: " + ", ".join(
-        f"{name} **{c[0]:.1f} → {c[-1]:.1f}**" for name, c in curves.items())
-    return (field(goal, mine, label), picture(field(goal, base, BASELINE), f"{BASELINE}: paths after each step"),
+    status = t("nav_status", x=goal[0], y=goal[1], steps=steps,
+               returns=", ".join(f"{name} **{c[0]:.1f} → {c[-1]:.1f}**" for name, c in curves.items()))
+    return (field(goal, mine, label), picture(field(goal, base, BASELINE), t("nav_paths", name=BASELINE)),
             returns_figure(curves, steps), status)
 
 
@@ -146,15 +147,14 @@ def nav_train(iterations, seed):
     its, before, after = [], [], []
     for report in nav.meta_train_navigation(iterations, seed, every=max(5, iterations // 20)):
         if report.get("done"):
-            status = (f"Done: {iterations} iterations. 'The MAML you trained' is now selected: click a goal to see "
-                      "it adapt.")
+            status = t("nav_done", iterations=iterations)
             yield training_figure(its, before, after, iterations), status, report["model"], "the MAML you trained"
             return
         its.append(report["iteration"])
         before.append(report["return_before"])
         after.append(report["return_after"])
-        status = (f"Iteration {report['iteration']} of {iterations} · {report['seconds']:.0f} s · return "
-                  f"{before[-1]:.1f} before adapting, {after[-1]:.1f} after one step")
+        status = t("nav_iteration", iteration=report["iteration"], iterations=iterations, seconds=report["seconds"],
+                   before=before[-1], after=after[-1])
         yield training_figure(its, before, after, iterations), status, gr.skip(), gr.skip()
 
 

@@ -322,15 +322,15 @@ def sine_figure(x_grid: np.ndarray, y_true: np.ndarray, x_points: np.ndarray, y_
         layout["yaxis" if col == 1 else f"yaxis{col}"] = {"anchor": xa, **shared}
         seq = curves[name]
         last = min(step, len(seq) - 1)
-        annotations.append({"text": f"<b>{name}</b>: after {last} of {total_steps} steps", "x": left + width / 2,
+        annotations.append({"text": t("panel_title", name=name, step=last, steps=total_steps), "x": left + width / 2,
                             "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "center", "yanchor": "bottom",
                             "showarrow": False, "font": {"size": 14}})
-        traces.append(go.Scatter(x=x_grid, y=y_true, mode="lines", name="true wave", showlegend=col == 1,
+        traces.append(go.Scatter(x=x_grid, y=y_true, mode="lines", name=t("true_wave"), showlegend=col == 1,
                                  legendgroup="true", xaxis=xa, yaxis=ya,
                                  line={"color": "black", "dash": "dash", "width": 2}))
         for s in range(last + 1):
             current = s == last
-            label = "prediction" if current else ("before adapting (step 0)" if s == 0 else "earlier steps")
+            label = t("prediction") if current else t("before_adapting") if s == 0 else t("earlier_steps")
             y = np.asarray(seq[s]).ravel()
             ys.append(y)
             traces.append(go.Scatter(
@@ -338,7 +338,7 @@ def sine_figure(x_grid: np.ndarray, y_true: np.ndarray, x_points: np.ndarray, y_
                 showlegend=col == 1 and (current or s in (0, 1)), hoverinfo=None if current else "skip",
                 line={"color": "#e8590c" if current else ("#adb5bd" if s == 0 else "rgba(232,89,12,0.22)"),
                       "width": 3.5 if current else 1.5}))
-        traces.append(go.Scatter(x=x_points, y=y_points, mode="markers", name=f"K = {len(x_points)} points",
+        traces.append(go.Scatter(x=x_points, y=y_points, mode="markers", name=t("k_points_trace", k=len(x_points)),
                                  showlegend=col == 1, legendgroup="points", xaxis=xa, yaxis=ya,
                                  marker={"color": "#1c7ed6", "size": 11, "line": {"color": "white", "width": 1}}))
     finite = np.concatenate([y[np.isfinite(y)] for y in ys])
@@ -356,11 +356,11 @@ def sine_figure(x_grid: np.ndarray, y_true: np.ndarray, x_points: np.ndarray, y_
 
 def meta_loss_figure(iterations: Sequence[int], losses: Sequence[float], total: int) -> go.Figure:
     """The meta-loss (mean squared error after adaptation) during meta-training, as it comes."""
-    fig = go.Figure(go.Scatter(x=list(iterations), y=list(losses), mode="lines", name="meta-loss",
+    fig = go.Figure(go.Scatter(x=list(iterations), y=list(losses), mode="lines", name=t("meta_loss"),
                                line={"color": "#7048e8", "width": 2}))
-    fig.update_xaxes(title_text="meta-training iteration", range=[0, max(total, 1)])
-    fig.update_yaxes(title_text="loss after adapting (MSE)", type="log")
-    return _layout(fig, "Meta-training MAML on sine waves", 320)
+    fig.update_xaxes(title_text=t("meta_iteration"), range=[0, max(total, 1)])
+    fig.update_yaxes(title_text=t("loss_after_adapting"), type="log")
+    return _layout(fig, t("sine_training_title"), 320)
 
 
 def outer_loop_figure(reports: Sequence[dict], title: str) -> go.Figure:

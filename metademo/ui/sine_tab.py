@@ -16,7 +16,7 @@ from metademo import api
 
 from . import plots
 from .common import COMPUTE, HIDDEN_API, STATE_TTL, checked, friendly, whole
-from .i18n import ui
+from .i18n import t, ui
 from .models import get_sine_models
 
 SINE_CHOICES = ("pretrained MAML", "the MAML you trained")
@@ -36,29 +36,28 @@ def sine_adapt(amplitude, phase, k, steps, lr, seed, maml_choice=SINE_CHOICES[0]
     steps = checked(api.check_steps, steps, "Steps", text=True)
     lr = None if lr in (None, "") else lr  # the model's own when empty; the API checks it
     maml, baseline = get_sine_models()
-    label = "MAML (pretrained)"
+    label = t("sine_pretrained")
     if maml_choice == SINE_CHOICES[1]:
         if trained and trained.get("params"):
             maml = api.sine_model(trained["params"], "your MAML")
-            label = f"your MAML ({trained.get('iterations', '?')} iterations)"
+            label = t("sine_yours", iterations=trained.get("iterations", "?"))
         else:
-            gr.Warning("You have not meta-trained a MAML yet (press 'Meta-train MAML'); showing the pretrained one.")
-    curves = {label: [], "baseline (pretrained on all waves)": []}
+            gr.Warning(t("no_trained_maml"))
+    curves = {label: [], t("sine_baseline"): []}
     every = max(1, math.ceil(steps / MAX_FRAMES))
     for a, b in zip(api.adapt_sine_wave(maml, wave, steps, lr), api.adapt_sine_wave(baseline, wave, steps, lr)):
         for seq, record in zip(curves.values(), (a, b)):
             seq.append(record["prediction"])
         step = a["step"]
         if step % every == 0 or step == steps:
-            status = f"Step {step} of {steps}. Error over the whole wave (MSE): " + ", ".join(
-                f"{n} **{r['error']:.3f}**" if math.isfinite(r["error"]) else f"{n} **diverged**"
-                for n, r in zip(curves, (a, b)))
+            errors = ", ".join(f"{n} **{r['error']:.3f}**" if math.isfinite(r["error"])
+                               else f"{n} **{t('diverged_word')}**" for n, r in zip(curves, (a, b)))
+            status = t("sine_status", step=step, steps=steps, errors=errors)
             yield plots.sine_figure(wave.grid, wave.truth, wave.x, wave.y, curves, step, steps), status
             if FRAME_PAUSE and step < steps:
                 time.sleep(FRAME_PAUSE * 2)
     if not all(np.isfinite(seq[-1]).all() for seq in curves.values()):
-        gr.Warning(f"A model diverged: the learning rate {lr if lr is not None else api.SINE_INNER_LR:g} is too "
-                   "large for these points.")
+        gr.Warning(t("sine_diverged", lr=lr if lr is not None else api.SINE_INNER_LR))
 
 
 @friendly
@@ -75,13 +74,13 @@ def sine_train(iterations, seed, progress=gr.Progress()):  # noqa: B008
         its.append(it)
         losses.append(loss)
         if progress is not None:
-            progress((it, iterations), desc="Meta-training MAML", unit="iterations")
-        status = f"Iteration {it} of {iterations} · meta-loss {loss:.3f} · {time.perf_counter() - start:.0f} s"
+            progress((it, iterations), desc=t("meta_training_maml"), unit="iterations")
+        status = t("sine_iteration", iteration=it, iterations=iterations, loss=loss,
+                   seconds=time.perf_counter() - start)
         yield plots.meta_loss_figure(its, losses, iterations), status, gr.skip(), gr.skip()
     wall = time.perf_counter() - start
     trained = {"params": params, "iterations": iterations, "seed": seed, "loss": losses[-1], "curve": losses}
-    status = (f"Done: {iterations} iterations in {wall:.0f} s, final meta-loss {losses[-1]:.3f}. "
-              "'The MAML you trained' is now selected above: press **Adapt** to see it learn a new wave.")
+    status = t("sine_done", iterations=iterations, seconds=wall, loss=losses[-1])
     yield plots.meta_loss_figure(its, losses, iterations), status, trained, SINE_CHOICES[1]
 
 

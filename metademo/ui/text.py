@@ -397,6 +397,46 @@ MESSAGES = {
     "training_trace": "training tasks (%)",
     "outer_axis": "outer-loop iteration (one meta-batch of tasks each)",
     "outer_accuracy_axis": "query accuracy after adapting (%)",
+    # the comparison
+    "col_algorithm": "algorithm", "col_inner_steps": "inner steps", "col_before": "before adapting (step 0)",
+    "col_after_last": "after the last step", "col_after_default": "after its default steps", "col_time": "time (ms)",
+    "default_steps_cell": "{percent:.0f}% ({steps} steps)",
+    "too_many_drawings": ("K-shot + queries per class must be at most {most} (each character has {most} drawings), "
+                          "got {k} + {q}."),
+    "support_caption": "class {n}: {key}",
+    "kind_synthetic": "synthetic glyphs", "kind_omniglot": "Omniglot evaluation characters",
+    "episode_info": ("**{n}-way {k}-shot episode** of {kind} (the models never saw them), {q} queries per class: "
+                     "{characters}"),
+    "adapting_algorithm": "Adapting {title}",
+    "skipped_algorithm": "{title} skipped: {reason}",
+    "nothing_to_compare": "No pretrained model could be loaded, so there is nothing to compare.",
+    # the sine waves
+    "sine_pretrained": "MAML (pretrained)",
+    "sine_yours": "your MAML ({iterations} iterations)",
+    "sine_baseline": "baseline (pretrained on all waves)",
+    "no_trained_maml": "You have not meta-trained a MAML yet (press 'Meta-train MAML'); showing the pretrained one.",
+    "sine_status": "Step {step} of {steps}. Error over the whole wave (MSE): {errors}",
+    "diverged_word": "diverged",
+    "sine_diverged": "A model diverged: the learning rate {lr:g} is too large for these points.",
+    "meta_training_maml": "Meta-training MAML",
+    "sine_iteration": "Iteration {iteration} of {iterations} · meta-loss {loss:.3f} · {seconds:.0f} s",
+    "sine_done": ("Done: {iterations} iterations in {seconds:.0f} s, final meta-loss {loss:.3f}. 'The MAML you "
+                  "trained' is now selected above: press **Adapt** to see it learn a new wave."),
+    "panel_title": "<b>{name}</b>: after {step} of {steps} steps",
+    "true_wave": "true wave", "prediction": "prediction", "earlier_steps": "earlier steps",
+    "k_points_trace": "K = {k} points",
+    "meta_loss": "meta-loss", "meta_iteration": "meta-training iteration",
+    "loss_after_adapting": "loss after adapting (MSE)", "sine_training_title": "Meta-training MAML on sine waves",
+    # the navigation
+    "nav_status": "Goal ({x:+.2f}, {y:+.2f}). Return before adapting → after {steps} steps: {returns}",
+    "nav_paths": "{name}: paths after each step",
+    "nav_done": "Done: {iterations} iterations. 'The MAML you trained' is now selected: click a goal to see it adapt.",
+    "nav_iteration": ("Iteration {iteration} of {iterations} · {seconds:.0f} s · return {before:.1f} before "
+                      "adapting, {after:.1f} after one step"),
+    "nav_returns_title": "Return per step (mean of 20 episodes)",
+    "inner_steps_axis": "inner steps", "return_axis": "return",
+    "before_adapting_trace": "before adapting", "after_one_step_trace": "after 1 step",
+    "nav_training_title": "Return on validation goals while meta-training", "outer_iterations": "outer iterations",
 }
 
 #: Static texts with a number in them ({n}), and how many numbers the page uses: one browser key per number.

@@ -368,6 +368,49 @@ Verhalten. Im gestrichelten Quadrat hat das Meta-Training seine Ziele gezogen.
     "training_trace": "Trainingsaufgaben (%)",
     "outer_axis": "Iteration der äußeren Schleife (je ein Meta-Stapel von Aufgaben)",
     "outer_accuracy_axis": "Genauigkeit auf den Anfragen nach dem Anpassen (%)",
+    "col_algorithm": "Algorithmus", "col_inner_steps": "innere Schritte", "col_before": "vor dem Anpassen (Schritt 0)",
+    "col_after_last": "nach dem letzten Schritt", "col_after_default": "nach seinen Standardschritten",
+    "col_time": "Zeit (ms)",
+    "default_steps_cell": "{percent:.0f} % ({steps} Schritte)",
+    "too_many_drawings": ("K-shot + Anfragen pro Klasse dürfen höchstens {most} sein (jedes Zeichen hat {most} "
+                          "Zeichnungen); es sind {k} + {q}."),
+    "support_caption": "Klasse {n}: {key}",
+    "kind_synthetic": "synthetischen Glyphen", "kind_omniglot": "Evaluationszeichen von Omniglot",
+    "episode_info": ("**Episode mit {n} Klassen und {k} Beispielen (N-way, K-shot)** aus {kind} (von den Modellen "
+                     "nie gesehen), {q} Anfragen pro Klasse: {characters}"),
+    "adapting_algorithm": "{title} wird angepasst",
+    "skipped_algorithm": "{title} übersprungen: {reason}",
+    "nothing_to_compare": "Kein vortrainiertes Modell konnte geladen werden, daher gibt es nichts zu vergleichen.",
+    "sine_pretrained": "MAML (vortrainiert)",
+    "sine_yours": "Ihr MAML ({iterations} Iterationen)",
+    "sine_baseline": "Vergleichsbasis (auf allen Wellen vortrainiert)",
+    "no_trained_maml": ("Sie haben noch kein MAML meta-trainiert (drücken Sie „MAML meta-trainieren“); das "
+                        "vortrainierte wird gezeigt."),
+    "sine_status": "Schritt {step} von {steps}. Fehler über die ganze Welle (MSE): {errors}",
+    "diverged_word": "divergiert",
+    "sine_diverged": "Ein Modell ist divergiert: Die Lernrate {lr:g} ist für diese Punkte zu groß.",
+    "meta_training_maml": "MAML wird meta-trainiert",
+    "sine_iteration": "Iteration {iteration} von {iterations} · Meta-Verlust {loss:.3f} · {seconds:.0f} s",
+    "sine_done": ("Fertig: {iterations} Iterationen in {seconds:.0f} s, finaler Meta-Verlust {loss:.3f}. „Das von "
+                  "Ihnen trainierte MAML“ ist oben gewählt: Drücken Sie **Anpassen**, um es eine neue Welle lernen "
+                  "zu sehen."),
+    "panel_title": "<b>{name}</b>: nach {step} von {steps} Schritten",
+    "true_wave": "wahre Welle", "prediction": "Vorhersage", "earlier_steps": "frühere Schritte",
+    "k_points_trace": "K = {k} Punkte",
+    "meta_loss": "Meta-Verlust", "meta_iteration": "Meta-Trainings-Iteration",
+    "loss_after_adapting": "Verlust nach dem Anpassen (MSE)",
+    "sine_training_title": "MAML wird auf Sinuswellen meta-trainiert",
+    "nav_status": "Ziel ({x:+.2f}, {y:+.2f}). Ertrag vor dem Anpassen → nach {steps} Schritten: {returns}",
+    "nav_paths": "{name}: Pfade nach jedem Schritt",
+    "nav_done": ("Fertig: {iterations} Iterationen. „Das von Ihnen trainierte MAML“ ist gewählt: Klicken Sie auf ein "
+                 "Ziel, um es sich anpassen zu sehen."),
+    "nav_iteration": ("Iteration {iteration} von {iterations} · {seconds:.0f} s · Ertrag {before:.1f} vor dem "
+                      "Anpassen, {after:.1f} nach einem Schritt"),
+    "nav_returns_title": "Ertrag pro Schritt (Mittel über 20 Episoden)",
+    "inner_steps_axis": "innere Schritte", "return_axis": "Ertrag",
+    "before_adapting_trace": "vor dem Anpassen", "after_one_step_trace": "nach 1 Schritt",
+    "nav_training_title": "Ertrag auf Validierungszielen während des Meta-Trainings",
+    "outer_iterations": "äußere Iterationen",
 }
 
 #: The algorithm registry's descriptions ("field:name"; "family:<family>" for a family's).

@@ -361,6 +361,47 @@ es donde el metaentrenamiento sorteó sus metas.
     "training_trace": "tareas de entrenamiento (%)",
     "outer_axis": "iteración del bucle externo (un metalote de tareas cada una)",
     "outer_accuracy_axis": "exactitud en las consultas tras adaptarse (%)",
+    "col_algorithm": "algoritmo", "col_inner_steps": "pasos internos", "col_before": "antes de adaptarse (paso 0)",
+    "col_after_last": "tras el último paso", "col_after_default": "tras sus pasos por defecto",
+    "col_time": "tiempo (ms)",
+    "default_steps_cell": "{percent:.0f} % ({steps} pasos)",
+    "too_many_drawings": ("K-shot + consultas por clase debe ser como mucho {most} (cada carácter tiene {most} "
+                          "dibujos); hay {k} + {q}."),
+    "support_caption": "clase {n}: {key}",
+    "kind_synthetic": "glifos sintéticos", "kind_omniglot": "caracteres de evaluación de Omniglot",
+    "episode_info": ("**Episodio de {n} clases y {k} ejemplos (N-way, K-shot)** con {kind} (los modelos nunca los "
+                     "vieron), {q} consultas por clase: {characters}"),
+    "adapting_algorithm": "Adaptando {title}",
+    "skipped_algorithm": "{title} omitido: {reason}",
+    "nothing_to_compare": "No se pudo cargar ningún modelo preentrenado, así que no hay nada que comparar.",
+    "sine_pretrained": "MAML (preentrenado)",
+    "sine_yours": "tu MAML ({iterations} iteraciones)",
+    "sine_baseline": "referencia (preentrenada con todas las ondas)",
+    "no_trained_maml": "Aún no has metaentrenado un MAML (pulsa 'Metaentrenar MAML'); se muestra el preentrenado.",
+    "sine_status": "Paso {step} de {steps}. Error sobre toda la onda (MSE): {errors}",
+    "diverged_word": "divergió",
+    "sine_diverged": "Un modelo divergió: la tasa de aprendizaje {lr:g} es demasiado grande para estos puntos.",
+    "meta_training_maml": "Metaentrenando MAML",
+    "sine_iteration": "Iteración {iteration} de {iterations} · metapérdida {loss:.3f} · {seconds:.0f} s",
+    "sine_done": ("Hecho: {iterations} iteraciones en {seconds:.0f} s, metapérdida final {loss:.3f}. 'El MAML que "
+                  "entrenaste' está ahora elegido arriba: pulsa **Adaptar** para verlo aprender una onda nueva."),
+    "panel_title": "<b>{name}</b>: tras {step} de {steps} pasos",
+    "true_wave": "onda real", "prediction": "predicción", "earlier_steps": "pasos anteriores",
+    "k_points_trace": "K = {k} puntos",
+    "meta_loss": "metapérdida", "meta_iteration": "iteración de metaentrenamiento",
+    "loss_after_adapting": "pérdida tras adaptarse (MSE)",
+    "sine_training_title": "Metaentrenando MAML con ondas sinusoidales",
+    "nav_status": "Meta ({x:+.2f}, {y:+.2f}). Retorno antes de adaptarse → tras {steps} pasos: {returns}",
+    "nav_paths": "{name}: caminos tras cada paso",
+    "nav_done": "Hecho: {iterations} iteraciones. 'El MAML que entrenaste' está elegido: haz clic en una meta para "
+                "verlo adaptarse.",
+    "nav_iteration": ("Iteración {iteration} de {iterations} · {seconds:.0f} s · retorno {before:.1f} antes de "
+                      "adaptarse, {after:.1f} tras un paso"),
+    "nav_returns_title": "Retorno por paso (media de 20 episodios)",
+    "inner_steps_axis": "pasos internos", "return_axis": "retorno",
+    "before_adapting_trace": "antes de adaptarse", "after_one_step_trace": "tras 1 paso",
+    "nav_training_title": "Retorno en metas de validación durante el metaentrenamiento",
+    "outer_iterations": "iteraciones externas",
 }
 
 #: The algorithm registry's descriptions ("field:name"; "family:<family>" for a family's).

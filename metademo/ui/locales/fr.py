@@ -374,6 +374,49 @@ où le méta-entraînement a tiré ses buts.
     "training_trace": "tâches d'entraînement (%)",
     "outer_axis": "itération de la boucle externe (un méta-lot de tâches chacune)",
     "outer_accuracy_axis": "précision sur les requêtes après adaptation (%)",
+    "col_algorithm": "algorithme", "col_inner_steps": "pas internes", "col_before": "avant adaptation (pas 0)",
+    "col_after_last": "après le dernier pas", "col_after_default": "après ses pas par défaut",
+    "col_time": "temps (ms)",
+    "default_steps_cell": "{percent:.0f} % ({steps} pas)",
+    "too_many_drawings": ("K-shot + requêtes par classe doit valoir au plus {most} (chaque caractère a {most} "
+                          "dessins) ; reçu {k} + {q}."),
+    "support_caption": "classe {n} : {key}",
+    "kind_synthetic": "glyphes synthétiques", "kind_omniglot": "caractères d'évaluation d'Omniglot",
+    "episode_info": ("**Épisode à {n} classes et {k} exemples (N-way, K-shot)** de {kind} (jamais vus par les "
+                     "modèles), {q} requêtes par classe : {characters}"),
+    "adapting_algorithm": "Adaptation de {title}",
+    "skipped_algorithm": "{title} ignoré : {reason}",
+    "nothing_to_compare": "Aucun modèle pré-entraîné n'a pu être chargé : il n'y a rien à comparer.",
+    "sine_pretrained": "MAML (pré-entraîné)",
+    "sine_yours": "votre MAML ({iterations} itérations)",
+    "sine_baseline": "référence (pré-entraînée sur toutes les ondes)",
+    "no_trained_maml": ("Vous n'avez pas encore méta-entraîné de MAML (appuyez sur « Méta-entraîner MAML ») ; le "
+                        "modèle pré-entraîné est affiché."),
+    "sine_status": "Pas {step} sur {steps}. Erreur sur toute l'onde (MSE) : {errors}",
+    "diverged_word": "divergence",
+    "sine_diverged": "Un modèle a divergé : le taux d'apprentissage {lr:g} est trop grand pour ces points.",
+    "meta_training_maml": "Méta-entraînement de MAML",
+    "sine_iteration": "Itération {iteration} sur {iterations} · méta-perte {loss:.3f} · {seconds:.0f} s",
+    "sine_done": ("Terminé : {iterations} itérations en {seconds:.0f} s, méta-perte finale {loss:.3f}. « Le MAML "
+                  "que vous avez entraîné » est maintenant choisi ci-dessus : appuyez sur **Adapter** pour le voir "
+                  "apprendre une nouvelle onde."),
+    "panel_title": "<b>{name}</b> : après {step} pas sur {steps}",
+    "true_wave": "vraie onde", "prediction": "prédiction", "earlier_steps": "pas précédents",
+    "k_points_trace": "K = {k} points",
+    "meta_loss": "méta-perte", "meta_iteration": "itération de méta-entraînement",
+    "loss_after_adapting": "perte après adaptation (MSE)",
+    "sine_training_title": "Méta-entraînement de MAML sur des sinusoïdes",
+    "nav_status": "But ({x:+.2f}, {y:+.2f}). Retour avant adaptation → après {steps} pas : {returns}",
+    "nav_paths": "{name} : trajets après chaque pas",
+    "nav_done": ("Terminé : {iterations} itérations. « Le MAML que vous avez entraîné » est choisi : cliquez sur un "
+                 "but pour le voir s'adapter."),
+    "nav_iteration": ("Itération {iteration} sur {iterations} · {seconds:.0f} s · retour {before:.1f} avant "
+                      "adaptation, {after:.1f} après un pas"),
+    "nav_returns_title": "Retour par pas (moyenne de 20 épisodes)",
+    "inner_steps_axis": "pas internes", "return_axis": "retour",
+    "before_adapting_trace": "avant adaptation", "after_one_step_trace": "après 1 pas",
+    "nav_training_title": "Retour sur les buts de validation pendant le méta-entraînement",
+    "outer_iterations": "itérations externes",
 }
 
 #: The algorithm registry's descriptions ("field:name"; "family:<family>" for a family's).
