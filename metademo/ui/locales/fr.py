@@ -175,7 +175,7 @@ où le méta-entraînement a tiré ses buts.
     "heading_sine_train": "### Méta-entraînez MAML vous-même",
     "heading_nav_train": ("### Méta-entraînez MAML vous-même (environ deux minutes sur deux cœurs de CPU pour 100 "
                           "itérations)"),
-    "label_pad": "Tablette de dessin",
+    "label_pad": "Tablette",
     "label_webcam": "Webcam",
     "label_live": "Aperçu en direct de la tablette",
     "label_pad_preview": "Aperçu de la tablette",
