@@ -20,6 +20,7 @@ from . import classifier, compare, learn, navigation_tab, sine_tab, tools
 from .common import COMPUTE, HIDDEN_API, MAX_SESSIONS, STATE_TTL, algorithm_defaults, page_info  # noqa: F401
 from .i18n import I18N, ui
 from .models import MODELS, get_sine_models
+from .outer_loop import algorithm_choices
 
 log = logging.getLogger("metademo.ui")
 
@@ -78,4 +79,5 @@ def build_app() -> gr.Blocks:
         gr.api(tools.classify_images, api_name="classify_images", **COMPUTE)
         demo.load(page_info, None, [device, gallery_md, accuracy], api_name="page_info", **HIDDEN_API)
         demo.load(algorithm_defaults, algorithm, [steps, lr, algo_note], api_visibility="private")
+        demo.load(algorithm_choices, None, algorithm, api_visibility="private", queue=False)  # in the page's language
     return demo

@@ -14,9 +14,14 @@ from . import plots
 from .common import algorithm_defaults, algorithm_name, friendly, user_error, whole
 from .i18n import algorithm_note, t
 from .session import YOURS
-from .text import TITLES
+from .text import ALGORITHMS, TITLES
 
 _TRAINING = threading.Lock()  # one meta-training at a time: it takes both cores
+
+
+def algorithm_choices():
+    """The Algorithm menu's choices with "Your meta-trained model" in the visitor's language (on page load)."""
+    return gr.update(choices=[*ALGORITHMS, (t("yours"), YOURS[1])])
 
 
 @friendly
