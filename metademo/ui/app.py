@@ -27,6 +27,13 @@ log = logging.getLogger("metademo.ui")
 #: ``demo.queue(**QUEUE_OPTIONS)``: two jobs at a time fit two CPU cores; beyond ``max_size`` waiting
 #: jobs (``METADEMO_MAX_QUEUE``, default 32), visitors are told the app is busy and to try again.
 QUEUE_OPTIONS = {"default_concurrency_limit": 2, "max_size": int(os.environ.get("METADEMO_MAX_QUEUE") or 32)}
+#: Gradio keeps a record of every event (up to 10,000) for its monitoring dashboard and, after each event,
+#: summarises all of them in a pandas table, even with monitoring off (as here): with a class sending
+#: preview frames, a fifth of the server's time, growing with every event. One record, never summarised
+#: (Gradio reads these when the queue starts; set them before to choose otherwise).
+GRADIO_QUEUE_ENV = {"GRADIO_ANALYTICS_MAX_EVENTS": "1", "GRADIO_ANALYTICS_CACHE_FREQUENCY": str(10**9)}
+for _name, _value in GRADIO_QUEUE_ENV.items():
+    os.environ.setdefault(_name, _value)
 #: The page's styles (``static/page.css``), inlined like the script.
 CSS = (Path(__file__).with_name("static") / "page.css").read_text(encoding="utf-8")
 
