@@ -19,6 +19,7 @@ import inspect
 import logging
 import math
 import os
+import threading
 from collections import Counter
 
 import gradio as gr
@@ -291,4 +292,38 @@ STATE_TTL = float(os.environ.get("METADEMO_STATE_TTL") or 3600)
 #: Event options. Every model-running event shares two slots (two CPU cores); page plumbing is
 #: callable by clients but left out of the API docs.
 COMPUTE = {"concurrency_id": "compute", "concurrency_limit": 2}
+
+
+class Computing:
+    """The model jobs running now (*Adapt*, classifying the queries), so that the live preview gives way to them.
+
+    A job runs inside ``with COMPUTING:``. Python runs one thread at a time, so every preview frame answered
+    while an adaptation runs or waits its turn delays it: a frame first waits (:meth:`wait_idle`, at most
+    :data:`PREVIEW_YIELD` seconds) until no model job runs.
+    """
+
+    def __init__(self):
+        self._idle = threading.Condition()
+        self.running = 0
+
+    def __enter__(self):
+        with self._idle:
+            self.running += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._idle:
+            self.running -= 1
+            if not self.running:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no model job runs, at most ``timeout`` seconds; True if none runs."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self.running, timeout)
+
+
+COMPUTING = Computing()
+#: Seconds a live-preview frame waits at most for the model jobs to end (``METADEMO_PREVIEW_YIELD``; 0: never).
+PREVIEW_YIELD = float(os.environ.get("METADEMO_PREVIEW_YIELD") or 0.25)
 HIDDEN_API = {"api_visibility": "undocumented"}

@@ -11,7 +11,6 @@ probabilities and the embedding map (the step slider). New queries re-record the
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 from collections.abc import Sequence
 
@@ -21,9 +20,11 @@ from metademo import api
 
 from . import plots
 from .common import (
+    COMPUTING,
     MAX_CLASSES,
     MAX_EXAMPLES,
     MIN_CLASSES,
+    PREVIEW_YIELD,
     algorithm_name,
     characters_of,
     friendly,
@@ -39,11 +40,6 @@ from .text import TITLES
 
 MAX_FRAMES = 40  # chart updates (and recorded steps for the slider) per adaptation
 FRAME_PAUSE = 0.04  # seconds between chart updates, so that a fast adaptation still visibly grows
-#: Adaptations running now in this server. While more than one runs, the others waiting in the queue matter
-#: more than a growing chart: an adaptation then skips its in-between frames and pauses (the last chart
-#: still shows every step).
-_RUNNING = [0]
-_RUNNING_LOCK = threading.Lock()
 PRED_HEADERS = ["query", "prediction", "confidence", "right answer", "correct?"]  # English; see _headers
 YOURS = ("Your meta-trained model", "yours")  # the extra choice of the Algorithm menu
 NOT_ADAPTED = "not_adapted"  # a key of metademo.ui.text.MESSAGES
@@ -52,6 +48,11 @@ NOT_ADAPTED = "not_adapted"  # a key of metademo.ui.text.MESSAGES
 def _headers() -> list[str]:
     """The predictions table's column names, in the visitor's language."""
     return [t(k) for k in ("col_query", "col_prediction", "col_confidence", "col_answer", "col_correct")]
+
+
+def empty_table() -> dict:
+    """The predictions table before anything is classified (the page's first value, in its language)."""
+    return {"headers": _headers(), "data": []}
 
 
 @dataclasses.dataclass
@@ -230,7 +231,8 @@ def _after_queries(session: Session | None, queries, step=None, prepared=None):
 @friendly
 def classify_queries(session, queries, prepared=None):
     """Queries changed (or Classify): (chart, slider, predictions, table, embedding map) for them."""
-    return _after_queries(session, queries, prepared=prepared)
+    with COMPUTING:
+        return _after_queries(session, queries, prepared=prepared)
 
 
 def _model(algorithm, trained):
@@ -271,22 +273,18 @@ def run_adaptation(algorithm, steps, lr, names, galleries, queries=None, progres
     if progress is not None:
         progress((0, max(steps, 1)), desc=t("adapting"), unit="steps")
     skip = (gr.skip(),) * 5
-    with _RUNNING_LOCK:
-        _RUNNING[0] += 1
-    try:
-        for fitted in recording:
-            if progress is not None:
-                progress((fitted.step, max(steps, 1)), desc=t("adapting"), unit="steps")
-            if info.adapts_by_steps and _RUNNING[0] == 1:  # alone: the chart grows step by step
-                last = fitted.history[-1]
-                status = t("step_status", title=title, step=last["step"], steps=steps, loss=last["loss"])
-                chart_title = t("adapting_title", title=title, count=len(names))
-                yield plots.adaptation_figure(fitted.history, steps, chart_title, n_classes=len(names)), status, *skip
-                if FRAME_PAUSE and fitted.step < steps:
-                    time.sleep(FRAME_PAUSE)
-    finally:
-        with _RUNNING_LOCK:
-            _RUNNING[0] -= 1
+    for fitted in recording:
+        if progress is not None:
+            progress((fitted.step, max(steps, 1)), desc=t("adapting"), unit="steps")
+        # Alone, the chart grows step by step; while other model jobs run (or wait their turn in the queue),
+        # they matter more: no in-between frames and pauses (the last chart still shows every step).
+        if info.adapts_by_steps and COMPUTING.running <= 1:
+            last = fitted.history[-1]
+            status = t("step_status", title=title, step=last["step"], steps=steps, loss=last["loss"])
+            chart_title = t("adapting_title", title=title, count=len(names))
+            yield plots.adaptation_figure(fitted.history, steps, chart_title, n_classes=len(names)), status, *skip
+            if FRAME_PAUSE and fitted.step < steps:
+                time.sleep(FRAME_PAUSE)
     record = recording.result()
     session = Session(name, clf, names, characters, support, labels, steps, record.lr, record)
     elapsed, fitted = 1000 * record.seconds, record.fitted
@@ -320,8 +318,9 @@ def adapt(algorithm, steps, lr, n_classes, progress=gr.Progress(), *values):  # 
         raise user_error("Internal error: adapt needs the names and examples of all classes.")
     names, galleries = values[:MAX_CLASSES], values[MAX_CLASSES:2 * MAX_CLASSES]
     queries, trained, prepared = (list(values[2 * MAX_CLASSES:]) + [None] * 3)[:3]
-    yield from run_adaptation(algorithm, steps, lr, list(names[:n]), list(galleries[:n]), queries, progress,
-                              trained, prepared)
+    with COMPUTING:
+        yield from run_adaptation(algorithm, steps, lr, list(names[:n]), list(galleries[:n]), queries, progress,
+                                  trained, prepared)
 
 
 @friendly
@@ -337,9 +336,12 @@ def step_chart(session, step):
 @friendly
 def live_preview(session, sketch=None, photo=None):
     """Class probabilities of the drawing on the pad (or a webcam photo), from the session's adapted
-    classifier: a dict for ``gr.Label``. Runs on every stroke, so it does nothing else."""
+    classifier: a dict for ``gr.Label``. Runs on every stroke, so it does nothing else, and gives way to the
+    model jobs running (see :class:`~metademo.ui.common.Computing`)."""
     if session is None:
         return None
+    if PREVIEW_YIELD:
+        COMPUTING.wait_idle(PREVIEW_YIELD)
     try:
         img = api.sketch_image(sketch) if photo is None else api.webcam_photo(photo)
     except ValueError:
