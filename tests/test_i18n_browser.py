@@ -62,6 +62,7 @@ def test_a_spanish_browser_gets_the_page_in_spanish(browser, app_server):  # noq
     try:
         check_static_texts(page, "es")
         page.screenshot(path=str(SHOTS / "i18n_es.png"))
+        expect()(page.locator("#predictions-table")).to_contain_text("respuesta correcta")  # empty, set on load
         page.locator("#algorithm input").click()  # the menu's own choice, set on load in the page's language
         expect()(page.get_by_role("option", name=tr("es", "yours"))).to_be_visible(timeout=SLOW)
         page.keyboard.press("Escape")
@@ -97,6 +98,9 @@ def test_french_german_and_english_browsers_get_their_language(browser, app_serv
     try:
         check_static_texts(page, language)
         page.screenshot(path=str(SHOTS / f"i18n_{language}.png"))
+        page.get_by_role("tab", name=tr(language, "tab_sine")).click()  # another tab's menu, named on load
+        expect()(page.get_by_role("radio", name=tr(language, "choice_trained"))).to_be_visible(timeout=SLOW)
+        expect()(page.locator("#maml-choice")).to_contain_text(tr(language, "label_maml_model"))
         assert page.page_errors == []
     finally:
         page.context.close()

@@ -33,7 +33,16 @@ from .common import (
 from .i18n import ui
 from .outer_loop import choose_algorithm, meta_train
 from .saving import download_classifier, download_task, open_task
-from .session import PRED_HEADERS, YOURS, adapt, classify_queries, live_preview_pad, live_preview_photo, step_chart
+from .session import (
+    PRED_HEADERS,
+    YOURS,
+    adapt,
+    classify_queries,
+    empty_table,
+    live_preview_pad,
+    live_preview_photo,
+    step_chart,
+)
 from .text import TITLES
 
 #: The browser-side helpers (``static/classifier.js``), for the page's ``<head>``: inlined, so that the app
@@ -187,6 +196,7 @@ def build():
     q_selection = gr.State(None)
 
     # --- wiring ---
+    gr.on(None, empty_table, None, pred_table, api_visibility="private", queue=False)  # on load, in the page's language
     n_classes.change(show_classes, n_classes, blocks, api_name="show_classes", queue=False, **HIDDEN_API)
     targets = [(galleries[i], selections[i], buttons[i], f"_{i + 1}", MAX_EXAMPLES) for i in range(MAX_CLASSES)]
     targets.append((queries, q_selection, q_buttons, "_queries", MAX_QUERIES))

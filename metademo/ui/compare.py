@@ -83,6 +83,11 @@ def _compare_table(results):
     return {"headers": headers, "data": rows}
 
 
+def empty_table() -> dict:
+    """The results table before anything has run (the page's first value, in its language)."""
+    return _compare_table([])
+
+
 @friendly
 def compare(episode, n_way, k_shot, queries_per_class, steps, progress=gr.Progress()):  # noqa: B008
     """Run one episode through every algorithm, yielding (chart, table, episode, support images, text)."""
@@ -139,6 +144,7 @@ def build() -> None:
     compare_table = gr.Dataframe(headers=COMPARE_HEADERS, interactive=False, label=ui.LABELS["results"],
                                  elem_id="compare-table")
     episode = gr.State(None)
+    gr.on(None, empty_table, None, compare_table, api_visibility="private", queue=False)  # in the page's language
     new_btn.click(new_episode, [n_way, k_shot, q_per], [episode, support, episode_info], api_name="new_episode")
     run_btn.click(compare, [episode, n_way, k_shot, q_per, c_steps],
                   [compare_plot, compare_table, episode, support, episode_info], api_name="compare",

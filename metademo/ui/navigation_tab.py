@@ -158,6 +158,12 @@ def nav_train(iterations, seed):
         yield training_figure(its, before, after, iterations), status, gr.skip(), gr.skip()
 
 
+def policy_choices():
+    """The Policy menu's choices, named in the visitor's language (on page load; the values stay)."""
+    names = {"pretrained MAML": t("choice_pretrained"), "the MAML you trained": t("choice_trained")}
+    return gr.update(choices=[(names.get(value, value), value) for value in CHOICES])
+
+
 def build() -> None:
     """The tab's layout and wiring (inside a ``gr.Tab``)."""
     gr.Markdown(ui.NAVIGATION_INTRO)
@@ -190,6 +196,7 @@ def build() -> None:
             train_status = gr.Markdown(elem_id="nav-train-status")
         with gr.Column(scale=3):
             train_plot = gr.Plot(label=ui.LABELS["meta_training_plot"], elem_id="nav-train-plot")
+    gr.on(None, policy_choices, None, choice, api_visibility="private", queue=False)  # in the page's language
     outputs = [maml_img, base_img, chart, status]
     maml_img.select(nav_click, [goal, choice, steps, seed, trained], [goal, *outputs], api_visibility="private",
                     **COMPUTE)

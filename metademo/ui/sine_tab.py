@@ -29,6 +29,12 @@ def new_seed() -> int:
     return int(np.random.default_rng().integers(0, 1_000_000))
 
 
+def model_choices():
+    """The MAML menu's choices, named in the visitor's language (on page load; the values stay)."""
+    return gr.update(choices=[(t(key), value) for key, value in zip(("choice_pretrained", "choice_trained"),
+                                                                    SINE_CHOICES)])
+
+
 @friendly
 def sine_adapt(amplitude, phase, k, steps, lr, seed, maml_choice=SINE_CHOICES[0], trained=None):
     """Adapt MAML and the baseline to K points of one wave, yielding (chart, status) after each step."""
@@ -123,6 +129,7 @@ def build() -> None:
             train_plot = gr.Plot(label=ui.LABELS["meta_training_plot"], elem_id="train-plot")
     trained = gr.State(None, time_to_live=STATE_TTL)
     inputs = [amplitude, phase, k_points, sine_steps, sine_lr, seed, choice, trained]
+    gr.on(None, model_choices, None, choice, api_visibility="private", queue=False)  # in the page's language
     points_btn.click(new_seed, None, seed, api_name="new_seed", queue=False, **HIDDEN_API).then(
         sine_adapt, inputs, [sine_plot, sine_status], api_name="sine_adapt_new_points", api_visibility="private",
         **COMPUTE)

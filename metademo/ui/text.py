@@ -412,6 +412,7 @@ MESSAGES = {
     "nothing_to_compare": "No pretrained model could be loaded, so there is nothing to compare.",
     # the sine waves
     "sine_pretrained": "MAML (pretrained)",
+    "choice_pretrained": "pretrained MAML", "choice_trained": "the MAML you trained",
     "sine_yours": "your MAML ({iterations} iterations)",
     "sine_baseline": "baseline (pretrained on all waves)",
     "no_trained_maml": "You have not meta-trained a MAML yet (press 'Meta-train MAML'); showing the pretrained one.",

@@ -382,6 +382,7 @@ Verhalten. Im gestrichelten Quadrat hat das Meta-Training seine Ziele gezogen.
     "skipped_algorithm": "{title} übersprungen: {reason}",
     "nothing_to_compare": "Kein vortrainiertes Modell konnte geladen werden, daher gibt es nichts zu vergleichen.",
     "sine_pretrained": "MAML (vortrainiert)",
+    "choice_pretrained": "vortrainiertes MAML", "choice_trained": "das von Ihnen trainierte MAML",
     "sine_yours": "Ihr MAML ({iterations} Iterationen)",
     "sine_baseline": "Vergleichsbasis (auf allen Wellen vortrainiert)",
     "no_trained_maml": ("Sie haben noch kein MAML meta-trainiert (drücken Sie „MAML meta-trainieren“); das "

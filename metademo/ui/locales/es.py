@@ -375,6 +375,7 @@ es donde el metaentrenamiento sorteó sus metas.
     "skipped_algorithm": "{title} omitido: {reason}",
     "nothing_to_compare": "No se pudo cargar ningún modelo preentrenado, así que no hay nada que comparar.",
     "sine_pretrained": "MAML (preentrenado)",
+    "choice_pretrained": "MAML preentrenado", "choice_trained": "el MAML que entrenaste",
     "sine_yours": "tu MAML ({iterations} iteraciones)",
     "sine_baseline": "referencia (preentrenada con todas las ondas)",
     "no_trained_maml": "Aún no has metaentrenado un MAML (pulsa 'Metaentrenar MAML'); se muestra el preentrenado.",

@@ -388,6 +388,7 @@ où le méta-entraînement a tiré ses buts.
     "skipped_algorithm": "{title} ignoré : {reason}",
     "nothing_to_compare": "Aucun modèle pré-entraîné n'a pu être chargé : il n'y a rien à comparer.",
     "sine_pretrained": "MAML (pré-entraîné)",
+    "choice_pretrained": "MAML pré-entraîné", "choice_trained": "le MAML que vous avez entraîné",
     "sine_yours": "votre MAML ({iterations} itérations)",
     "sine_baseline": "référence (pré-entraînée sur toutes les ondes)",
     "no_trained_maml": ("Vous n'avez pas encore méta-entraîné de MAML (appuyez sur « Méta-entraîner MAML ») ; le "
