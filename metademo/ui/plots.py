@@ -9,7 +9,6 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.colors import qualitative
-from plotly.subplots import make_subplots
 
 from metademo.api import top_class
 
@@ -36,23 +35,34 @@ def _wrap(title: str, width: int = 36) -> str:
     return "<br>".join(lines)
 
 
-def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
+def _base_layout(title: str, height: int = 360) -> dict:
     # The legend below the chart, never over the title (as a phone's narrow chart would make them).
-    fig.update_layout(title={"text": _wrap(title), "x": 0.01, "xanchor": "left"}, height=height + 60,
-                      margin={"l": 50, "r": 20, "t": 80, "b": 100},
-                      legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0,
-                              "xanchor": "left", "x": 0})
+    return {"title": {"text": _wrap(title), "x": 0.01, "xanchor": "left"}, "height": height + 60,
+            "margin": {"l": 50, "r": 20, "t": 80, "b": 100},
+            "legend": {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "xanchor": "left",
+                       "x": 0}}
+
+
+def _layout(fig: go.Figure, title: str, height: int = 360) -> go.Figure:
+    fig.update_layout(**_base_layout(title, height))
     return fig
+
+
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    """A Figure from plain dicts, its properties not checked one by one: plotly's checks took most of the time
+    of the classifier's figures (made for every Adapt, classification and step), about 25 ms of the 30 ms
+    of a predictions chart. ``tests/test_ui_plots.py`` checks that checking them would change nothing."""
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
 def empty_figure(message: str, height: int = 300) -> go.Figure:
     """A blank chart with a message in the middle (before anything has run)."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font={"size": 15, "color": "#666"})
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, "", height).update_layout(height=height, margin={"b": 40})
+    layout = {**_base_layout("", height), "height": height,
+              "xaxis": {"visible": False}, "yaxis": {"visible": False},
+              "annotations": [{"text": message, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
+                               "showarrow": False, "font": {"size": 15, "color": "#666"}}]}
+    layout["margin"] = {**layout["margin"], "b": 40}
+    return _figure([], layout)
 
 
 def _finite(v) -> float | None:
@@ -117,17 +127,16 @@ def adaptation_figure(history: Sequence[dict], total_steps: int, title: str,
     if selected is not None:
         shapes.append({"type": "rect", "x0": selected - 0.3, "x1": selected + 0.3, "y0": 0, "y1": 1,
                        "yref": "paper", "fillcolor": "#ffd43b", "opacity": 0.25, "line": {"width": 0}})
-    layout["shapes"], layout["annotations"] = shapes, annotations
-    data = [go.Scatter(x=steps, y=loss, name=t("support_loss"), mode="lines+markers",
-                       line={"color": "#EF553B", "width": 3}),
-            go.Scatter(x=steps, y=accuracy, name=t("support_accuracy"), mode="lines+markers", yaxis="y2",
-                       line={"color": "#636EFA", "width": 3, "dash": "dot"})]
+    layout.update({key: value for key, value in (("shapes", shapes), ("annotations", annotations)) if value})
+    data = [{"type": "scatter", "x": steps, "y": loss, "name": t("support_loss"), "mode": "lines+markers",
+             "line": {"color": "#EF553B", "width": 3}},
+            {"type": "scatter", "x": steps, "y": accuracy, "name": t("support_accuracy"), "mode": "lines+markers",
+             "yaxis": "y2", "line": {"color": "#636EFA", "width": 3, "dash": "dot"}}]
     if query_accuracy:
-        data.append(go.Scatter(x=[s for s, _ in query_accuracy], y=[100 * a for _, a in query_accuracy],
-                               name=t("query_accuracy"), mode="lines+markers", yaxis="y2",
-                               line={"color": "#2f9e44", "width": 3}))
-    fig = go.Figure(data=data, layout=layout)
-    return _layout(fig, title)
+        data.append({"type": "scatter", "x": [s for s, _ in query_accuracy],
+                     "y": [100 * a for _, a in query_accuracy], "name": t("query_accuracy"),
+                     "mode": "lines+markers", "yaxis": "y2", "line": {"color": "#2f9e44", "width": 3}})
+    return _figure(data, {**layout, **_base_layout(title)})
 
 
 def map_bounds(record, margin: float = 0.08) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -157,16 +166,16 @@ def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes
     sxy, pxy = np.asarray(support), np.asarray(prototypes)
     qxy = np.asarray(queries) if queries is not None and len(queries) else np.zeros((0, 2))
     labels = np.asarray(support_labels)
-    fig = go.Figure()
+    data = []
     for c, name in enumerate(classes):
         color = class_color(c)
         pts = sxy[labels == c]
-        fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name=f"{name}",
-                                 legendgroup=str(c), marker={"color": color, "size": 10, "opacity": 0.75}))
-        fig.add_trace(go.Scatter(x=[pxy[c, 0]], y=[pxy[c, 1]], mode="markers", name=f"{name}: {centre_name}",
-                                 legendgroup=str(c), showlegend=False,
-                                 marker={"color": color, "size": 22, "symbol": "star",
-                                         "line": {"color": "black", "width": 1.5}}))
+        data.append({"type": "scatter", "x": pts[:, 0], "y": pts[:, 1], "mode": "markers", "name": f"{name}",
+                     "legendgroup": str(c), "marker": {"color": color, "size": 10, "opacity": 0.75}})
+        data.append({"type": "scatter", "x": [pxy[c, 0]], "y": [pxy[c, 1]], "mode": "markers",
+                     "name": f"{name}: {centre_name}", "legendgroup": str(c), "showlegend": False,
+                     "marker": {"color": color, "size": 22, "symbol": "star",
+                                "line": {"color": "black", "width": 1.5}}})
     if len(qxy):
         preds = list(query_predictions) if query_predictions is not None else [None] * len(qxy)
         colors = ["#444" if k is None else class_color(k) for k in preds]
@@ -174,19 +183,19 @@ def embedding_figure(support: np.ndarray, support_labels: Sequence[int], classes
         texts = [f"Q{i + 1}" + ("" if i >= len(marks) or marks[i] is None else (" ✓" if marks[i] else " ✗"))
                  + (t("tie_mark") if preds[i] is None and query_predictions is not None else "")
                  for i in range(len(qxy))]
-        fig.add_trace(go.Scatter(x=qxy[:, 0], y=qxy[:, 1], mode="markers+text", name=t("queries_trace"),
-                                 text=texts, textposition="top center",
-                                 marker={"color": colors, "size": 13, "symbol": "x",
-                                         "line": {"color": "black", "width": 1}}))
-    fig.update_xaxes(title_text=t("axis_1"), zeroline=False)
-    fig.update_yaxes(title_text=t("axis_2"), zeroline=False)
+        data.append({"type": "scatter", "x": qxy[:, 0], "y": qxy[:, 1], "mode": "markers+text",
+                     "name": t("queries_trace"), "text": texts, "textposition": "top center",
+                     "marker": {"color": colors, "size": 13, "symbol": "x", "line": {"color": "black", "width": 1}}})
+    xaxis = {"title": {"text": t("axis_1")}, "zeroline": False}
+    yaxis = {"title": {"text": t("axis_2")}, "zeroline": False}
     if bounds is not None:
         (x0, x1), (y0, y1) = bounds
-        fig.update_xaxes(range=[x0, x1], autorange=False)
-        fig.update_yaxes(range=[y0, y1], autorange=False)
+        xaxis.update(range=[x0, x1], autorange=False)
+        yaxis.update(range=[y0, y1], autorange=False)
     else:
-        fig.update_yaxes(scaleanchor="x", scaleratio=1)
-    return _layout(fig, title or f"Embeddings: examples (dots), {centre_name}s (stars), queries (crosses)", 420)
+        yaxis.update(scaleanchor="x", scaleratio=1)
+    title = title or f"Embeddings: examples (dots), {centre_name}s (stars), queries (crosses)"
+    return _figure(data, {"xaxis": xaxis, "yaxis": yaxis, **_base_layout(title, 420)})
 
 
 def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: Sequence[str],
@@ -207,14 +216,23 @@ def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: S
     row_px = max(70, 18 * c + 16)  # the bars
     gap_px = 34  # room for each query's title
     total = (row_px + gap_px) * n + 40
-    fig = make_subplots(rows=n, cols=2, column_widths=[0.12, 0.88], horizontal_spacing=0.03,
-                        vertical_spacing=gap_px / total if n > 1 else 0,
-                        subplot_titles=[t for i in range(n) for t in ("", _row_title(i, probabilities[i], classes,
-                                                                                        truth[i], correct[i]))])
+    # make_subplots(rows=n, cols=2, column_widths=[0.12, 0.88], horizontal_spacing=0.03, vertical_spacing=gap),
+    # worked out as it does, without its per-property checks
+    spacing, gap = 0.03, gap_px / total if n > 1 else 0
+    widths = [(1.0 - spacing) * (w / float(sum((0.12, 0.88)))) for w in (0.12, 0.88)]
+    height = (1.0 - gap * (n - 1)) / n
+    columns = [[0.0, widths[0]], [widths[0] + spacing, widths[0] + spacing + widths[1]]]
     names = [str(x) for x in classes]
+    data, annotations = [], []
+    layout = _base_layout("", total)
     for i in range(n):
+        below = n - 1 - i  # rows below this one
+        bottom = sum([height] * below) + below * gap  # summed as make_subplots does, to the last bit
+        rows = [min(max(bottom, 0.0), 1.0), min(max(bottom + height, 0.0), 1.0)]
+        image, bars = 2 * i + 1, 2 * i + 2  # the axes' numbers, row by row
         rgb = np.repeat((255 * (1 - np.clip(images[i], 0, 1)))[..., None], 3, axis=-1).astype(np.uint8)
-        fig.add_trace(go.Image(z=rgb, hoverinfo="skip"), row=i + 1, col=1)
+        data.append({"type": "image", "z": rgb, "hoverinfo": "skip", "xaxis": _axis("x", image),
+                     "yaxis": _axis("y", image)})
         best = int(probabilities[i].argmax())
         colors = []
         for k in range(c):
@@ -224,19 +242,30 @@ def predictions_figure(images: np.ndarray, probabilities: np.ndarray, classes: S
                 colors.append("#3b5bdb")
             else:
                 colors.append("#2f9e44" if correct[i] else "#e03131")
-        fig.add_trace(go.Bar(x=probabilities[i] * 100, y=names, orientation="h", marker={"color": colors},
-                             text=[f"{name} · {100 * p:.1f}%" for name, p in zip(names, probabilities[i])],
-                             textposition="auto", insidetextanchor="start", cliponaxis=False, showlegend=False,
-                             hovertemplate="%{y}: %{x:.1f}%<extra></extra>"), row=i + 1, col=2)
-        fig.update_xaxes(visible=False, row=i + 1, col=1)
-        fig.update_yaxes(visible=False, row=i + 1, col=1)
-        fig.update_xaxes(range=[0, 118], showticklabels=i == n - 1, ticksuffix="%", row=i + 1, col=2)
+        data.append({"type": "bar", "x": probabilities[i] * 100, "y": names, "orientation": "h",
+                     "marker": {"color": colors},
+                     "text": [f"{name} · {100 * p:.1f}%" for name, p in zip(names, probabilities[i])],
+                     "textposition": "auto", "insidetextanchor": "start", "cliponaxis": False, "showlegend": False,
+                     "hovertemplate": "%{y}: %{x:.1f}%<extra></extra>", "xaxis": _axis("x", bars),
+                     "yaxis": _axis("y", bars)})
+        layout[_axis("xaxis", image)] = {"anchor": _axis("y", image), "domain": columns[0], "visible": False}
+        layout[_axis("yaxis", image)] = {"anchor": _axis("x", image), "domain": rows, "visible": False}
+        layout[_axis("xaxis", bars)] = {"anchor": _axis("y", bars), "domain": columns[1], "range": [0, 118],
+                                        "showticklabels": i == n - 1, "ticksuffix": "%"}
         # the class names are written on the bars: tick labels would run into the query's picture on a phone
-        fig.update_yaxes(autorange="reversed", showticklabels=False, row=i + 1, col=2)
-    fig.update_annotations(font_size=13, x=0.12 + 0.03, xanchor="left")
-    _layout(fig, "", total)
-    fig.update_layout(margin={"l": 10, "r": 30, "t": 34, "b": 30}, bargap=0.25, height=total)
-    return fig
+        layout[_axis("yaxis", bars)] = {"anchor": _axis("x", bars), "domain": rows, "autorange": "reversed",
+                                        "showticklabels": False}
+        title = _row_title(i, probabilities[i], classes, truth[i], correct[i])
+        if title:
+            annotations.append({"text": title, "x": 0.12 + 0.03, "xanchor": "left", "xref": "paper", "y": rows[1],
+                                "yanchor": "bottom", "yref": "paper", "showarrow": False, "font": {"size": 13}})
+    layout.update(annotations=annotations, margin={"l": 10, "r": 30, "t": 34, "b": 30}, bargap=0.25, height=total)
+    return _figure(data, layout)
+
+
+def _axis(kind: str, k: int) -> str:
+    """The name of subplot ``k``'s axis: "x", "x2"... (``kind`` "x" or "y") or "xaxis", "xaxis2"..."""
+    return kind if k == 1 else f"{kind}{k}"
 
 
 def pair_scores_figure(scores: np.ndarray, classes: Sequence[str], label: str, title: str) -> go.Figure:
