@@ -12,7 +12,7 @@ import pytest
 
 from metademo.ui import i18n
 from tests.test_classroom_browser import CHROMIUM, SHOTS, SLOW, browser, expect  # noqa: F401 - the fixture
-from tests.test_lesson_browser import AXE, fill_classes
+from tests.test_lesson_browser import AXE, boxes, fill_classes
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")]
@@ -136,5 +136,22 @@ def test_a_language_the_page_does_not_speak_gets_english(browser, app_server):  
         expect()(page.locator("#adapt")).to_have_text(tr("en", "label_adapt"))
         expect()(page.locator("#workbench")).to_contain_text(tr("en", "heading_capture"))
         assert i18n.PREFIX not in page.inner_text("body")
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "de"])
+def test_the_projector_layout_holds_in_each_language(browser, app_server, language):  # noqa: F811
+    """Longer words must not push Adapt below one and a half screens at 1280x720, nor the class cards (five
+    examples each) below 1.7 screens, as in English (tests/test_lesson_browser.py)."""
+    page = open_in(browser, app_server.url, language)
+    try:
+        fill_classes(page, queries=False)
+        page.wait_for_timeout(500)
+        b = boxes(page, ("#sketchpad", "#class-3", "#adapt"))
+        print(f"{language} 1280x720:", b)
+        assert b["#sketchpad"]["y"] < 720
+        assert b["#adapt"]["y"] + b["#adapt"]["h"] <= 1.5 * 720
+        assert b["#class-3"]["y"] + b["#class-3"]["h"] <= 1.7 * 720
     finally:
         page.context.close()

@@ -10,11 +10,10 @@ Zeichen, die sie nie gesehen haben. Geben Sie ihnen ein paar Beispiele jeder Kla
 anpassen.
 """,
     "classifier_intro": """\
-**So geht's:** 1) Geben Sie jeder Klasse ein paar Beispiele: Bilder *hochladen*, auf der Zeichenfläche zeichnen
-und **Zeichnung** drücken, eine Zeichnung in die Webcam halten und **Foto** drücken, oder **Galerie** drücken für
-Zeichnungen eines Zeichens, das die Modelle nie gesehen haben; 2) **Anpassen** drücken und zusehen, wie das Modell
-Schritt für Schritt daraus lernt (aus der *Support-Menge*); 3) *Anfragen* hinzufügen oder einfach zeichnen und
-ablesen, wie sicher sich das Modell ist.
+**So geht's:** 1) Geben Sie jeder Klasse ein paar Beispiele: Bilder *hochladen*, auf der Fläche zeichnen und
+**Zeichnung** drücken, eine Zeichnung in die Webcam halten und **Foto** drücken oder **Galerie** für ein Zeichen,
+das die Modelle nie sahen; 2) **Anpassen** drücken und zusehen, wie das Modell Schritt für Schritt daraus lernt
+(aus der *Support-Menge*); 3) *Anfragen* hinzufügen oder einfach zeichnen und ablesen, wie sicher es ist.
 """,
     "sketch_help": ("Zeichnen Sie ein Zeichen mit der Maus, dem Finger oder einem Stift und drücken Sie dann "
                     "**Zeichnung** in einer Klasse (oder unter *Anfragen*): Es wird hinzugefügt, und die Fläche leert "
@@ -24,9 +23,9 @@ ablesen, wie sicher sich das Modell ist.
                     "ausfüllt, und drücken Sie **Foto** in einer Klasse."),
     "live_help": ("Nach **Anpassen** zeigen die Balken, was das angepasste Modell von der Zeichnung auf der Fläche "
                   "hält, und sie ändern sich beim Zeichnen: ein Balken pro Klasse."),
-    "capture_help": ("Jede Klassenkarte: **Hochladen** (mehrere Dateien auf einmal), **Zeichnung** (von der Fläche), "
-                     "**Foto** (von der Webcam), **Galerie** (K Zeichnungen eines neuen Zeichens). Klicken Sie auf "
-                     "ein Beispiel, um es für *Auswahl entfernen* auszuwählen; *Leeren* leert die Karte."),
+    "capture_help": ("Jede Klassenkarte: **Hochladen** (mehrere Dateien), **Zeichnung** (von der Fläche), **Foto** "
+                     "(von der Webcam), **Galerie** (K Zeichnungen eines neuen Zeichens). Ein Klick wählt ein "
+                     "Beispiel für *Auswahl entfernen*; *Leeren* leert die Karte."),
     "query_help": ("Anfragen werden klassifiziert, sobald sie hinzugefügt sind. *Galerie* fügt eine neue Zeichnung "
                    "jedes Galerie-Zeichens Ihrer Klassen hinzu, daher ist die richtige Antwort bekannt (grün = "
                    "richtig, rot = falsch)."),
