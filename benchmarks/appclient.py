@@ -83,6 +83,12 @@ def memory_mb(pid: int, field: str = "VmRSS") -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def data_url(path: str) -> str:
     mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
     return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode()

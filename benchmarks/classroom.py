@@ -23,9 +23,10 @@ stream):
 
 Prints, per kind of request, the count and the p50/p95/max latency (from sending to the result, queueing
 included), the failures, the requests turned away (queue full), and the server's resident memory (VmRSS)
-before the class, sampled every 0.2 s during it (its peak), and at the end. Exits with 1 on any failure or
-request turned away. The timing goals (p95 *Adapt* at most 5 s, p95 preview at most 1 s) are printed
-next to the figures, not enforced: the machine's load changes them.
+before the class, sampled every 0.2 s during it (its peak), and at the end; also the machine's load average as
+the class starts (other work on the same cores slows the server) and the CPU seconds the server used during
+the class. Exits with 1 on any failure or request turned away. The timing goals (p95 *Adapt* at most 5 s,
+p95 preview at most 1 s) are printed next to the figures, not enforced: the machine's load changes them.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.appclient import PageClient, app_at, memory_mb  # noqa: E402
+from benchmarks.appclient import PageClient, app_at, cpu_seconds, memory_mb  # noqa: E402
 from benchmarks.inputs import episode, sketch  # noqa: E402
 
 MAX_CLASSES = 10  # the page's class cards (metademo.ui.common.MAX_CLASSES)
@@ -95,6 +96,8 @@ class Recorder:
         self.times: dict[str, list[float]] = defaultdict(list)
         self.failures: list[str] = []
         self.turned_away = 0
+        self.load_before = float("nan")  # the machine's load average (1 minute) as the class starts
+        self.server_cpu = float("nan")  # CPU seconds the server used during the class
 
     def timed(self, kind: str, fn, *args):
         start = time.perf_counter()
@@ -177,12 +180,16 @@ def run_class(url: str, students: int, seconds: float, algorithm: str = "maml", 
         args = argparse.Namespace(algorithm=algorithm, seconds=seconds)
         threads = [threading.Thread(target=student, args=(url, i, args, rec, folder, barrier))
                    for i in range(students)]
+        rec.load_before = os.getloadavg()[0]
+        cpu = cpu_seconds(pid) if pid else float("nan")
         start = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - start
+        if pid:
+            rec.server_cpu = cpu_seconds(pid) - cpu
     finally:
         stop.set()
         shutil.rmtree(folder, ignore_errors=True)
@@ -222,6 +229,8 @@ def main(argv=None):
     print(f"failures {len(rec.failures)}, turned away {rec.turned_away}")
     for f in rec.failures[:5]:
         print("failure:", f)
+    print(f"load average before the class {rec.load_before:.1f} (1 minute, {os.cpu_count()} cores)"
+          + (f"; the server used {rec.server_cpu:.1f} CPU seconds during it" if memory else ""))
     if memory:
         before, peak, after = memory
         print(f"server memory (RSS): {before:.0f} MB before the class, peak {peak:.0f} MB during it "
