@@ -74,7 +74,13 @@ def test_algorithm_descriptions_are_translated_for_every_registered_algorithm(co
 
 def test_the_english_pages_texts_are_unchanged():
     """English comes from metademo.ui.text as it was: the Learn tab and the notes as the module builds them."""
-    assert i18n.static_text("learn", "en") == text.LEARN
+    learn = i18n.static_text("learn", "en")
+    assert learn.startswith(text.LEARN_TEMPLATE.split("{algorithms}")[0])
+    assert "**Those that learn an initialisation that a few gradient steps adapt to each task:**" in learn
+    assert "**Those that compare embeddings with a fixed metric:**" in learn
+    assert ("**MAML**, **first-order MAML**, **Meta-SGD** and **Reptile** start every task from a head of **zeros**"
+            in learn)
+    assert "* **Relation Networks** (Sung et al. 2018" in learn and "{" not in learn
     assert i18n.static_text("header", "en") == text.HEADER
     assert {n: i18n.algorithm_note(n, "en") for n in text.INFO_OF} == text.ALGORITHM_NOTES
 
@@ -146,3 +152,24 @@ def test_handlers_answer_in_the_request_language(pretrained_assets, glyph_files)
     assert "classes" in chart.layout.title.text and "adaptation" in chart.layout.title.text
     assert chart.layout.xaxis.title.text == "pas interne"
     assert table["headers"][0] == "requête"
+
+
+def test_the_api_checks_messages_in_the_page_language():
+    """The API's messages for a number out of range, reworded in the language (in English word for word), the
+    quantity named as the page names it; any other message untouched."""
+    from metademo import api
+
+    def message(check, *args) -> str:
+        with pytest.raises(ValueError) as e:
+            check(*args, text=True)
+        return str(e.value)
+
+    whole = message(api.check_whole, "11", "The number of classes", 2, 10)
+    above = message(api.check_lr, 0, "The inner learning rate")
+    at_least = message(api.check_number, -1, "Something else", 0, 5)
+    for m in (whole, above, at_least):
+        assert i18n.api_message(m, "en") == m
+    assert i18n.api_message(whole, "es") == "Número de clases: se espera un número entero de 2 a 10; se recibió '11'"
+    assert i18n.api_message(above, "de").startswith("Innere Lernrate: erwartet wird eine Zahl über 0 und höchstens ")
+    assert i18n.api_message(at_least, "fr").startswith("Something else : un nombre d'au moins 0")
+    assert i18n.api_message("image 2: the image looks blank", "fr") == "image 2: the image looks blank"

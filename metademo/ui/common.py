@@ -28,7 +28,7 @@ import numpy as np
 from metademo import api
 from metademo.api import MAX_IMAGES, MAX_LR, MAX_STEPS, Preprocessed  # noqa: F401 - re-exported for the tabs
 
-from .i18n import algorithm_note, t
+from .i18n import algorithm_note, api_message, t
 from .models import MODELS
 from .text import ALGORITHMS, accuracy_markdown, gallery_notice
 
@@ -142,11 +142,12 @@ def friendly(fn):
 # --- small validators -----------------------------------------------------------------------------
 
 def checked(check, *args, **kwargs):
-    """``check(*args, **kwargs)`` (one of the API's checks); its ValueError as a :func:`user_error`, word for word."""
+    """``check(*args, **kwargs)`` (one of the API's checks); its ValueError as a :func:`user_error`, word for word
+    (in the visitor's language: :func:`~metademo.ui.i18n.api_message`)."""
     try:
         return check(*args, **kwargs)
     except ValueError as e:
-        raise user_error(str(e)) from None
+        raise user_error(api_message(str(e))) from None
 
 
 def whole(value, what: str, lo: int, hi: int) -> int:

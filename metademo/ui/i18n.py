@@ -125,6 +125,29 @@ def t(key: str, language: str | None = None, /, **values) -> str:
     return template.format(**values) if values else template
 
 
+#: The shapes of the messages of the API's checks of numbers (:mod:`metademo.api.checks`), by text key.
+_API_MESSAGES = {
+    key: re.compile("^" + re.escape(text.MESSAGES[key]).replace(r"\{what\}", "(?P<what>.+)")
+                    .replace(r"\{low\}", r"(?P<low>\S+)").replace(r"\{high\}", r"(?P<high>\S+)")
+                    .replace(r"\{got\}", "(?P<got>.+)") + "$", re.S)
+    for key in ("whole_number", "number_above", "number_at_least")
+}
+
+
+def api_message(message: str, language: str | None = None) -> str:
+    """A message of the API's checks of numbers ("The number of classes must be a whole number from 2 to 10,
+    got 11") in the language, the quantity named as the page names it; any other message as it is."""
+    language = language or request_language()
+    for key, pattern in _API_MESSAGES.items():
+        match = pattern.match(message)
+        if match:
+            values = match.groupdict()
+            what = next((k for k, v in text.MESSAGES.items() if k.startswith("what_") and v == values["what"]), None)
+            values["what"] = t(what, language) if what else values["what"]
+            return t(key, language, **values)
+    return message
+
+
 def algorithm_text(name: str, field: str, language: str | None = None) -> str:
     """A field of an algorithm's description (``summary``, ``head_description``, ``fitted_as``,
     ``pair_score_label``, ``centre_name``; ``family`` for its family's description) in the language."""

@@ -1,6 +1,8 @@
 """Every sentence the app shows: tab introductions, help texts and the "Learn" tab.
 
-Kept apart from the layout so that a teacher can reword the page without reading any Gradio code.
+Kept apart from the layout so that a teacher can reword the page without reading any Gradio code. This is the
+English source of every language: :mod:`metademo.ui.locales` has the same keys in Spanish, French and German, and
+:mod:`metademo.ui.i18n` gives the page each text in the visitor's language.
 What the page says of each algorithm (title, summary, starting head) comes from the algorithm itself,
 through :func:`metademo.api.algorithm_info`: this module spells out none of them.
 """
@@ -197,26 +199,8 @@ people. The models were meta-trained on the *background* alphabets only; the gal
 comparison use the 20 *evaluation* alphabets, which they have never seen.
 """
 
-
-
-def _titles(head: str) -> str:
-    titles = [f"**{i.title}**" for i in INFO_OF.values() if i.adapts_by_steps and i.head == head]
-    return ", ".join(titles[:-1]) + " and " + titles[-1] if len(titles) > 1 else "".join(titles)
-
-
-def _families() -> str:
-    families = {i.family: i.family_description for i in INFO_OF.values()}  # in the registry's order
-    parts = []
-    for family, what in families.items():
-        members = [i for i in INFO_OF.values() if i.family == family]
-        parts.append(f"**Those that {what}:**\n\n" + "\n".join(
-            f"* **{i.title}** ({i.paper}). {i.summary}" for i in members))
-    return "\n\n".join(parts)
-
-
-LEARN = LEARN_TEMPLATE.format(
-    algorithms=_families(),
-    zero_head=_titles("zero"), prototype_head=_titles("prototype"))
+#: The Learn tab is LEARN_TEMPLATE filled with the registry's algorithms in each language: see
+#: metademo.ui.i18n (static_text("learn", language)).
 HEADER_TEMPLATE = HEADER
 HEADER = HEADER.format(count=len(INFO_OF))
 
@@ -428,6 +412,14 @@ MESSAGES = {
     "k_points_trace": "K = {k} points",
     "meta_loss": "meta-loss", "meta_iteration": "meta-training iteration",
     "loss_after_adapting": "loss after adapting (MSE)", "sine_training_title": "Meta-training MAML on sine waves",
+    # the API's checks of numbers, as the page words them (metademo.api.checks; the same words in English)
+    "whole_number": "{what} must be a whole number from {low} to {high}, got {got}",
+    "number_above": "{what} must be a number above {low} and at most {high}, got {got}",
+    "number_at_least": "{what} must be a number at least {low} and at most {high}, got {got}",
+    "what_classes": "The number of classes", "what_gallery": "The number of gallery drawings", "what_n_way": "N-way",
+    "what_k_shot": "K-shot", "what_queries": "Queries per class", "what_inner_steps": "Inner steps",
+    "what_steps": "Steps", "what_seed": "The seed", "what_iterations": "Iterations",
+    "what_training_time": "The training time", "what_lr": "The inner learning rate",
     # the navigation
     "nav_status": "Goal ({x:+.2f}, {y:+.2f}). Return before adapting → after {steps} steps: {returns}",
     "nav_paths": "{name}: paths after each step",

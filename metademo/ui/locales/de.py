@@ -400,6 +400,13 @@ Verhalten. Im gestrichelten Quadrat hat das Meta-Training seine Ziele gezogen.
     "meta_loss": "Meta-Verlust", "meta_iteration": "Meta-Trainings-Iteration",
     "loss_after_adapting": "Verlust nach dem Anpassen (MSE)",
     "sine_training_title": "MAML wird auf Sinuswellen meta-trainiert",
+    "whole_number": "{what}: erwartet wird eine ganze Zahl von {low} bis {high}, erhalten {got}",
+    "number_above": "{what}: erwartet wird eine Zahl über {low} und höchstens {high}, erhalten {got}",
+    "number_at_least": "{what}: erwartet wird eine Zahl von mindestens {low} und höchstens {high}, erhalten {got}",
+    "what_classes": "Anzahl der Klassen", "what_gallery": "Anzahl der Galerie-Zeichnungen", "what_n_way": "N-way",
+    "what_k_shot": "K-shot", "what_queries": "Anfragen pro Klasse", "what_inner_steps": "Innere Schritte",
+    "what_steps": "Schritte", "what_seed": "Startwert", "what_iterations": "Iterationen",
+    "what_training_time": "Trainingszeit", "what_lr": "Innere Lernrate",
     "nav_status": "Ziel ({x:+.2f}, {y:+.2f}). Ertrag vor dem Anpassen → nach {steps} Schritten: {returns}",
     "nav_paths": "{name}: Pfade nach jedem Schritt",
     "nav_done": ("Fertig: {iterations} Iterationen. „Das von Ihnen trainierte MAML“ ist gewählt: Klicken Sie auf ein "

@@ -392,6 +392,13 @@ es donde el metaentrenamiento sorteó sus metas.
     "meta_loss": "metapérdida", "meta_iteration": "iteración de metaentrenamiento",
     "loss_after_adapting": "pérdida tras adaptarse (MSE)",
     "sine_training_title": "Metaentrenando MAML con ondas sinusoidales",
+    "whole_number": "{what}: se espera un número entero de {low} a {high}; se recibió {got}",
+    "number_above": "{what}: se espera un número mayor que {low} y como mucho {high}; se recibió {got}",
+    "number_at_least": "{what}: se espera un número de al menos {low} y como mucho {high}; se recibió {got}",
+    "what_classes": "Número de clases", "what_gallery": "Número de dibujos de galería", "what_n_way": "N-way",
+    "what_k_shot": "K-shot", "what_queries": "Consultas por clase", "what_inner_steps": "Pasos internos",
+    "what_steps": "Pasos", "what_seed": "Semilla", "what_iterations": "Iteraciones",
+    "what_training_time": "Tiempo de entrenamiento", "what_lr": "Tasa de aprendizaje interna",
     "nav_status": "Meta ({x:+.2f}, {y:+.2f}). Retorno antes de adaptarse → tras {steps} pasos: {returns}",
     "nav_paths": "{name}: caminos tras cada paso",
     "nav_done": "Hecho: {iterations} iteraciones. 'El MAML que entrenaste' está elegido: haz clic en una meta para "

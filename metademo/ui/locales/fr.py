@@ -407,6 +407,13 @@ où le méta-entraînement a tiré ses buts.
     "meta_loss": "méta-perte", "meta_iteration": "itération de méta-entraînement",
     "loss_after_adapting": "perte après adaptation (MSE)",
     "sine_training_title": "Méta-entraînement de MAML sur des sinusoïdes",
+    "whole_number": "{what} : un nombre entier de {low} à {high} est attendu ; reçu {got}",
+    "number_above": "{what} : un nombre supérieur à {low} et d'au plus {high} est attendu ; reçu {got}",
+    "number_at_least": "{what} : un nombre d'au moins {low} et d'au plus {high} est attendu ; reçu {got}",
+    "what_classes": "Nombre de classes", "what_gallery": "Nombre de dessins de galerie", "what_n_way": "N-way",
+    "what_k_shot": "K-shot", "what_queries": "Requêtes par classe", "what_inner_steps": "Pas internes",
+    "what_steps": "Pas", "what_seed": "Graine", "what_iterations": "Itérations",
+    "what_training_time": "Durée d'entraînement", "what_lr": "Taux d'apprentissage interne",
     "nav_status": "But ({x:+.2f}, {y:+.2f}). Retour avant adaptation → après {steps} pas : {returns}",
     "nav_paths": "{name} : trajets après chaque pas",
     "nav_done": ("Terminé : {iterations} itérations. « Le MAML que vous avez entraîné » est choisi : cliquez sur un "
