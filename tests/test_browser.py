@@ -156,7 +156,7 @@ def test_compare_tab(browser_page):
     page.get_by_role("tab", name="Compare algorithms").click()
     page.click("#run-compare")
     ex(page.locator("#compare-table")).to_contain_text("Prototypical Networks", timeout=SLOW)
-    ex(page.locator("#episode-support img")).to_have_count(5, timeout=SLOW)  # 5-way 1-shot by default
+    ex(page.locator("#episode-support img")).to_have_count(10, timeout=SLOW)  # 10-way 1-shot by default
     ex(page.locator("#compare-plot .js-plotly-plot")).to_be_visible()
     page.wait_for_timeout(500)
     page.screenshot(path=str(SHOTS / "03_compare.png"), full_page=True)
