@@ -29,13 +29,16 @@ from .checkpoints import Checkpoint, load_checkpoint
 from .paths import assets_dir
 
 KINDS = {cls.kind: cls.name for cls in NAVIGATORS.values()}  # "maml" -> "nav_maml", ...
-RECIPES = {  # iterations and outer learning rate of each shipped model (Adam, meta-batch of 20 goals)
-    "maml": {"iterations": 250, "meta_lr": 3e-3},
-    "fomaml": {"iterations": 250, "meta_lr": 3e-3},
-    "baseline": {"iterations": 250, "meta_lr": 3e-3},
+RECIPES = {  # each shipped model's recipe (Adam, meta-batch of 20 goals, inner step size 0.01)
+    # MAML and first-order MAML: 100 iterations of one inner step, then 1 to 3 steps with the multi-step loss.
+    "maml": {"iterations": 600, "meta_lr": 3e-4, "inner_lr": 0.01, "train_steps": 1, "train_steps_max": 3,
+             "multi_step_loss": True, "fixed_steps_iterations": 100},
+    "fomaml": {"iterations": 400, "meta_lr": 1e-3, "inner_lr": 0.01, "train_steps": 1, "train_steps_max": 3,
+               "multi_step_loss": True, "fixed_steps_iterations": 100},
+    "baseline": {"iterations": 250, "meta_lr": 3e-3, "inner_lr": 0.01},
 }
 META_BATCH = 20
-EVAL_GOALS = 40
+EVAL_GOALS = 200
 EVAL_SEED = 2017  # held-out goals come from their own stream, never a training seed's
 EVAL_STEPS = 3
 
@@ -43,7 +46,7 @@ EVAL_STEPS = 3
 def trainer_for(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
                 meta_lr: float | None = None, val_every: int = 25, train_steps: int | None = None,
                 progress: bool = True, train_steps_max: int | None = None, multi_step_loss: bool | None = None,
-                fixed_steps_iterations: int | None = None):
+                fixed_steps_iterations: int | None = None, inner_lr: float | None = None):
     """The project's outer loop set up to meta-train the ``kind`` learner from a seeded random start, by its
     recipe unless told otherwise: its ``iterate()`` yields every validation report (iteration, seconds,
     ``val_return``...)."""
@@ -59,24 +62,27 @@ def trainer_for(kind: str, out: str | None = None, iterations: int | None = None
     train_steps_max = recipe.get("train_steps_max") if train_steps_max is None else train_steps_max
     multi_step_loss = recipe.get("multi_step_loss", False) if multi_step_loss is None else multi_step_loss
     fixed = recipe.get("fixed_steps_iterations", 0) if fixed_steps_iterations is None else fixed_steps_iterations
+    inner_lr = recipe.get("inner_lr") if inner_lr is None else inner_lr
     command = (f"python -m metademo.navigation train --kind {kind} --iterations {iterations} --seed {seed} "
                f"--meta-lr {meta_lr:g} --train-steps {train_steps}"
                + (f" --train-steps-max {train_steps_max}" if train_steps_max else "")
                + (" --multi-step-loss" if multi_step_loss else "")
-               + (f" --fixed-steps-iterations {fixed}" if fixed else ""))
+               + (f" --fixed-steps-iterations {fixed}" if fixed else "")
+               + (f" --inner-lr {inner_lr:g}" if inner_lr else ""))
     cfg = TrainConfig(KINDS[kind], out, ways=1, shots=1, queries=0, meta_batch=META_BATCH, iterations=iterations,
                       meta_lr=meta_lr, seed=seed, val_every=val_every, recipe=command, train_steps=train_steps,
-                      train_steps_max=train_steps_max, multi_step_loss=multi_step_loss, fixed_steps_iterations=fixed)
+                      train_steps_max=train_steps_max, multi_step_loss=multi_step_loss, fixed_steps_iterations=fixed,
+                      inner_lr=inner_lr)
     return Trainer(cfg, progress=progress, tasks=NavigationTasks(seed))
 
 
 def train(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
           meta_lr: float | None = None, val_every: int = 25, train_steps: int | None = None,
           progress: bool = True, train_steps_max: int | None = None, multi_step_loss: bool | None = None,
-          fixed_steps_iterations: int | None = None):
+          fixed_steps_iterations: int | None = None, inner_lr: float | None = None):
     """Meta-train the ``kind`` learner (:func:`trainer_for`); returns the trainer (its ``meta`` and ``log``)."""
     trainer = trainer_for(kind, out, iterations, seed, meta_lr, val_every, train_steps, progress, train_steps_max,
-                          multi_step_loss, fixed_steps_iterations)
+                          multi_step_loss, fixed_steps_iterations, inner_lr)
     for report in trainer.iterate():
         if progress:
             print(f"{kind} it {report['iteration']:4d}  {report['seconds']:6.1f}s  train return "
@@ -101,17 +107,28 @@ def adapt_to_goal(ckpt: Checkpoint, goal, steps: int = EVAL_STEPS, seed: int = 0
         yield {"step": state.step, "return": -float(state.loss[0]), "paths": state.rollout.path()[0].numpy()}
 
 
-def evaluate(ckpt: Checkpoint, goals: int = EVAL_GOALS, steps: int = EVAL_STEPS, seed: int = EVAL_SEED) -> list[dict]:
-    """Mean return (and its 95% confidence interval over goals) after 0..``steps`` inner steps on ``goals``
-    held-out goals drawn with ``seed``; each step's return is that of the 20 episodes it samples."""
+def returns_by_step(ckpt: Checkpoint, goals: int = EVAL_GOALS, steps: int = EVAL_STEPS, seed: int = EVAL_SEED
+                    ) -> np.ndarray:
+    """(steps + 1, goals) the mean return of the 20 episodes sampled after 0..``steps`` inner steps, on ``goals``
+    held-out goals drawn with ``seed`` (the same goals and sampling seeds for every model)."""
     from .data.navigation import sample_goals
 
     rng = np.random.default_rng(seed)
     g = torch.from_numpy(sample_goals(goals, rng))
     seeds = torch.from_numpy(rng.integers(0, 2**62, goals))
-    per_step = [-s.loss.numpy() for s in ckpt.learner().adapt_steps(ckpt.params, g, seeds, steps=steps)]
-    return [{"step": i, "return": float(r.mean()), "ci95": float(1.96 * r.std(ddof=1) / math.sqrt(len(r)))}
-            for i, r in enumerate(per_step)]
+    return np.stack([-s.loss.numpy() for s in ckpt.learner().adapt_steps(ckpt.params, g, seeds, steps=steps)])
+
+
+def mean_ci(values: np.ndarray) -> tuple[float, float]:
+    """The mean of ``values`` (over goals, the last axis) and its 95% confidence interval's half-width."""
+    return float(values.mean(-1)), float(1.96 * values.std(-1, ddof=1) / math.sqrt(values.shape[-1]))
+
+
+def evaluate(ckpt: Checkpoint, goals: int = EVAL_GOALS, steps: int = EVAL_STEPS, seed: int = EVAL_SEED) -> list[dict]:
+    """Mean return (and its 95% confidence interval over goals) after 0..``steps`` inner steps on ``goals``
+    held-out goals drawn with ``seed``; each step's return is that of the 20 episodes it samples."""
+    return [dict(zip(("step", "return", "ci95"), (i, *mean_ci(r))))
+            for i, r in enumerate(returns_by_step(ckpt, goals, steps, seed))]
 
 
 def main(argv=None) -> int:
@@ -128,6 +145,7 @@ def main(argv=None) -> int:
     t.add_argument("--multi-step-loss", action="store_true", default=None,
                    help="the outer objective is the mean return after every inner step")
     t.add_argument("--fixed-steps-iterations", type=int, help="a warm-up: this many iterations at --train-steps")
+    t.add_argument("--inner-lr", type=float, help="the inner step size (default: the learner's, 0.1)")
     e = sub.add_parser("evaluate", help="returns after 0..3 inner steps on held-out goals")
     e.add_argument("--folder", default=None)
     e.add_argument("--goals", type=int, default=EVAL_GOALS)
@@ -138,18 +156,26 @@ def main(argv=None) -> int:
             start = time.perf_counter()
             train(kind, f"{args.out_dir}/{KINDS[kind]}.safetensors", args.iterations, args.seed, args.meta_lr,
                   train_steps=args.train_steps, train_steps_max=args.train_steps_max,
-                  multi_step_loss=args.multi_step_loss, fixed_steps_iterations=args.fixed_steps_iterations)
+                  multi_step_loss=args.multi_step_loss, fixed_steps_iterations=args.fixed_steps_iterations,
+                  inner_lr=args.inner_lr)
             print(f"{kind}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
         return 0
     models = load_navigation_models(args.folder)
+    returns = {kind: returns_by_step(ckpt, args.goals) for kind, ckpt in models.items()}
+    cells = lambda rows: " | ".join("{:+.1f} ± {:.1f}".format(*mean_ci(r)) for r in rows)  # noqa: E731
     print(f"Mean return on {args.goals} held-out goals (seed {EVAL_SEED}), 95% CI over goals; "
           "each step samples 20 episodes")
     print("| learner | " + " | ".join(f"step {s}" for s in range(EVAL_STEPS + 1)) + " |")
     print("|---|" + "---|" * (EVAL_STEPS + 1))
-    for kind, ckpt in models.items():
-        rows = evaluate(ckpt, args.goals)
+    for kind, r in returns.items():
+        print(f"| {NAVIGATORS[KINDS[kind]].title} | " + cells(r).replace("+", "") + " |")
+    print("\nPaired differences on the same goals (95% CI over goals):")
+    print("| difference | " + " | ".join(f"step {s}" for s in range(EVAL_STEPS + 1)) + " |")
+    print("|---|" + "---|" * (EVAL_STEPS + 1))
+    for kind in ("maml", "fomaml"):
         title = NAVIGATORS[KINDS[kind]].title
-        print(f"| {title} | " + " | ".join(f"{r['return']:.1f} ± {r['ci95']:.1f}" for r in rows) + " |")
+        print(f"| {title} - baseline | " + cells(returns[kind] - returns["baseline"]) + " |")
+        print(f"| {title} - its step 0 | " + cells(returns[kind] - returns[kind][:1]) + " |")
     return 0
 
 

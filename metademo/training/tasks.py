@@ -130,4 +130,6 @@ class NavigationTasks:
     def validate(self, learner: MetaLearner, meta: dict, device, steps: int | None = None) -> dict:
         goals, seeds = self.val
         returns = [-s.loss.mean().item() for s in learner.adapt_steps(meta, goals, seeds, steps=steps)]
-        return {"return": returns[-1], "return_before": returns[0], "score": returns[-1]}
+        # Scored by the mean return after steps 1..steps: a policy should improve at every step, not only the last.
+        score = sum(returns[1:]) / max(1, len(returns) - 1)
+        return {"return": returns[-1], "return_before": returns[0], "returns": returns, "score": score}
