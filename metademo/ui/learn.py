@@ -141,6 +141,7 @@ def model_hash(algorithm: str) -> str:
 def build():
     """The tab's layout and wiring (inside a ``gr.Tab``); returns the accuracy table."""
     gr.Markdown(ui.LEARN)
+    gr.Markdown(ui.STABLE_LOOPS, elem_id="stable-loops")
     gr.Markdown(ui.THREE_PICTURES, elem_id="three-pictures")
     accuracy = gr.Markdown(text.accuracy_markdown(), elem_id="accuracy")
     gr.Markdown(ui.API_HELP)

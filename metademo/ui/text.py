@@ -13,6 +13,8 @@ from pathlib import Path
 
 from metademo.api import algorithm_info
 
+from .learn_text import LEARN_TEMPLATE, STABLE_LOOPS
+
 INFO_OF = algorithm_info()  # registry name -> AlgorithmInfo, in the order of metademo.available_algorithms()
 #: (title, registry name) of every algorithm, in the order of ``metademo.available_algorithms()``.
 ALGORITHMS: list[tuple[str, str]] = [(info.title, name) for name, info in INFO_OF.items()]
@@ -161,43 +163,6 @@ def _note(info) -> str:
     if not info.adapts_by_steps:
         return MESSAGES["note_metric"].format(summary=info.summary)
     return MESSAGES["note_steps"].format(summary=info.summary, head=info.head_description)
-
-LEARN_TEMPLATE = """\
-## What is meta-learning?
-A normal classifier learns *one* task from thousands of labelled examples. A **meta-learner** is
-trained on thousands of *small tasks* (here: tell apart 5 or 20 handwritten characters from 1 or 5
-examples of each) so that it becomes good at **learning a new small task quickly**.
-
-### Support set and query set
-Every task has a **support set**, the few labelled examples the model may learn from (in the app:
-the examples in each class), and a **query set**, new examples of the same classes that it must then
-classify (in the app: the queries). During meta-training the answers to the queries are known and
-tell the meta-learner how well its learning worked.
-
-### Inner loop and outer loop
-* The **inner loop** adapts the model to one task: a few gradient steps on the support set (the
-  *inner steps*, with the *inner learning rate*). This is what you watch when you press **Adapt**.
-* The **outer loop** improves the starting point itself, across many tasks, so that the inner loop
-  works well. It ran once, before this demo (the pretrained models); you can run it yourself in the
-  classifier tab's outer-loop section (a small classifier, for a minute) or on the sine-wave tab.
-
-### The algorithms, in three families
-{algorithms}
-
-### Where the inner loop starts
-The gradient-based methods need a classifier *head* (one row of weights per class) on top of the
-network, and the classes of a new task are new, so the head cannot be meta-learned like the rest.
-{zero_head} start every task from a head of **zeros** (Kao et al. 2022): before the first step
-every class is equally likely (chance, and a support loss of exactly ln N), so everything they get
-right, they learned in the inner steps you watch. {prototype_head} starts from the class averages of
-the embeddings instead (Triantafillou et al. 2020): it is already right at step 0, and the steps
-fine-tune. Comparing the two shows what a good starting head buys.
-
-### Omniglot
-Omniglot (Lake et al. 2015) has 1,623 handwritten characters from 50 alphabets, each drawn by 20
-people. The models were meta-trained on the *background* alphabets only; the gallery and the
-comparison use the 20 *evaluation* alphabets, which they have never seen.
-"""
 
 #: The Learn tab is LEARN_TEMPLATE filled with the registry's algorithms in each language: see
 #: metademo.ui.i18n (static_text("learn", language)).
@@ -470,7 +435,8 @@ STATIC = {
     "webcam_help": WEBCAM_HELP, "live_help": LIVE_HELP, "capture_help": CAPTURE_HELP, "query_help": QUERY_HELP,
     "task_help": TASK_HELP, "outer_loop_help": OUTER_LOOP_HELP, "export_help": EXPORT_HELP,
     "compare_intro": COMPARE_INTRO, "sine_intro": SINE_INTRO, "sine_train_help": SINE_TRAIN_HELP,
-    "learn": LEARN_TEMPLATE, "three_pictures": THREE_PICTURES, "accuracy_missing": ACCURACY_MISSING,
+    "learn": LEARN_TEMPLATE, "stable_loops": STABLE_LOOPS, "three_pictures": THREE_PICTURES,
+    "accuracy_missing": ACCURACY_MISSING,
     "api_help": API_HELP.replace("{url}", "http://127.0.0.1:7860/"),
     "gallery_omniglot": GALLERY_OMNIGLOT, "gallery_synthetic": GALLERY_SYNTHETIC,
     "gallery_loading": GALLERY_LOADING, "gallery_downloading": GALLERY_DOWNLOADING,

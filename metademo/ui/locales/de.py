@@ -99,6 +99,26 @@ Omniglot (Lake et al. 2015) enthält 1.623 handgeschriebene Zeichen aus 50 Alpha
 gezeichnet. Die Modelle wurden nur auf den *Hintergrund*-Alphabeten (background) meta-trainiert; die Galerie und
 der Vergleich verwenden die 20 *Evaluations*-Alphabete, die sie nie gesehen haben.
 """,
+    "stable_loops": """\
+### Innere Schleifen, die weiterlernen
+Gib einem gradientenbasierten Lerner mehr innere Schritte, als er im Meta-Training hatte, und er kann
+*schlechter* werden: sein Startpunkt wurde so abgestimmt, dass genau seine wenigen Standardschritte gut
+landen, und weitere Schritte derselben Größe schießen übers Ziel hinaus (verschiebe den Regler *Innere
+Schritte* unter **Algorithmen vergleichen**, um es zu sehen). Veröffentlichte Arbeiten halten eine innere
+Schleife auf mehrere Arten stabil (Antoniou et al. 2019, „How to train your MAML“):
+* ein **Mehrschritt-Verlust**: die äußere Schleife bewertet das Modell nach *jedem* inneren Schritt, nicht
+  nur nach dem letzten, sodass jeder Schritt helfen muss;
+* Meta-Training über einen **Bereich von Schrittzahlen** und Klassenzahlen, damit ein Modell für jede Zahl
+  von Schritten und Klassen taugt;
+* eine **kleinere innere Lernrate** oder eine, die für jede Schicht und jeden Schritt gelernt wird;
+* Meta-Gradienten **erster Ordnung** zu Beginn des Meta-Trainings und exakte danach, und eine äußere Lernrate,
+  die zum Ende des Trainings kleiner wird.
+
+Im Tab **2-D-Navigation** wurden MAML und MAML erster Ordnung mit dem Mehrschritt-Verlust über 1 bis 3
+Schritte und mit kleiner innerer Schrittweite meta-trainiert: ein Schritt halbiert den Abstand zum Ziel, und
+die nächsten halten ihn dort (für einen einzigen, zehnmal größeren Schritt trainiert, schoss der zweite Schritt
+von MAML übers Ziel hinaus).
+""",
     "three_pictures": (
         "### Drei Bilder des Meta-Lernens, nebeneinander\n\n"
         "| | Klassifikation mit wenigen Beispielen | Sinuswellen-Regression | 2-D-Navigation (bestärkendes Lernen) |\n"

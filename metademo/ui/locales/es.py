@@ -95,6 +95,25 @@ Omniglot (Lake et al. 2015) tiene 1.623 caracteres manuscritos de 50 alfabetos, 
 personas. Los modelos se metaentrenaron solo con los alfabetos de *fondo* (background); la galería y la
 comparación usan los 20 alfabetos de *evaluación*, que nunca han visto.
 """,
+    "stable_loops": """\
+### Bucles internos que siguen aprendiendo
+Da a un aprendiz basado en gradientes más pasos internos de los que usó en su metaentrenamiento y puede
+*empeorar*: su punto de partida se ajustó para que justo sus pocos pasos por defecto acierten, y los pasos
+siguientes, del mismo tamaño, se pasan de largo (mueve el control *Pasos internos* en **Comparar algoritmos**
+para verlo). Los trabajos publicados mantienen estable el bucle interno de varias maneras (Antoniou et al.
+2019, "How to train your MAML"):
+* una **pérdida de varios pasos**: el bucle externo puntúa el modelo después de *cada* paso interno, no solo
+  del último, así que cada paso debe ayudar;
+* metaentrenar con un **rango de números de pasos**, y de clases, para que un solo modelo sirva para cualquier
+  número de pasos y de clases;
+* una **tasa de aprendizaje interna más pequeña**, o una aprendida para cada capa y cada paso;
+* metagradientes de **primer orden** al principio del metaentrenamiento y exactos después, y una tasa de
+  aprendizaje externa que se reduce al final del entrenamiento.
+
+En la pestaña **Navegación 2-D**, MAML y MAML de primer orden se metaentrenaron con la pérdida de varios pasos,
+de 1 a 3 pasos, con un paso interno pequeño: un paso reduce a la mitad la distancia a la meta y los siguientes
+la mantienen (entrenado para un solo paso, diez veces más grande, el segundo paso de MAML se pasaba de largo).
+""",
     "three_pictures": (
         "### Tres imágenes del metaaprendizaje, lado a lado\n\n"
         "| | Clasificación con pocos ejemplos | Regresión de ondas sinusoidales | Navegación 2-D (refuerzo) |\n"

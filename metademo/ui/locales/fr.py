@@ -101,6 +101,26 @@ Omniglot (Lake et al. 2015) compte 1 623 caractères manuscrits issus de 50 alph
 personnes. Les modèles ont été méta-entraînés uniquement sur les alphabets de *fond* (background) ; la galerie et
 la comparaison utilisent les 20 alphabets d'*évaluation*, qu'ils n'ont jamais vus.
 """,
+    "stable_loops": """\
+### Des boucles internes qui continuent d'apprendre
+Donnez à un apprenant à gradient plus de pas internes qu'il n'en a eu pendant son méta-entraînement et il
+peut *empirer* : son point de départ a été réglé pour que ses quelques pas par défaut tombent juste, et les
+pas suivants, de même taille, vont trop loin (déplacez le curseur *Pas internes* dans **Comparer les
+algorithmes** pour le voir). Les travaux publiés stabilisent la boucle interne de plusieurs façons (Antoniou
+et al. 2019, « How to train your MAML ») :
+* une **perte sur plusieurs pas** : la boucle externe note le modèle après *chaque* pas interne, pas
+  seulement le dernier, si bien que chaque pas doit aider ;
+* un méta-entraînement sur une **plage de nombres de pas**, et de classes, pour qu'un seul modèle serve pour
+  tout nombre de pas et de classes ;
+* un **taux d'apprentissage interne plus petit**, ou un taux appris pour chaque couche et chaque pas ;
+* des méta-gradients du **premier ordre** au début du méta-entraînement et exacts ensuite, et un taux
+  d'apprentissage externe qui diminue en fin d'entraînement.
+
+Dans l'onglet **Navigation 2-D**, MAML et MAML du premier ordre ont été méta-entraînés avec la perte sur
+plusieurs pas, de 1 à 3 pas, avec un petit pas interne : un pas divise par deux la distance au but et les
+suivants l'y maintiennent (entraîné pour un seul pas dix fois plus grand, le deuxième pas de MAML allait trop
+loin).
+""",
     "three_pictures": (
         "### Trois images du méta-apprentissage, côte à côte\n\n"
         "| | Classification avec peu d'exemples | Régression de sinusoïdes | Navigation 2-D (renforcement) |\n"
