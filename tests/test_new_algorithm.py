@@ -107,7 +107,7 @@ FRESH_PROCESS = TOY + textwrap.dedent('''
     found = {"algorithm_info": api.algorithm_info("toyproto").title}
     demo = build_app()
     found["page"] = [[list(c) for c in block.choices] for block in demo.blocks.values()
-                     if type(block).__name__ == "Dropdown" and block.label == "Algorithm"]
+                     if type(block).__name__ == "Dropdown" and block.elem_id == "algorithm"]
     found["tool_description"] = tools.classify_images.__doc__
     answer = tools.classify_images(task["support"], task["labels"], task["queries"], "toyproto")
     found["tool_answer"] = {"algorithm": answer["algorithm"], "probabilities": answer["probabilities"]}
