@@ -12,7 +12,7 @@ import pytest
 
 from metademo.ui import i18n
 from tests.test_classroom_browser import CHROMIUM, SHOTS, SLOW, browser, expect  # noqa: F401 - the fixture
-from tests.test_lesson_browser import AXE, boxes, fill_classes
+from tests.test_lesson_browser import AXE, boxes, fill_classes, serious_violations_by_tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")]
@@ -115,14 +115,7 @@ def test_axe_core_finds_no_serious_violation_on_the_spanish_page(browser, app_se
         page.add_script_tag(path=str(AXE))
         tabs = page.get_by_role("tab").all_inner_texts()
         assert tr("es", "tab_compare") in tabs
-        found = {}
-        for name in tabs:
-            page.get_by_role("tab", name=name).click()
-            page.wait_for_timeout(1500)
-            page.wait_for_function("() => !document.querySelector('.pending, .generating')", timeout=SLOW)
-            found[name] = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
-                .violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-                .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)""")
+        found = serious_violations_by_tab(page, tabs)
         assert not any(found.values()), found
     finally:
         page.context.close()

@@ -294,6 +294,14 @@ def test_axe_core_finds_no_serious_violation_on_any_tab(page):
     expect()(page.locator(".toast-body")).to_have_count(0, timeout=SLOW)
     tabs = page.get_by_role("tab").all_inner_texts()
     assert len(tabs) >= 4
+    found = serious_violations_by_tab(page, tabs, shots="25_axe")
+    page.get_by_role("tab").first.click()
+    assert not any(found.values()), found
+
+
+def serious_violations_by_tab(page, tabs, shots: str | None = None) -> dict[str, list[str]]:
+    """axe-core's serious and critical violations (already loaded into ``page``) on each of the ``tabs``, opened
+    in turn once their jobs have settled; with ``shots``, a screenshot of each tab as ``<shots>_<n>.png``."""
     found = {}
     for name in tabs:
         page.get_by_role("tab", name=name).click()
@@ -302,6 +310,6 @@ def test_axe_core_finds_no_serious_violation_on_any_tab(page):
         found[name] = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
             .violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
             .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`)""")
-        page.screenshot(path=str(SHOTS / f"25_axe_{len(found)}.png"))
-    page.get_by_role("tab").first.click()
-    assert not any(found.values()), found
+        if shots:
+            page.screenshot(path=str(SHOTS / f"{shots}_{len(found)}.png"))
+    return found
