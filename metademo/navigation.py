@@ -43,46 +43,42 @@ EVAL_SEED = 2017  # held-out goals come from their own stream, never a training 
 EVAL_STEPS = 3
 
 
-def trainer_for(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
-                meta_lr: float | None = None, val_every: int = 25, train_steps: int | None = None,
-                progress: bool = True, train_steps_max: int | None = None, multi_step_loss: bool | None = None,
-                fixed_steps_iterations: int | None = None, inner_lr: float | None = None):
+RECIPE_OPTIONS = ("iterations", "meta_lr", "inner_lr", "train_steps", "train_steps_max", "multi_step_loss",
+                  "fixed_steps_iterations")
+
+
+def trainer_for(kind: str, out: str | None = None, seed: int = 0, val_every: int = 25, progress: bool = True,
+                **overrides):
     """The project's outer loop set up to meta-train the ``kind`` learner from a seeded random start, by its
-    recipe unless told otherwise: its ``iterate()`` yields every validation report (iteration, seconds,
-    ``val_return``...)."""
+    recipe (:data:`RECIPES`) with any of its options (:data:`RECIPE_OPTIONS`) overridden by keyword; an
+    override of None keeps the recipe's. Its ``iterate()`` yields every validation report (iteration,
+    seconds, ``val_return``...)."""
     from .training.tasks import NavigationTasks
     from .training.trainer import TrainConfig, Trainer
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
-    recipe = RECIPES[kind]
-    iterations = recipe["iterations"] if iterations is None else iterations
-    meta_lr = recipe["meta_lr"] if meta_lr is None else meta_lr
-    train_steps = recipe.get("train_steps", 1) if train_steps is None else train_steps
-    train_steps_max = recipe.get("train_steps_max") if train_steps_max is None else train_steps_max
-    multi_step_loss = recipe.get("multi_step_loss", False) if multi_step_loss is None else multi_step_loss
-    fixed = recipe.get("fixed_steps_iterations", 0) if fixed_steps_iterations is None else fixed_steps_iterations
-    inner_lr = recipe.get("inner_lr") if inner_lr is None else inner_lr
-    command = (f"python -m metademo.navigation train --kind {kind} --iterations {iterations} --seed {seed} "
-               f"--meta-lr {meta_lr:g} --train-steps {train_steps}"
-               + (f" --train-steps-max {train_steps_max}" if train_steps_max else "")
-               + (" --multi-step-loss" if multi_step_loss else "")
-               + (f" --fixed-steps-iterations {fixed}" if fixed else "")
-               + (f" --inner-lr {inner_lr:g}" if inner_lr else ""))
-    cfg = TrainConfig(KINDS[kind], out, ways=1, shots=1, queries=0, meta_batch=META_BATCH, iterations=iterations,
-                      meta_lr=meta_lr, seed=seed, val_every=val_every, recipe=command, train_steps=train_steps,
-                      train_steps_max=train_steps_max, multi_step_loss=multi_step_loss, fixed_steps_iterations=fixed,
-                      inner_lr=inner_lr)
+    unknown = sorted(set(overrides) - set(RECIPE_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown recipe options {unknown}; the options are {list(RECIPE_OPTIONS)}")
+    defaults = {"train_steps": 1, "train_steps_max": None, "multi_step_loss": False, "fixed_steps_iterations": 0}
+    r = {**defaults, **RECIPES[kind], **{k: v for k, v in overrides.items() if v is not None}}
+    command = (f"python -m metademo.navigation train --kind {kind} --iterations {r['iterations']} --seed {seed} "
+               f"--meta-lr {r['meta_lr']:g} --train-steps {r['train_steps']}"
+               + (f" --train-steps-max {r['train_steps_max']}" if r["train_steps_max"] else "")
+               + (" --multi-step-loss" if r["multi_step_loss"] else "")
+               + (f" --fixed-steps-iterations {r['fixed_steps_iterations']}" if r["fixed_steps_iterations"] else "")
+               + (f" --inner-lr {r['inner_lr']:g}" if r.get("inner_lr") else ""))
+    cfg = TrainConfig(KINDS[kind], out, ways=1, shots=1, queries=0, meta_batch=META_BATCH, seed=seed,
+                      val_every=val_every, recipe=command, **{k: r.get(k) for k in RECIPE_OPTIONS})
     return Trainer(cfg, progress=progress, tasks=NavigationTasks(seed))
 
 
-def train(kind: str, out: str | None = None, iterations: int | None = None, seed: int = 0,
-          meta_lr: float | None = None, val_every: int = 25, train_steps: int | None = None,
-          progress: bool = True, train_steps_max: int | None = None, multi_step_loss: bool | None = None,
-          fixed_steps_iterations: int | None = None, inner_lr: float | None = None):
-    """Meta-train the ``kind`` learner (:func:`trainer_for`); returns the trainer (its ``meta`` and ``log``)."""
-    trainer = trainer_for(kind, out, iterations, seed, meta_lr, val_every, train_steps, progress, train_steps_max,
-                          multi_step_loss, fixed_steps_iterations, inner_lr)
+def train(kind: str, out: str | None = None, seed: int = 0, val_every: int = 25, progress: bool = True,
+          **overrides):
+    """Meta-train the ``kind`` learner (:func:`trainer_for`, the same arguments); returns the trainer (its
+    ``meta`` and ``log``)."""
+    trainer = trainer_for(kind, out, seed, val_every, progress, **overrides)
     for report in trainer.iterate():
         if progress:
             print(f"{kind} it {report['iteration']:4d}  {report['seconds']:6.1f}s  train return "
@@ -145,7 +141,7 @@ def main(argv=None) -> int:
     t.add_argument("--multi-step-loss", action="store_true", default=None,
                    help="the outer objective is the mean return after every inner step")
     t.add_argument("--fixed-steps-iterations", type=int, help="a warm-up: this many iterations at --train-steps")
-    t.add_argument("--inner-lr", type=float, help="the inner step size (default: the learner's, 0.1)")
+    t.add_argument("--inner-lr", type=float, help="the inner step size (default: the recipe's)")
     e = sub.add_parser("evaluate", help="returns after 0..3 inner steps on held-out goals")
     e.add_argument("--folder", default=None)
     e.add_argument("--goals", type=int, default=EVAL_GOALS)
@@ -154,10 +150,8 @@ def main(argv=None) -> int:
     if args.command == "train":
         for kind in args.kind or list(KINDS):
             start = time.perf_counter()
-            train(kind, f"{args.out_dir}/{KINDS[kind]}.safetensors", args.iterations, args.seed, args.meta_lr,
-                  train_steps=args.train_steps, train_steps_max=args.train_steps_max,
-                  multi_step_loss=args.multi_step_loss, fixed_steps_iterations=args.fixed_steps_iterations,
-                  inner_lr=args.inner_lr)
+            train(kind, f"{args.out_dir}/{KINDS[kind]}.safetensors", args.seed,
+                  **{option: getattr(args, option) for option in RECIPE_OPTIONS})
             print(f"{kind}: {time.perf_counter() - start:.0f} s", file=sys.stderr)
         return 0
     models = load_navigation_models(args.folder)

@@ -204,3 +204,17 @@ def test_multi_step_loss_averages_the_policy_gradients_after_every_inner_step():
     # Not the last step's gradient alone.
     last, _ = learner.meta_gradient(meta, episode, steps=2)
     assert not torch.allclose(last["fc1.weight"], grads["fc1.weight"])
+
+
+def test_trainer_follows_its_recipe_with_overrides_by_name():
+    from metademo import navigation
+
+    trainer = navigation.trainer_for("maml", progress=False, iterations=7, inner_lr=None)
+    recipe = navigation.RECIPES["maml"]
+    assert trainer.cfg.iterations == 7 and trainer.cfg.inner_lr == recipe["inner_lr"]  # None keeps the recipe's
+    assert trainer.cfg.multi_step_loss and trainer.cfg.fixed_steps_iterations == recipe["fixed_steps_iterations"]
+    assert "--iterations 7 " in trainer.cfg.recipe and "--multi-step-loss" in trainer.cfg.recipe
+    baseline = navigation.trainer_for("baseline", progress=False)
+    assert baseline.cfg.train_steps == 1 and not baseline.cfg.multi_step_loss and baseline.cfg.train_steps_max is None
+    with pytest.raises(ValueError, match="unknown recipe options"):
+        navigation.trainer_for("maml", progress=False, inner_steps=3)

@@ -94,7 +94,7 @@ def meta_train_navigation(iterations: int = 60, seed: int = 0, every: int = 5) -
     seed = check_whole(seed, "the seed", 0, 2**32 - 1)
     every = check_whole(every, "every", 1, MAX_LIVE_ITERATIONS)
     # Trained in the caller's thread, a few iterations per report: a caller that stops reading stops training.
-    trainer = navigation.trainer_for("maml", None, iterations, seed, val_every=every, progress=False)
+    trainer = navigation.trainer_for("maml", None, seed, val_every=every, progress=False, iterations=iterations)
     for r in trainer.iterate():
         yield {"iteration": r["iteration"], "seconds": r["seconds"], "return_before": r["val_return_before"],
                "return_after": r["val_return"]}
