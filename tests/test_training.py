@@ -29,30 +29,56 @@ def make_trainer(tmp_path, pool, learner=None, **kw) -> Trainer:
     return Trainer(cfg, progress=False, tasks=tasks, learner=learner)
 
 
-def test_the_best_default_steps_are_chosen_the_fewest_on_a_tie_and_written(tmp_path, pool):
-    t = make_trainer(tmp_path, pool, iterations=2, val_every=2)
+def test_the_best_default_steps_and_head_step_are_chosen_the_fewest_steps_on_a_tie_and_written(tmp_path, pool):
+    t = make_trainer(tmp_path, pool, iterations=2, val_every=2)  # meta-trained with the head's step per class
     list(t.iterate())  # the best (only) checkpoint is written
     before = load_checkpoint(t.cfg.out)
+    assert before.hparams.head_lr_per_class
     few, some, many = STEP_CHOICES
-    cases = [({few: 0.5, some: 0.7, many: 0.6}, some), ({few: 0.5, some: 0.6, many: 0.8}, many),
-             ({few: 0.6, some: 0.7, many: 0.7}, some), ({few: 0.7, some: 0.7, many: 0.7}, few)]
-    for scores, chosen in cases:
+    # (scores with the head's step per class, with the plain step), the steps and the rule that win
+    cases = [((.5, .7, .6), (.4, .4, .4), some, True), ((.5, .6, .8), (.5, .5, .5), many, True),
+             ((.6, .7, .7), (.5, .5, .5), some, True), ((.7, .7, .7), (.6, .6, .6), few, True),
+             ((.5, .6, .7), (.8, .6, .8), few, False), ((.7, .7, .8), (.6, .8, .8), some, False),
+             ((.5, .6, .8), (.5, .6, .8), many, True)]  # a tie at the same steps keeps the rule of training
+    for per_class, plain, chosen, rule in cases:
+        scores = {True: dict(zip(STEP_CHOICES, per_class)), False: dict(zip(STEP_CHOICES, plain))}
         asked = []
 
-        def validate(meta=None, steps=None, scores=scores, asked=asked):
-            asked.append(steps)
-            return {"score": scores[steps]}
+        def validate(meta=None, steps=None, hparams=None, scores=scores, asked=asked):
+            per = t.learner.hparams.head_lr_per_class if hparams is None else hparams.head_lr_per_class
+            asked.append((per, steps))
+            return {"score": scores[per][steps]}
 
         t.validate = validate
         result = t.choose_test_steps()
-        assert sorted(asked) == sorted(STEP_CHOICES)
-        assert result == {"chosen": chosen, **{str(s): a for s, a in scores.items()}}
+        assert sorted(asked) == sorted((r, s) for r in (True, False) for s in STEP_CHOICES)
+        written = {str(s): a for s, a in scores[rule].items()}
+        name = "per class" if rule else "plain"
+        assert result == {"chosen": chosen, **written, "head_step": name}
         ckpt = load_checkpoint(t.cfg.out)
-        assert ckpt.hparams == before.hparams.replace(test_steps=chosen)
-        assert ckpt.metadata["validation"]["test_steps"] == {str(s): a for s, a in scores.items()}
+        assert ckpt.hparams == before.hparams.replace(test_steps=chosen, head_lr_per_class=rule)
+        assert ckpt.metadata["validation"]["test_steps"] == written
+        assert ckpt.metadata["validation"]["head_step"] == {
+            "chosen": name, "per class": {str(s): a for s, a in scores[True].items()},
+            "plain": {str(s): a for s, a in scores[False].items()}}
         assert ckpt.metadata["training"] == before.metadata["training"]
         for k, v in before.params.items():
             assert torch.equal(ckpt.params[k], v)
+
+
+def test_validation_adapts_with_the_head_step_asked(tmp_path, pool):
+    t = make_trainer(tmp_path, pool, iterations=2, val_every=2)
+    seen = []
+    t.tasks.validate = lambda learner, meta, device, steps=None: seen.append(learner.head_scale(20)) or {"score": 0}
+    t.validate(steps=3)
+    t.validate(steps=3, hparams=t.learner.hparams.replace(head_lr_per_class=False))
+    assert seen == [20.0, 1.0]
+    trained = make_trainer(tmp_path, pool, iterations=2, val_every=2)
+    list(trained.iterate())
+    meta = load_checkpoint(trained.cfg.out).params
+    with_steps = [trained.validate(meta, steps=3, hparams=trained.learner.hparams.replace(head_lr_per_class=r))
+                  for r in (True, False)]
+    assert with_steps[0]["score"] != with_steps[1]["score"]  # the rule changes what the model learns
 
 
 def test_the_steps_are_scored_on_the_best_checkpoint_at_the_end_of_a_run(tmp_path, pool):
@@ -61,14 +87,16 @@ def test_the_steps_are_scored_on_the_best_checkpoint_at_the_end_of_a_run(tmp_pat
     ckpt = load_checkpoint(t.cfg.out)
     assert result["test_steps"]["chosen"] == ckpt.hparams.test_steps in STEP_CHOICES
     # The trainer's parameters move on from the best checkpoint's (here: to another start); the choice is
-    # still made on the checkpoint's.
+    # still made on the checkpoint's, with the head step it chose.
     with torch.no_grad():
         for k, v in t.learner.init_meta_params(seed=99).items():
             t.meta[k].copy_(v)
     again = t.choose_test_steps()
-    expected = {str(s): t.validate(ckpt.params, steps=s)["score"] for s in STEP_CHOICES}
+    rule = t.learner.hparams.replace(head_lr_per_class=ckpt.hparams.head_lr_per_class)
+    expected = {str(s): t.validate(ckpt.params, steps=s, hparams=rule)["score"] for s in STEP_CHOICES}
     assert {k: again[k] for k in expected} == expected == {k: result["test_steps"][k] for k in expected}
-    assert any(t.validate(steps=s)["score"] != expected[str(s)] for s in STEP_CHOICES)  # the check can fail
+    assert again["head_step"] == result["test_steps"]["head_step"]
+    assert any(t.validate(steps=s, hparams=rule)["score"] != expected[str(s)] for s in STEP_CHOICES)  # can fail
 
 
 def test_a_learner_without_inner_loop_keeps_its_checkpoint_as_trained(tmp_path, pool):

@@ -10,7 +10,8 @@ training state (meta-parameters, optimiser moments, sampler state, elapsed time,
 What it trains on is a task source (:mod:`metademo.training.tasks`): Omniglot's episodes by default.
 Every model starts from its own seeded random initialisation. At the end of every sitting, the best
 checkpoint of a learner with an inner loop gets its default number of inner steps chosen on the
-validation tasks (``STEP_CHOICES``).
+validation tasks (``STEP_CHOICES``), and, for one meta-trained with the head's step scaled by the number of
+classes, whether it adapts with that step or with the plain one.
 """
 
 from __future__ import annotations
@@ -163,9 +164,11 @@ class Trainer:
         # On the CPU the tasks of a meta-batch are shared out to one worker per torch thread.
         return parallel_meta_gradient(self.learner, self.meta, episode, **kw)
 
-    def validate(self, meta: dict | None = None, steps: int | None = None) -> dict:
-        """The task source's score of ``meta`` (default: the current meta-parameters) on its validation tasks."""
-        return self.tasks.validate(self.learner, meta or self.meta, self.device, steps=steps)
+    def validate(self, meta: dict | None = None, steps: int | None = None, hparams: HParams | None = None) -> dict:
+        """The task source's score of ``meta`` (default: the current meta-parameters) on its validation tasks,
+        adapting with ``hparams`` (default: the learner's)."""
+        learner = self.learner if hparams is None else type(self.learner)(hparams, network=self.learner.network)
+        return self.tasks.validate(learner, meta or self.meta, self.device, steps=steps)
 
     def _wait_while_paused(self) -> None:
         while self.cfg.pause_file and os.path.exists(self.cfg.pause_file):
@@ -243,16 +246,33 @@ class Trainer:
         return {**entry, "val": val}
 
     def choose_test_steps(self) -> dict:
-        """Score the best checkpoint on the validation tasks at each of ``STEP_CHOICES`` inner steps
-        and store the best (the fewest on a tie) as its default."""
+        """Score the best checkpoint on the validation tasks at each of ``STEP_CHOICES`` inner steps and store
+        the best (the fewest on a tie) as its default. A checkpoint meta-trained with the head's step scaled
+        by the number of classes (``head_lr_per_class``) is also scored with the plain step, the body's, and
+        keeps whichever scores better (the trained one on a tie): the validation tasks span several widths,
+        and the scaled step, right for the widths of training, can overshoot on wider tasks."""
         ckpt = load_checkpoint(self.cfg.out)
         meta = {k: v.to(self.device) for k, v in ckpt.params.items()}
-        scores = {s: self.validate(meta, steps=s)["score"] for s in STEP_CHOICES}
-        best = max(STEP_CHOICES, key=lambda s: (scores[s], -s))
-        ckpt.metadata["validation"]["test_steps"] = {str(s): a for s, a in scores.items()}
-        save_checkpoint(self.cfg.out, Checkpoint(ckpt.algorithm, ckpt.hparams.replace(test_steps=best), ckpt.params,
-                                                 ckpt.metadata))
-        return {"chosen": best, **{str(s): a for s, a in scores.items()}}
+        trained = bool(self.learner.hparams.head_lr_per_class)  # the rule of training, whatever was chosen before
+        rules = [True, False] if trained else [False]
+        scores = {}
+        for per_class in rules:
+            kw = {} if per_class == trained else {"hparams": self.learner.hparams.replace(head_lr_per_class=per_class)}
+            scores[per_class] = {s: self.validate(meta, steps=s, **kw)["score"] for s in STEP_CHOICES}
+        per_class, best = max(((r, s) for r in rules for s in STEP_CHOICES),
+                              key=lambda rs: (scores[rs[0]][rs[1]], -rs[1], rs[0] == rules[0]))
+        chosen = {str(s): a for s, a in scores[per_class].items()}
+        ckpt.metadata["validation"]["test_steps"] = chosen
+        if len(rules) > 1:
+            ckpt.metadata["validation"]["head_step"] = {
+                "chosen": "per class" if per_class else "plain",
+                **{"per class" if r else "plain": {str(s): a for s, a in scores[r].items()} for r in rules}}
+        save_checkpoint(self.cfg.out, Checkpoint(ckpt.algorithm, ckpt.hparams.replace(
+            test_steps=best, head_lr_per_class=per_class), ckpt.params, ckpt.metadata))
+        result = {"chosen": best, **chosen}
+        if len(rules) > 1:
+            result["head_step"] = ckpt.metadata["validation"]["head_step"]["chosen"]
+        return result
 
     def save_checkpoint(self, val: dict) -> None:
         cfg = self.cfg
