@@ -111,6 +111,9 @@ Schleife auf mehrere Arten stabil (Antoniou et al. 2019, „How to train your MA
 * Meta-Training über einen **Bereich von Schrittzahlen** und Klassenzahlen, damit ein Modell für jede Zahl
   von Schritten und Klassen taugt;
 * eine **kleinere innere Lernrate** oder eine, die für jede Schicht und jeden Schritt gelernt wird;
+* ein **Schritt für den Klassenkopf, der nicht mit der Zahl der Klassen wächst**: ein Kopfschritt, der mit
+  den Klassen wächst, passt zu den Breiten aus dem Meta-Training, schießt aber bei breiteren Aufgaben übers
+  Ziel hinaus;
 * Meta-Gradienten **erster Ordnung** zu Beginn des Meta-Trainings und exakte danach, und eine äußere Lernrate,
   die zum Ende des Trainings kleiner wird.
 

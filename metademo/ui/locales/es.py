@@ -107,6 +107,9 @@ para verlo). Los trabajos publicados mantienen estable el bucle interno de varia
 * metaentrenar con un **rango de números de pasos**, y de clases, para que un solo modelo sirva para cualquier
   número de pasos y de clases;
 * una **tasa de aprendizaje interna más pequeña**, o una aprendida para cada capa y cada paso;
+* un **paso para la cabeza de clases que no crece con el número de clases**: un paso de la cabeza que
+  aumenta con las clases sirve para los anchos vistos en el metaentrenamiento pero se pasa de largo en tareas
+  más anchas;
 * metagradientes de **primer orden** al principio del metaentrenamiento y exactos después, y una tasa de
   aprendizaje externa que se reduce al final del entrenamiento.
 

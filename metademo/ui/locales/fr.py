@@ -113,6 +113,9 @@ et al. 2019, « How to train your MAML ») :
 * un méta-entraînement sur une **plage de nombres de pas**, et de classes, pour qu'un seul modèle serve pour
   tout nombre de pas et de classes ;
 * un **taux d'apprentissage interne plus petit**, ou un taux appris pour chaque couche et chaque pas ;
+* un **pas de la tête de classes qui ne grandit pas avec le nombre de classes** : un pas de la tête qui
+  augmente avec les classes convient aux largeurs vues pendant le méta-entraînement mais va trop loin sur des
+  tâches plus larges ;
 * des méta-gradients du **premier ordre** au début du méta-entraînement et exacts ensuite, et un taux
   d'apprentissage externe qui diminue en fin d'entraînement.
 
