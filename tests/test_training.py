@@ -9,7 +9,7 @@ from metademo.algorithms import MAML, ProtoNet
 from metademo.checkpoints import load_checkpoint
 from metademo.data.synthetic import synthetic_dataset
 from metademo.training.tasks import ImageTasks
-from metademo.training.trainer import STEP_CHOICES, TrainConfig, Trainer
+from metademo.training.trainer import STEP_CHOICES, STEP_MARGIN, TrainConfig, Trainer
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def make_trainer(tmp_path, pool, learner=None, **kw) -> Trainer:
     return Trainer(cfg, progress=False, tasks=tasks, learner=learner)
 
 
-def test_the_best_default_steps_and_head_step_are_chosen_the_fewest_steps_on_a_tie_and_written(tmp_path, pool):
+def test_the_best_default_steps_and_head_step_are_chosen_the_fewest_steps_within_the_margin_and_written(tmp_path, pool):
     t = make_trainer(tmp_path, pool, iterations=2, val_every=2)  # meta-trained with the head's step per class
     list(t.iterate())  # the best (only) checkpoint is written
     before = load_checkpoint(t.cfg.out)
@@ -39,7 +39,13 @@ def test_the_best_default_steps_and_head_step_are_chosen_the_fewest_steps_on_a_t
     cases = [((.5, .7, .6), (.4, .4, .4), some, True), ((.5, .6, .8), (.5, .5, .5), many, True),
              ((.6, .7, .7), (.5, .5, .5), some, True), ((.7, .7, .7), (.6, .6, .6), few, True),
              ((.5, .6, .7), (.8, .6, .8), few, False), ((.7, .7, .8), (.6, .8, .8), some, False),
-             ((.5, .6, .8), (.5, .6, .8), many, True)]  # a tie at the same steps keeps the rule of training
+             ((.5, .6, .8), (.5, .6, .8), many, True),  # a tie at the same steps keeps the rule of training
+             # within STEP_MARGIN of the best, the fewest steps win, then the better score, then the trained rule
+             ((.7, .7 + STEP_MARGIN / 2, .7 + STEP_MARGIN), (.6, .6, .6), few, True),
+             ((.7, .7 + STEP_MARGIN / 2, .7 + 2 * STEP_MARGIN), (.6, .6, .6), many, True),
+             ((.7, .7, .7), (.6, .7 + STEP_MARGIN / 2, .6), few, True),
+             ((.7 - STEP_MARGIN / 2, .7, .7), (.7, .6, .6), few, False),
+             ((.7, .7, .7), (.7, .6, .6), few, True)]
     for per_class, plain, chosen, rule in cases:
         scores = {True: dict(zip(STEP_CHOICES, per_class)), False: dict(zip(STEP_CHOICES, plain))}
         asked = []

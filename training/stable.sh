@@ -4,12 +4,12 @@
 # step (Reptile 5 to 10), the multi-step loss (MAML family) and the per-class head step. Resumable: run it
 # again and every learner continues from training/stable/<name>.safetensors.state.safetensors; with
 # MINUTES=N each learner trains at most N more minutes in this sitting.
-#   bash training/stable.sh [maml fomaml metasgd protomaml reptile]
+#   bash training/stable.sh [maml maml-plain fomaml metasgd protomaml reptile]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 THREADS=${THREADS:-2}
-common=(--ways 5 --ways-max 10 --shots 1 --queries 3 --meta-batch 8 --head-lr-per-class
+common=(--ways 5 --ways-max 10 --shots 1 --queries 3 --meta-batch 8
         --val-every 400 --val-episodes 100 --val-ways 5,20 --threads "$THREADS" --seed 0
         --pause-file runs/PAUSE --resume)
 # Recipe 2. Recipe 1 (maml-r1: 3000 iterations over 5- to 20-way tasks, 1 to 10 steps at inner lr 0.1) ended
@@ -19,23 +19,29 @@ common=(--ways 5 --ways-max 10 --shots 1 --queries 3 --meta-batch 8 --head-lr-pe
 # (5 to 10 classes, 1 to 5 steps, half of it first-order) at a smaller inner learning rate.
 maml_family=(--iterations 8000 --meta-lr 1e-3 --lr-schedule cosine --inner-lr 0.05 --train-steps 1
              --train-steps-max 5 --multi-step-loss --test-steps 10)
+per_class=--head-lr-per-class
 # Proto-MAML: first-order throughout, as Triantafillou et al. (2020) train it (fo-Proto-MAML). MAML and Meta-SGD
 # switch to second order at iteration 4000; both lost about 3 points of validation accuracy there (MAML
 # 0.887 -> 0.854, Meta-SGD 0.882 -> 0.856) and never won them back, while first-order MAML went on to 0.904.
 # Reptile: the family's inner learning rate of 0.05 (the head's scaled by the number of classes), 5 to 10 steps
 # on support and queries per task, its outer step annealed linearly from 1.0 to 0 as in the paper.
+# maml-plain: MAML again, with the plain head step (the body's, whatever the number of classes) in training too,
+# second order from iteration 1000 on. Second-order meta-gradients optimise through the exact inner steps; with
+# the head's step scaled by the number of classes they tune the model to steps that only 5- to 10-way tasks take,
+# and 20-way validation fell from 80 to 73% after the switch (5-way held at 96 to 97).
 declare -A recipe=(
-  [maml]="${maml_family[*]} --first-order-iterations 4000"
-  [fomaml]="${maml_family[*]}"
-  [metasgd]="${maml_family[*]} --first-order-iterations 4000"
-  [protomaml]="${maml_family[*]} --first-order-iterations 8000"
-  [reptile]="--iterations 3000 --meta-lr 1.0 --inner-lr 0.05 --train-steps 5 --train-steps-max 10 --test-steps 10"
+  [maml]="${maml_family[*]} $per_class --first-order-iterations 4000"
+  [maml-plain]="${maml_family[*]} --first-order-iterations 1000"
+  [fomaml]="${maml_family[*]} $per_class"
+  [metasgd]="${maml_family[*]} $per_class --first-order-iterations 4000"
+  [protomaml]="${maml_family[*]} $per_class --first-order-iterations 8000"
+  [reptile]="--iterations 3000 --meta-lr 1.0 --inner-lr 0.05 --train-steps 5 --train-steps-max 10 --test-steps 10 $per_class"
 )
 mkdir -p runs training/stable
 for name in "${@:-maml fomaml metasgd protomaml reptile}"; do
   for n in $name; do
     # shellcheck disable=SC2086
-    $PY -m metademo.train --algorithm "$n" ${recipe[$n]} "${common[@]}" \
+    $PY -m metademo.train --algorithm "${n%%-*}" ${recipe[$n]} "${common[@]}" \
       ${MINUTES:+--max-minutes "$MINUTES"} --out "training/stable/$n.safetensors"
   done
 done
