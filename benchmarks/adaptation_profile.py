@@ -81,6 +81,9 @@ def main(argv=None) -> None:
     p.add_argument("--quick", action="store_true",
                    help="a smoke test: 3 algorithms, 3 episodes of 5w1s from the first 40 characters, written to "
                         "a new temporary folder (docs/ and the README untouched)")
+    p.add_argument("--only-docs", action="store_true",
+                   help="rewrite the table from adaptation_profile.json, with each model's default steps read "
+                        "from its checkpoint now (chosen again after it was profiled), measuring nothing")
     args = p.parse_args(argv)
     if args.quick and not args.threads:
         args.threads = 1
@@ -94,11 +97,19 @@ def main(argv=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     path = out / "adaptation_profile.json"
     results = json.loads(path.read_text()) if path.exists() else {}
-    pool = load_split("test", args.data_root)
+    pool = [] if args.only_docs else load_split("test", args.data_root)
     if args.quick:
         pool = pool[:QUICK_CHARACTERS]
         print(f"quick: the first {len(pool)} characters of the pool", flush=True)
     names = args.algorithms or ("maml,protomaml,protonet" if args.quick else ",".join(REGISTRY))
+    if args.only_docs:
+        for name, row in results.items():
+            steps = load_checkpoint(Path(args.weights) / f"{name}.safetensors" if args.weights
+                                    else weights_path(name)).learner().default_steps
+            for r in row.values():
+                r["default_steps"] = steps
+        path.write_text(json.dumps(results, indent=1))
+        names = ""
     for name in [a for a in names.split(",") if a]:
         ckpt = load_checkpoint(Path(args.weights) / f"{name}.safetensors" if args.weights else weights_path(name))
         learner = ckpt.learner()
