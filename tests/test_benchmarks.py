@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from metademo.algorithms import REGISTRY
+from metademo.checkpoints import load_checkpoint
 from metademo.data.omniglot import data_root, omniglot_available
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,6 +152,28 @@ def test_adaptation_profile_quick(run_benchmark):
         row = figures(rf"^\| {re.escape(cls.title)} \| 5w1s \| (\d+) \| {cells} \|$", out)
         assert row[1:] == by_step
     check_written(out, ("adaptation_profile.json", "adaptation_profile.md"))
+
+
+def test_adaptation_profile_only_docs_relabels_default_steps(run_benchmark, pretrained_assets, tmp_path):
+    """``--only-docs`` measures nothing: it writes every row's default steps from the checkpoint as it is now
+    and keeps every figure."""
+    default = {name: load_checkpoint(pretrained_assets / f"{name}.safetensors").learner().default_steps
+               for name in ("maml", "protonet")}
+    by_step = {"0": {"accuracy": 0.2, "ci95": 0.0, "episodes": 2}, "3": {"accuracy": 0.875, "ci95": 0.1, "episodes": 2}}
+    rows = {"maml": {"5w1s": {"default_steps": default["maml"] + 7, "precision": "float32", "episodes": 2,
+                              "by_step": by_step}},
+            "protonet": {"5w1s": {"default_steps": 9, "precision": "float32", "episodes": 2,
+                                  "by_step": {"0": by_step["0"]}}}}
+    (tmp_path / "adaptation_profile.json").write_text(json.dumps(rows))
+    out = run_benchmark("adaptation_profile.py", "--only-docs", "--out", str(tmp_path),
+                        "--weights", str(pretrained_assets), "--data-root", str(tmp_path / "no-data-needed"))
+    written = json.loads((tmp_path / "adaptation_profile.json").read_text())
+    assert written["maml"]["5w1s"]["default_steps"] == default["maml"]
+    assert written["protonet"]["5w1s"]["default_steps"] == default["protonet"] == 0
+    assert written["maml"]["5w1s"]["by_step"] == by_step
+    maml = REGISTRY["maml"].title
+    assert f"| {maml} | 5w1s | {default['maml']} | 20.0 |  |  | 87.5 |" in out
+    assert (tmp_path / "adaptation_profile.md").read_text().strip() in out
 
 
 @pytest.mark.slow
