@@ -53,8 +53,13 @@ def markdown(results: dict) -> str:
             cells = [f"{100 * r['by_step'][str(s)]['accuracy']:.1f}" if str(s) in r["by_step"] else "" for s in STEPS]
             lines.append(f"| {cls.title} | {key} | {r['default_steps']} | " + " | ".join(cells) + " |")
     episodes = sorted({r["episodes"] for row in results.values() for r in row.values()})
-    arithmetic = arithmetic_note({name: next(iter(row.values())).get("precision") for name, row in results.items()
-                                  if row})
+    first = {name: next(iter(row.values())).get("precision") or "float32" for name, row in results.items() if row}
+    arithmetic = arithmetic_note(first)
+    # A row measured in another arithmetic than its model's first row (a later run, another machine) says so.
+    others = [f"{cls.title} {key} in {r.get('precision') or 'float32'}" for name, cls in REGISTRY.items()
+              for key, r in results.get(name, {}).items() if (r.get("precision") or "float32") != first[name]]
+    if others:
+        arithmetic += " Except " + ", ".join(others) + "."
     return "\n".join([
         f"Query accuracy (%) after each number of inner steps, images_evaluation, "
         f"{' / '.join(map(str, episodes))} seeded episodes, 15 queries per class, each model's default inner "

@@ -161,7 +161,8 @@ def test_adaptation_profile_only_docs_relabels_default_steps(run_benchmark, pret
                for name in ("maml", "protonet")}
     by_step = {"0": {"accuracy": 0.2, "ci95": 0.0, "episodes": 2}, "3": {"accuracy": 0.875, "ci95": 0.1, "episodes": 2}}
     rows = {"maml": {"5w1s": {"default_steps": default["maml"] + 7, "precision": "float32", "episodes": 2,
-                              "by_step": by_step}},
+                              "by_step": by_step},
+                     "5w5s": {"default_steps": 1, "precision": "bfloat16", "episodes": 2, "by_step": by_step}},
             "protonet": {"5w1s": {"default_steps": 9, "precision": "float32", "episodes": 2,
                                   "by_step": {"0": by_step["0"]}}}}
     (tmp_path / "adaptation_profile.json").write_text(json.dumps(rows))
@@ -173,6 +174,8 @@ def test_adaptation_profile_only_docs_relabels_default_steps(run_benchmark, pret
     assert written["maml"]["5w1s"]["by_step"] == by_step
     maml = REGISTRY["maml"].title
     assert f"| {maml} | 5w1s | {default['maml']} | 20.0 |  |  | 87.5 |" in out
+    assert f"| {maml} | 5w5s | {default['maml']} | 20.0 |  |  | 87.5 |" in out
+    assert f"float32 for {maml}. Except {maml} 5w5s in bfloat16." in out  # the arithmetic of every row
     assert (tmp_path / "adaptation_profile.md").read_text().strip() in out
 
 
