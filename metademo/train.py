@@ -42,6 +42,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--train-steps-max", type=int, help="draw each outer step's inner steps from --train-steps to this")
     p.add_argument("--multi-step-loss", action="store_true",
                    help="MAML family: the outer loss is the mean query loss after every inner step (MAML++)")
+    p.add_argument("--multi-step-anneal", type=int, default=0,
+                   help="MAML family, with --multi-step-loss: over this many iterations the weight of the steps "
+                        "before the last falls to 3%% of the mean's, the loss ending on the final step (MAML++)")
     p.add_argument("--head-lr-per-class", action="store_true",
                    help="the task head steps by inner_lr x classes, so every width learns alike")
     p.add_argument("--val-ways", default="5", help="widths of the 1-shot validation tasks, e.g. 5,20 (default 5)")
@@ -84,7 +87,8 @@ def main(argv=None) -> int:
                       val_every=args.val_every, val_episodes=args.val_episodes,
                       first_order_iterations=args.first_order_iterations, data_root=args.data_root,
                       ways_max=args.ways_max, shots_max=args.shots_max, train_steps_max=args.train_steps_max,
-                      multi_step_loss=args.multi_step_loss, head_lr_per_class=args.head_lr_per_class or None,
+                      multi_step_loss=args.multi_step_loss, multi_step_anneal=args.multi_step_anneal,
+                      head_lr_per_class=args.head_lr_per_class or None,
                       val_ways=tuple(int(w) for w in args.val_ways.split(",")),
                       pause_file=args.pause_file, max_minutes=args.max_minutes, recipe=recipe(argv))
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:

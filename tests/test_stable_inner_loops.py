@@ -9,7 +9,7 @@ from metademo.algorithms import FOMAML, MAML, MetaSGD, ProtoMAML, Reptile
 from metademo.algorithms.base import per_task_cross_entropy
 from metademo.algorithms.inner_loop import HEAD_KEYS
 from metademo.training.tasks import ImageTasks
-from metademo.training.trainer import TrainConfig, Trainer
+from metademo.training.trainer import MULTI_STEP_FLOOR, TrainConfig, Trainer
 from tests.test_algorithms import dot, make_episode, random_direction, small
 
 SCALED = [MAML, FOMAML, MetaSGD, Reptile, ProtoMAML]
@@ -75,6 +75,30 @@ def test_multi_step_meta_gradient_matches_finite_differences(cls):
         assert abs(fd - dot(grads, v)) / abs(fd) < 1e-5, (fd, dot(grads, v))
         # The check can fail: the final step's loss alone has another gradient.
         assert abs(fd - dot(final_only, v)) / abs(fd) > 1e-3
+
+
+@pytest.mark.parametrize("cls", [MAML, MetaSGD], ids=lambda c: c.name)
+def test_annealed_multi_step_loss_weighs_the_mean_and_the_final_step(cls):
+    """MAML++'s annealing: with the steps before the last at share f of the mean's weight, the meta-gradient is
+    f times the multi-step one plus 1 - f times the final step's (the loss is linear in its weights)."""
+    learner, meta = small(cls, inner_lr=0.1, train_steps=1)
+    episode = make_episode(n_way=3)
+    mean, _ = learner.meta_gradient(meta, episode, steps=3, multi_step=True)
+    final, _ = learner.meta_gradient(meta, episode, steps=3)
+    for f in (1.0, 0.3, 0.03, 0.0):
+        grads, _ = learner.meta_gradient(meta, episode, steps=3, multi_step=True, earlier_share=f)
+        for k in meta:
+            torch.testing.assert_close(grads[k], f * mean[k] + (1 - f) * final[k], atol=1e-6, rtol=1e-5)
+    assert any(not torch.allclose(mean[k], final[k], atol=1e-4) for k in meta)  # the check can fail
+    with pytest.raises(ValueError, match="earlier_share"):
+        learner.meta_gradient(meta, episode, steps=3, multi_step=True, earlier_share=1.5)
+
+
+def test_multi_step_annealing_follows_its_schedule_and_reaches_the_learner():
+    trainer = Trainer.__new__(Trainer)  # the schedule needs the configuration alone
+    trainer.cfg = TrainConfig(algorithm="maml", out="unused.safetensors", multi_step_loss=True, multi_step_anneal=100)
+    shares = [trainer.earlier_share(it) for it in (0, 50, 100, 1000)]
+    assert shares == pytest.approx([1.0, 1 - (1 - MULTI_STEP_FLOOR) / 2, MULTI_STEP_FLOOR, MULTI_STEP_FLOOR])
 
 
 def test_multi_step_metrics_report_the_final_step():

@@ -183,11 +183,15 @@ class MAMLFamily(GradientLearner):
         return "first order" if cls.first_order else "second order"
 
     def meta_gradient(self, meta, episode, first_order: bool | None = None, steps: int | None = None,
-                      multi_step: bool = False):
+                      multi_step: bool = False, earlier_share: float = 1.0):
         """``first_order=True`` drops the second derivatives for this call (a first-order warm-up); ``steps``
         inner steps (default ``hparams.train_steps``). With ``multi_step`` the outer loss is the mean of the
         query losses after every inner step 1..steps (the multi-step loss of MAML++, Antoniou et al. 2019),
-        so that every step, not only the last, must leave the task better than before."""
+        so that every step, not only the last, must leave the task better than before. ``earlier_share``
+        (1: that mean) scales the weight of each step before the last, 1/steps, by that factor, and the last
+        step takes the rest: MAML++ anneals it towards a small floor, so that the loss ends on the final step."""
+        if not 0.0 <= earlier_share <= 1.0:
+            raise ValueError(f"earlier_share must lie in [0, 1], not {earlier_share}")
         first_order = self.first_order if first_order is None else first_order
         steps = self.hparams.train_steps if steps is None else steps
         adapted = self.descend(meta, episode.support_x, episode.support_y, episode.n_way, steps,
@@ -198,7 +202,10 @@ class MAMLFamily(GradientLearner):
                 if state.step:
                     outputs = self.logits(state.params, episode.query_x)
                     losses.append(self.task_loss(outputs, episode.query_y).mean())
-            loss, final = torch.stack(losses).mean(), losses[-1]
+            n = len(losses)
+            weights = torch.full((n,), earlier_share / n)
+            weights[-1] = 1.0 - (n - 1) * earlier_share / n
+            loss, final = (torch.stack(losses) * weights.to(losses[0])).sum(), losses[-1]
         else:
             outputs = self.logits(last(adapted).params, episode.query_x)
             loss = final = self.task_loss(outputs, episode.query_y).mean()

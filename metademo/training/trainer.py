@@ -36,6 +36,7 @@ from .tasks import VAL_SEED, ImageTasks  # noqa: F401 - VAL_SEED: the validation
 
 LOG_SKIPS = ("score", "ci95", "episodes", "precision")  # validation entries not worth a column of the log
 STEP_CHOICES = (3, 5, 10)  # default inner steps considered at the end of training
+MULTI_STEP_FLOOR = 0.03  # MAML++'s floor for the weights of the steps before the last (0.03 / steps)
 STEP_MARGIN = 0.001  # more default steps only for more than 0.1 point of validation accuracy
 
 
@@ -63,6 +64,9 @@ class TrainConfig:
     shots_max: int | None = None
     train_steps_max: int | None = None
     multi_step_loss: bool = False  # MAML family: the outer loss is the mean query loss after every inner step
+    # MAML++'s annealing of the multi-step loss: over this many iterations the weight of every step before the last
+    # falls linearly from 1/steps to MULTI_STEP_FLOOR/steps, the last step taking the rest (0: the plain mean).
+    multi_step_anneal: int = 0
     fixed_steps_iterations: int = 0  # a warm-up: inner steps stay at train_steps this long before the range applies
     head_lr_per_class: bool | None = None  # the task head steps by inner_lr * n_way (HParams.head_lr_per_class)
     val_ways: tuple[int, ...] = (5,)  # validation tasks (1-shot) of these widths; the score is their mean
@@ -159,7 +163,15 @@ class Trainer:
             kw["steps"] = draw(self.learner.hparams.train_steps, cfg.train_steps_max)
         if cfg.multi_step_loss:
             kw["multi_step"] = True
+            if cfg.multi_step_anneal:
+                kw["earlier_share"] = self.earlier_share(self.iteration)
         return ways, shots, kw
+
+    def earlier_share(self, it: int) -> float:
+        """The multi-step loss's weight of each step before the last, relative to the plain mean, at iteration
+        ``it`` (1 at the start, ``MULTI_STEP_FLOOR`` from ``multi_step_anneal`` on)."""
+        done = min(it / self.cfg.multi_step_anneal, 1.0)
+        return 1.0 - (1.0 - MULTI_STEP_FLOOR) * done
 
     def meta_gradient(self, episode, **kw):
         # On the CPU the tasks of a meta-batch are shared out to one worker per torch thread.
@@ -288,7 +300,8 @@ class Trainer:
                     "first_order_iterations": cfg.first_order_iterations, "recipe": cfg.recipe,
                     "ways_max": cfg.ways_max, "shots_max": cfg.shots_max, "train_steps_max": cfg.train_steps_max,
                     "fixed_steps_iterations": cfg.fixed_steps_iterations,
-                    "multi_step_loss": cfg.multi_step_loss, "val_ways": list(cfg.val_ways),
+                    "multi_step_loss": cfg.multi_step_loss, "multi_step_anneal": cfg.multi_step_anneal,
+                    "val_ways": list(cfg.val_ways),
                     "wall_seconds": round(self.elapsed, 1), "device": str(self.device),
                     "hardware": hardware(self.device), "torch": torch.__version__,
                     "threads": torch.get_num_threads()}
