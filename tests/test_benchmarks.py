@@ -93,8 +93,8 @@ def check_written(text: str, names: tuple[str, ...]) -> None:
     shutil.rmtree(folder)
 
 
-@pytest.mark.parametrize("script", ["accuracy.py", "adaptation_profile.py", "classroom.py", "latency.py",
-                                    "load.py", "meta_train.py", "soak.py"])
+@pytest.mark.parametrize("script", ["accuracy.py", "adaptation_profile.py", "classroom.py", "inner_curvature.py",
+                                    "latency.py", "load.py", "meta_train.py", "soak.py"])
 def test_full_mode_parses_its_arguments(script, capsys):
     module = importlib.import_module(f"benchmarks.{script.removesuffix('.py')}")
     with pytest.raises(SystemExit) as e:
@@ -152,6 +152,15 @@ def test_adaptation_profile_quick(run_benchmark):
         row = figures(rf"^\| {re.escape(cls.title)} \| 5w1s \| (\d+) \| {cells} \|$", out)
         assert row[1:] == by_step
     check_written(out, ("adaptation_profile.json", "adaptation_profile.md"))
+
+
+@needs_omniglot
+def test_inner_curvature_quick(run_benchmark):
+    out = run_benchmark("inner_curvature.py", "--quick")
+    for name in ("maml", "fomaml"):
+        lr, *products = figures(rf"^{name} \(inner lr ({NUMBER})\): lr x largest eigenvalue after steps "
+                                rf"1: ({NUMBER}), 2: ({NUMBER})$", out)
+        assert lr > 0 and all(p > 0 for p in products)  # a trained loss curves upwards somewhere
 
 
 def test_adaptation_profile_only_docs_relabels_default_steps(run_benchmark, pretrained_assets, tmp_path):
