@@ -107,16 +107,19 @@ def main(argv=None) -> None:
         pool = pool[:QUICK_CHARACTERS]
         print(f"quick: the first {len(pool)} characters of the pool", flush=True)
     names = args.algorithms or ("maml,protomaml,protonet" if args.quick else ",".join(REGISTRY))
+
+    def checkpoint_path(name: str) -> Path:
+        return Path(args.weights) / f"{name}.safetensors" if args.weights else weights_path(name)
+
     if args.only_docs:
         for name, row in results.items():
-            steps = load_checkpoint(Path(args.weights) / f"{name}.safetensors" if args.weights
-                                    else weights_path(name)).learner().default_steps
+            steps = load_checkpoint(checkpoint_path(name)).learner().default_steps
             for r in row.values():
                 r["default_steps"] = steps
         path.write_text(json.dumps(results, indent=1))
         names = ""
     for name in [a for a in names.split(",") if a]:
-        ckpt = load_checkpoint(Path(args.weights) / f"{name}.safetensors" if args.weights else weights_path(name))
+        ckpt = load_checkpoint(checkpoint_path(name))
         learner = ckpt.learner()
         for key in settings:
             ways, shots = SETTINGS[key]
