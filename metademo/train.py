@@ -47,6 +47,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "before the last falls to 3%% of the mean's, the loss ending on the final step (MAML++)")
     p.add_argument("--head-lr-per-class", action="store_true",
                    help="the task head steps by inner_lr x classes, so every width learns alike")
+    p.add_argument("--per-step-lrs", type=int,
+                   help="MAML family: learn a step-size factor per layer for each of the first N inner steps (MAML++'s "
+                        "LSLR; later steps take the last)")
     p.add_argument("--val-ways", default="5", help="widths of the 1-shot validation tasks, e.g. 5,20 (default 5)")
     p.add_argument("--pause-file", help="while this file exists, training waits between iterations (untimed)")
     p.add_argument("--max-minutes", type=float, help="stop after so many minutes of training (continue with --resume)")
@@ -88,7 +91,7 @@ def main(argv=None) -> int:
                       first_order_iterations=args.first_order_iterations, data_root=args.data_root,
                       ways_max=args.ways_max, shots_max=args.shots_max, train_steps_max=args.train_steps_max,
                       multi_step_loss=args.multi_step_loss, multi_step_anneal=args.multi_step_anneal,
-                      head_lr_per_class=args.head_lr_per_class or None,
+                      head_lr_per_class=args.head_lr_per_class or None, per_step_lrs=args.per_step_lrs,
                       val_ways=tuple(int(w) for w in args.val_ways.split(",")),
                       pause_file=args.pause_file, max_minutes=args.max_minutes, recipe=recipe(argv))
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:

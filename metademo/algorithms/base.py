@@ -22,6 +22,7 @@ from ..lazy import F, torch
 from ..networks.conv4 import Conv4, Params
 
 T = TypeVar("T")
+MAX_PER_STEP_LRS = 100  # the most inner steps with a learning rate of their own (HParams.per_step_lrs)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class HParams:
     # width a 20-way head learns four times slower than a 5-way one; scaled, every row moves as far
     # whatever the number of classes (the body's step is unchanged). False in checkpoints trained before.
     head_lr_per_class: bool = False
+    # MAML++'s learned per-layer, per-step learning rates (Antoniou et al. 2019): every adapted tensor has a
+    # meta-learned factor on its step size for each of the first ``per_step_lrs`` inner steps, and the later
+    # steps take the last one. 0 (and in checkpoints trained before): one step size for every step.
+    per_step_lrs: int = 0
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -104,6 +109,7 @@ class MetaLearner:
     family: ClassVar[str]  # a key of FAMILIES
     published: ClassVar[tuple[str, tuple[float | None, ...]] | None] = None  # (source, 5w1s, 5w5s, 20w1s, 20w5s)
     default_hparams: ClassVar[HParams] = HParams()
+    learns_per_step_lrs: ClassVar[bool] = False  # whether ``HParams.per_step_lrs`` may be above 0
     has_inner_loop: ClassVar[bool] = True  # adapts by gradient steps on the support set
     embeds_independently: ClassVar[bool] = False  # each image's embedding ignores the task (see scores)
     pair_score_label: ClassVar[str | None] = None  # learners that score (query, class) pairs: what the score is
@@ -131,6 +137,11 @@ class MetaLearner:
 
     def __init__(self, hparams: HParams | None = None, network=None):
         self.hparams = hparams or self.default_hparams
+        n = self.hparams.per_step_lrs
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_PER_STEP_LRS:
+            raise ValueError(f"per_step_lrs must be a whole number from 0 to {MAX_PER_STEP_LRS}, got {n!r}")
+        if n and not self.learns_per_step_lrs:
+            raise ValueError(f"{self.title} does not learn per-step learning rates (per_step_lrs must be 0)")
         self.network = network if network is not None else self.default_network()
 
     def default_network(self):

@@ -42,6 +42,7 @@ from .base import (
 
 MAX_STEPS = 100
 HEAD_KEYS = ["head.weight", "head.bias"]
+STEP_LR_PREFIX = "steplr."  # meta-parameters of the per-step learning rates (``HParams.per_step_lrs``)
 
 
 def check_steps_lr(steps: int, lr: float) -> None:
@@ -102,6 +103,15 @@ class GradientLearner(MetaLearner):
             sizes.update(dict.fromkeys(HEAD_KEYS, lr * self.head_scale(n_way)))
         return sizes
 
+    def sizes_at(self, meta: Params, sizes: dict, step: int) -> dict:
+        """The step sizes of inner step ``step`` (from 1): ``sizes`` times the learned per-step factor of each
+        tensor (``HParams.per_step_lrs``; the last factor serves every later step), or ``sizes`` unchanged."""
+        n = self.hparams.per_step_lrs
+        if not n:
+            return sizes
+        i = min(step, n) - 1
+        return {k: s * meta[STEP_LR_PREFIX + k][i] for k, s in sizes.items()}
+
     def head_scale(self, n_way: int) -> float:
         """How much larger the head's step is than the body's (``HParams.head_lr_per_class``)."""
         return float(n_way) if self.hparams.head_lr_per_class else 1.0
@@ -160,7 +170,8 @@ class GradientLearner(MetaLearner):
                     # Summing over tasks keeps each task's gradient its own: tasks share no parameters.
                     grads = dict(zip(moving, torch.autograd.grad(loss.sum(), [params[k] for k in moving],
                                                                  create_graph=create_graph, retain_graph=keep_graph)))
-                    params = {k: p - sizes[k] * grads[k] if k in grads else p.view_as(p) for k, p in params.items()}
+                    at = self.sizes_at(meta, sizes, step)
+                    params = {k: p - at[k] * grads[k] if k in grads else p.view_as(p) for k, p in params.items()}
                     if not keep_graph:
                         params = {k: p.detach().requires_grad_() for k, p in params.items()}
                 if step == steps and step and not final_loss:
@@ -177,6 +188,18 @@ class MAMLFamily(GradientLearner):
     """Outer loop of MAML and its relatives: descend the query loss of the adapted parameters."""
 
     first_order = False
+    learns_per_step_lrs = True
+
+    def init_meta_params(self, seed=0, dtype=None):
+        """The network's parameters and, with ``HParams.per_step_lrs`` = n, MAML++'s per-step learning-rate
+        factors: n of them for every tensor the inner loop moves, starting at 1 (the plain step size)."""
+        meta = super().init_meta_params(seed, dtype)
+        n = self.hparams.per_step_lrs
+        if n:
+            ones = torch.ones(n, dtype=meta["conv1.weight"].dtype)
+            moved = [*self.body(meta), *(HEAD_KEYS if self.head else [])]
+            meta.update({STEP_LR_PREFIX + k: ones.clone() for k in moved})
+        return meta
 
     @classmethod
     def meta_gradient_kind(cls) -> str:

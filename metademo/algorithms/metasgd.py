@@ -33,7 +33,7 @@ class MetaSGD(MAMLFamily):
         meta = super().init_meta_params(seed, dtype)
         dtype = meta["conv1.weight"].dtype
         a = self.hparams.inner_lr
-        rates = {PREFIX + k: torch.full_like(v, a) for k, v in meta.items()}
+        rates = {PREFIX + k: torch.full_like(v, a) for k, v in self.body(meta).items()}
         rates[PREFIX + "head.weight"] = torch.full((self.network.feature_dim,), a, dtype=dtype)
         rates[PREFIX + "head.bias"] = torch.full((1,), a, dtype=dtype)
         return {**meta, **rates}

@@ -34,6 +34,7 @@ class SineMAML(MAMLFamily):
     colour = "#636EFA"
     head = None
     first_order = False
+    learns_per_step_lrs = False  # its network's parameters alone
     kind = "maml"
     default_hparams = HParams(hidden=40, inner_lr=0.01, train_steps=1, test_steps=10)
 

@@ -69,6 +69,7 @@ class TrainConfig:
     multi_step_anneal: int = 0
     fixed_steps_iterations: int = 0  # a warm-up: inner steps stay at train_steps this long before the range applies
     head_lr_per_class: bool | None = None  # the task head steps by inner_lr * n_way (HParams.head_lr_per_class)
+    per_step_lrs: int | None = None  # MAML family: learned per-layer, per-step learning rates (HParams.per_step_lrs)
     val_ways: tuple[int, ...] = (5,)  # validation tasks (1-shot) of these widths; the score is their mean
     data_root: str | None = None
     pause_file: str | None = None  # while this file exists, training waits between iterations (not timed)
@@ -79,7 +80,8 @@ class TrainConfig:
     def hparams(self) -> HParams:
         base = get_algorithm(self.algorithm).default_hparams
         kw = {k: v for k, v in (("inner_lr", self.inner_lr), ("train_steps", self.train_steps),
-                                ("test_steps", self.test_steps), ("head_lr_per_class", self.head_lr_per_class))
+                                ("test_steps", self.test_steps), ("head_lr_per_class", self.head_lr_per_class),
+                                ("per_step_lrs", self.per_step_lrs))
               if v is not None}
         return base.replace(**kw)
 
