@@ -1,9 +1,13 @@
-"""Inner-loop curvature: the inner learning rate times the largest Hessian eigenvalue of the support loss after
-each inner step, on episodes of the training alphabets.
+"""Inner-loop curvature: the largest eigenvalue of the support loss's Hessian scaled by the step sizes of the next
+inner step, after each inner step, on episodes of the training alphabets.
 
-Gradient descent with step size ``a`` overshoots along every direction whose curvature exceeds ``2 / a``: where
-this product is above 2 the inner loop oscillates instead of descending. The eigenvalue is found by power
-iteration on Hessian-vector products (double backward) of one task's support loss, in float32.
+Gradient descent with one step size ``a`` overshoots along every direction whose curvature exceeds ``2 / a``:
+where ``a`` times the largest eigenvalue is above 2 the inner loop oscillates instead of descending. With step
+sizes of their own per tensor (a head that steps ``n_way`` times as far, MAML++'s per-step rates, Meta-SGD's
+per-weight rates) the step is ``p - P g`` for a diagonal ``P``, and the same bound holds for the largest
+eigenvalue of ``P^1/2 H P^1/2`` (that of ``P H``). Meta-SGD's rates are sign-free: their magnitudes are used. The
+eigenvalue is found by power iteration on Hessian-vector products (double backward) of one task's support loss,
+in float32.
 
     python benchmarks/inner_curvature.py [--checkpoints maml,fomaml,training/stable/maml-anneal.safetensors]
     python benchmarks/inner_curvature.py --quick     # 1 episode, 2 steps, 3 iterations, the first 40 characters
@@ -27,11 +31,15 @@ from metademo.checkpoints import load_checkpoint  # noqa: E402
 from metademo.data.omniglot import EpisodeSampler, load_split  # noqa: E402
 
 
-def top_eigenvalue(learner, params: dict, x: torch.Tensor, y: torch.Tensor, iterations: int, seed: int) -> float:
-    """The largest (most positive) eigenvalue of the Hessian of the support loss (summed over the batch's tasks)
-    at ``params``. Power iteration finds the eigenvalue of largest magnitude; when that one is negative, a
-    second run on the Hessian shifted by it finds the largest positive one."""
+def top_eigenvalue(learner, params: dict, x: torch.Tensor, y: torch.Tensor, iterations: int, seed: int,
+                   sizes: dict | None = None) -> float:
+    """The largest (most positive) eigenvalue of ``P^1/2 H P^1/2``, where H is the Hessian of the support loss
+    (summed over the batch's tasks) at ``params`` and P the step sizes ``sizes`` (each broadcastable to its tensor;
+    default 1: H itself). Power iteration finds the eigenvalue of largest magnitude; when that one is negative, a
+    second run on the matrix shifted by it finds the largest positive one."""
     ps = {k: v.detach().requires_grad_() for k, v in params.items()}
+    root = [torch.as_tensor(1.0 if sizes is None else sizes[k]).detach().abs().sqrt().expand_as(v)
+            for k, v in ps.items()]
     with torch.enable_grad():
         loss = per_task_cross_entropy(learner.logits(ps, x), y).sum()
         grads = torch.autograd.grad(loss, list(ps.values()), create_graph=True)
@@ -43,9 +51,9 @@ def top_eigenvalue(learner, params: dict, x: torch.Tensor, y: torch.Tensor, iter
             for _ in range(iterations):
                 norm = torch.sqrt(sum((a * a).sum() for a in v))
                 v = [a / norm for a in v]
-                hv = torch.autograd.grad(sum((g * a).sum() for g, a in zip(grads, v)), list(ps.values()),
+                hv = torch.autograd.grad(sum((g * r * a).sum() for g, r, a in zip(grads, root, v)), list(ps.values()),
                                          retain_graph=True)
-                hv = [h.detach() - shift * a for h, a in zip(hv, v)]
+                hv = [r * h.detach() - shift * a for r, h, a in zip(root, hv, v)]
                 value = sum((h * a).sum() for h, a in zip(hv, v)).item()
                 v = hv
             return value + shift
@@ -80,6 +88,7 @@ def main(argv=None) -> None:
     for name in [c for c in args.checkpoints.split(",") if c]:
         ckpt = load_checkpoint(name if name.endswith(".safetensors") else weights_path(name))
         learner, lr = ckpt.learner(), ckpt.hparams.inner_lr
+        base = learner.step_sizes(ckpt.params, lr, args.ways)
         if not learner.has_inner_loop:
             raise SystemExit(f"{name}: no inner loop")
         sampler = EpisodeSampler(pool, args.ways, args.shots, 1, seed=args.seed)
@@ -89,10 +98,12 @@ def main(argv=None) -> None:
             for state in learner.adapt_steps(ckpt.params, ep.support_x, ep.support_y, ep.n_way, steps=args.steps,
                                              precision="float32"):
                 if state.step:
+                    # The sizes of the step that would start here, step + 1.
+                    sizes = learner.sizes_at(ckpt.params, base, state.step + 1)
                     totals[state.step - 1] += top_eigenvalue(learner, state.params, ep.support_x, ep.support_y,
-                                                             args.iterations, args.seed + e) / args.episodes
-        cells = ", ".join(f"{s}: {lr * t:.2f}" for s, t in enumerate(totals, 1))
-        print(f"{name} (inner lr {lr:g}): lr x largest eigenvalue after steps {cells}", flush=True)
+                                                             args.iterations, args.seed + e, sizes) / args.episodes
+        cells = ", ".join(f"{s}: {t:.2f}" for s, t in enumerate(totals, 1))
+        print(f"{name} (inner lr {lr:g}): step sizes x largest eigenvalue after steps {cells}", flush=True)
 
 
 if __name__ == "__main__":

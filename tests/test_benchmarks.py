@@ -158,9 +158,44 @@ def test_adaptation_profile_quick(run_benchmark):
 def test_inner_curvature_quick(run_benchmark):
     out = run_benchmark("inner_curvature.py", "--quick")
     for name in ("maml", "fomaml"):
-        lr, *products = figures(rf"^{name} \(inner lr ({NUMBER})\): lr x largest eigenvalue after steps "
+        lr, *products = figures(rf"^{name} \(inner lr ({NUMBER})\): step sizes x largest eigenvalue after steps "
                                 rf"1: ({NUMBER}), 2: ({NUMBER})$", out)
         assert lr > 0 and all(p > 0 for p in products)  # a trained loss curves upwards somewhere
+
+
+@pytest.mark.parametrize("per_class", [False, True])
+def test_inner_curvature_is_the_top_eigenvalue_of_the_step_scaled_hessian(per_class):
+    """Power iteration against the dense Hessian of a small network: the largest eigenvalue of P^1/2 H P^1/2 for
+    the step sizes P of the learner's next step (a head that steps 3 times as far, or as far as the body)."""
+    import torch
+
+    from benchmarks.inner_curvature import top_eigenvalue
+    from metademo.algorithms import MAML
+    from metademo.algorithms.base import per_task_cross_entropy
+    from tests.test_algorithms import make_episode, small
+
+    learner, meta = small(MAML, inner_lr=0.1, head_lr_per_class=per_class)
+    episode = make_episode(n_way=3, tasks=1)
+    x, y = episode.support_x, episode.support_y
+    state = list(learner.adapt_steps({k: v.detach() for k, v in meta.items()}, x, y, 3, steps=2,
+                                     precision="float32"))[-1]
+    params = {k: v.detach() for k, v in state.params.items()}
+    sizes = learner.step_sizes(meta, 0.1, 3)
+    keys, shapes = list(params), [v.shape for v in params.values()]
+    flat = torch.cat([v.reshape(-1) for v in params.values()])
+
+    def loss(vector):
+        parts = dict(zip(keys, (p.view(s) for p, s in zip(vector.split([s.numel() for s in shapes]), shapes))))
+        return per_task_cross_entropy(learner.logits(parts, x), y).sum()
+
+    hessian = torch.autograd.functional.hessian(loss, flat)
+    root = torch.cat([torch.as_tensor(sizes[k], dtype=flat.dtype).sqrt().expand(params[k].shape).reshape(-1)
+                      for k in keys])
+    dense = torch.linalg.eigvalsh(root[:, None] * hessian * root[None, :]).max().item()
+    found = top_eigenvalue(learner, params, x, y, iterations=500, seed=0, sizes=sizes)
+    assert found == pytest.approx(dense, rel=1e-3)
+    plain = torch.linalg.eigvalsh(0.1 * hessian).max().item()
+    assert per_class == (abs(plain - dense) > 1e-3 * dense)  # the head's larger step is seen (the check can fail)
 
 
 def test_adaptation_profile_only_docs_relabels_default_steps(run_benchmark, pretrained_assets, tmp_path):
