@@ -119,3 +119,13 @@ def test_checkpoints_keep_the_factors_and_refuse_a_learner_that_has_none(tmp_pat
     forged = write_safetensors(tmp_path / "r.safetensors", dict(back.params), {"metademo": json.dumps(info)})
     with pytest.raises(ValueError, match="per-step learning rates"):
         load_checkpoint(forged)
+
+
+@pytest.mark.parametrize("algorithm, count", [("reptile", 2), ("maml", -1), ("maml", 101), ("maml", 2.0)])
+def test_a_saved_classifier_cannot_ask_for_rates_a_learner_lacks(algorithm, count, tmp_path):
+    from metademo.api.saved import _check_fitted_metadata
+
+    meta = {"algorithm": algorithm, "hparams": {"per_step_lrs": count}, "classes": ["a", "b"], "step": 0,
+            "history": [{"step": 0, "loss": 0.7, "accuracy": 0.5}]}
+    with pytest.raises(ValueError, match="not a valid saved classifier.*(per.step|per_step_lrs)"):
+        _check_fitted_metadata(meta, tmp_path / "hostile.safetensors")
