@@ -50,7 +50,9 @@ keeps an inner loop stable in a few ways (Antoniou et al. 2019, "How to train yo
   every step must help;
 * meta-training over a **range of step counts**, and of class counts, so that one model serves any
   number of steps and classes;
-* a **smaller inner learning rate**, or one learned for each layer and step;
+* a **smaller inner learning rate**, or one learned for each layer and step: MAML here learned a first
+  step for the class head three times the base size (from a head of zeros it only sets how sure the
+  model is) and smaller ones after it (1.1 down to 0.4 times), where one size for every step overshot;
 * a **step for the class head that does not grow with the number of classes**: the head's step scaled
   up with the classes suits the widths seen in meta-training but overshoots on wider tasks;
 * **first-order** meta-gradients early in meta-training and exact ones later, and an outer learning

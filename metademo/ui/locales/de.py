@@ -110,7 +110,10 @@ Schleife auf mehrere Arten stabil (Antoniou et al. 2019, „How to train your MA
   nur nach dem letzten, sodass jeder Schritt helfen muss;
 * Meta-Training über einen **Bereich von Schrittzahlen** und Klassenzahlen, damit ein Modell für jede Zahl
   von Schritten und Klassen taugt;
-* eine **kleinere innere Lernrate** oder eine, die für jede Schicht und jeden Schritt gelernt wird;
+* eine **kleinere innere Lernrate** oder eine, die für jede Schicht und jeden Schritt gelernt wird: MAML hat
+  hier einen ersten Schritt des Klassenkopfs von dreimal der Grundgröße gelernt (von einem Kopf aus Nullen
+  legt er nur fest, wie sicher das Modell ist) und kleinere danach (1,1- bis 0,4-mal), wo eine Größe für alle
+  Schritte übers Ziel hinausschoss;
 * ein **Schritt für den Klassenkopf, der nicht mit der Zahl der Klassen wächst**: ein Kopfschritt, der mit
   den Klassen wächst, passt zu den Breiten aus dem Meta-Training, schießt aber bei breiteren Aufgaben übers
   Ziel hinaus;
