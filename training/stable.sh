@@ -4,7 +4,7 @@
 # step (Reptile 5 to 10), the multi-step loss (MAML family) and the per-class head step. Resumable: run it
 # again and every learner continues from training/stable/<name>.safetensors.state.safetensors; with
 # MINUTES=N each learner trains at most N more minutes in this sitting.
-#   bash training/stable.sh [maml maml-plain maml-anneal maml-lslr maml-wide fomaml metasgd protomaml reptile]
+#   bash training/stable.sh [maml maml-plain maml-anneal maml-lslr metasgd-lslr maml-wide fomaml metasgd protomaml reptile]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -43,11 +43,14 @@ per_class=--head-lr-per-class
 # take the fifth). maml-anneal still dipped (5-way 5-shot 97.8% after step 1, 88.4 after step 4, 98.4 after 10,
 # at iteration 4000); halving the head's step size alone took the dip to 95.5 (the body's alone: no change), and
 # learning these factors for 150 iterations on that frozen model gave 97.8, 96.2 at worst, 98.9 after 20.
+# metasgd-lslr: Meta-SGD by maml-lslr's recipe (which MAML ships from): its per-weight rates times the per-step
+# factors of each layer, so that the first head step can be large and the later ones small.
 declare -A recipe=(
   [maml]="${maml_family[*]} $per_class --first-order-iterations 4000"
   [maml-plain]="${maml_family[*]} --first-order-iterations 1000"
   [maml-anneal]="${maml_family[*]} --first-order-iterations 1000 --multi-step-anneal 800"
   [maml-lslr]="${maml_family[*]} --first-order-iterations 1000 --multi-step-anneal 800 --per-step-lrs 5"
+  [metasgd-lslr]="${maml_family[*]} --first-order-iterations 1000 --multi-step-anneal 800 --per-step-lrs 5"
   [maml-wide]="--ways-max 20 --shots-max 5 --iterations 4000 ${maml_steps[*]} --first-order-iterations 1000"
   [fomaml]="${maml_family[*]} $per_class"
   [metasgd]="${maml_family[*]} $per_class --first-order-iterations 4000"
