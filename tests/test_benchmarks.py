@@ -160,7 +160,11 @@ def test_inner_curvature_quick(run_benchmark):
     for name in ("maml", "fomaml"):
         lr, *products = figures(rf"^{name} \(inner lr ({NUMBER})\): step sizes x largest eigenvalue after steps "
                                 rf"1: ({NUMBER}), 2: ({NUMBER})$", out)
-        assert lr > 0 and all(p > 0 for p in products)  # a trained loss curves upwards somewhere
+        # Largest positive eigenvalues, so never below 0; about 0 where a step has fitted the support set (MAML's
+        # first head step leaves a 1-shot support loss of about 1e-6, and its Hessian with it).
+        assert lr > 0 and all(p >= 0 for p in products)
+    assert max(figures(r"^fomaml \(inner lr [\d.]+\): step sizes x largest eigenvalue after steps "
+                       rf"1: ({NUMBER}), 2: ({NUMBER})$", out)) > 0  # a loss that still learns curves upwards
 
 
 @pytest.mark.parametrize("per_class", [False, True])
