@@ -88,9 +88,9 @@ def main(argv=None) -> None:
     for name in [c for c in args.checkpoints.split(",") if c]:
         ckpt = load_checkpoint(name if name.endswith(".safetensors") else weights_path(name))
         learner, lr = ckpt.learner(), ckpt.hparams.inner_lr
-        base = learner.step_sizes(ckpt.params, lr, args.ways)
         if not learner.has_inner_loop:
             raise SystemExit(f"{name}: no inner loop")
+        base = learner.step_sizes(ckpt.params, lr, args.ways)
         sampler = EpisodeSampler(pool, args.ways, args.shots, 1, seed=args.seed)
         totals = [0.0] * args.steps
         for e in range(args.episodes):

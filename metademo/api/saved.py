@@ -171,7 +171,7 @@ def _check_fitted_metadata(meta: dict, path: Path):
         raise bad(f"'hidden' must be a whole number from 1 to {MAX_HIDDEN}")
     if not _is_number(lr) or not 0 <= lr <= MAX_LR:  # NaN and infinities fail too
         raise bad(f"'inner_lr' must be a number from 0 to {MAX_LR}")
-    for key in ("train_steps", "test_steps", "per_step_lrs"):
+    for key in ("train_steps", "test_steps"):
         v = hp.get(key, 0)
         if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_STEPS:
             raise bad(f"'{key}' must be a whole number from 0 to {MAX_STEPS}")
