@@ -108,7 +108,8 @@ para verlo). Los trabajos publicados mantienen estable el bucle interno de varia
   número de pasos y de clases;
 * una **tasa de aprendizaje interna más pequeña**, o una aprendida para cada capa y cada paso: MAML aprendió
   aquí un primer paso de la cabeza de clases tres veces el tamaño base (desde una cabeza de ceros solo fija
-  la seguridad del modelo) y pasos siguientes más pequeños (de 1,1 a 0,4 veces), donde un solo tamaño se pasaba de largo;
+  la seguridad del modelo) y pasos siguientes más pequeños (de 1,1 a 0,4 veces), donde un solo tamaño se
+  pasaba de largo;
 * un **paso para la cabeza de clases que no crece con el número de clases**: un paso de la cabeza que
   aumenta con las clases sirve para los anchos vistos en el metaentrenamiento pero se pasa de largo en tareas
   más anchas;

@@ -114,7 +114,8 @@ et al. 2019, « How to train your MAML ») :
   tout nombre de pas et de classes ;
 * un **taux d'apprentissage interne plus petit**, ou un taux appris pour chaque couche et chaque pas : MAML a
   appris ici un premier pas de la tête de classes trois fois la taille de base (depuis une tête de zéros, il ne
-  fixe que l'assurance du modèle) et des pas suivants plus petits (de 1,1 à 0,4 fois), là où une seule taille allait trop loin ;
+  fixe que l'assurance du modèle) et des pas suivants plus petits (de 1,1 à 0,4 fois), là où une seule taille
+  allait trop loin ;
 * un **pas de la tête de classes qui ne grandit pas avec le nombre de classes** : un pas de la tête qui
   augmente avec les classes convient aux largeurs vues pendant le méta-entraînement mais va trop loin sur des
   tâches plus larges ;
