@@ -23,6 +23,7 @@ from ..networks.conv4 import Conv4, Params
 
 T = TypeVar("T")
 MAX_PER_STEP_LRS = 100  # the most inner steps with a learning rate of their own (HParams.per_step_lrs)
+MAX_TRAIN_BATCH_SHOTS = 100  # the most images of each class in one inner step's minibatch (HParams.train_batch_shots)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class HParams:
     # meta-learned factor on its step size for each of the first ``per_step_lrs`` inner steps, and the later
     # steps take the last one. 0 (and in checkpoints trained before): one step size for every step.
     per_step_lrs: int = 0
+    # Reptile's minibatches (Nichol et al. 2018): in meta-training each inner step descends the loss of this many
+    # images of every class, the next ones for the next step, cycling through the task's images (labelled support
+    # and queries); 0 (and in checkpoints trained before): every image at every step. Adapting to a new task
+    # always uses the whole support set.
+    train_batch_shots: int = 0
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -110,6 +116,7 @@ class MetaLearner:
     published: ClassVar[tuple[str, tuple[float | None, ...]] | None] = None  # (source, 5w1s, 5w5s, 20w1s, 20w5s)
     default_hparams: ClassVar[HParams] = HParams()
     learns_per_step_lrs: ClassVar[bool] = False  # whether ``HParams.per_step_lrs`` may be above 0
+    trains_on_minibatches: ClassVar[bool] = False  # whether ``HParams.train_batch_shots`` may be above 0
     has_inner_loop: ClassVar[bool] = True  # adapts by gradient steps on the support set
     embeds_independently: ClassVar[bool] = False  # each image's embedding ignores the task (see scores)
     pair_score_label: ClassVar[str | None] = None  # learners that score (query, class) pairs: what the score is
@@ -142,6 +149,11 @@ class MetaLearner:
             raise ValueError(f"per_step_lrs must be a whole number from 0 to {MAX_PER_STEP_LRS}, got {n!r}")
         if n and not self.learns_per_step_lrs:
             raise ValueError(f"{self.title} does not learn per-step learning rates (per_step_lrs must be 0)")
+        b = self.hparams.train_batch_shots
+        if isinstance(b, bool) or not isinstance(b, int) or not 0 <= b <= MAX_TRAIN_BATCH_SHOTS:
+            raise ValueError(f"train_batch_shots must be a whole number from 0 to {MAX_TRAIN_BATCH_SHOTS}, got {b!r}")
+        if b and not self.trains_on_minibatches:
+            raise ValueError(f"{self.title} does not meta-train on minibatches (train_batch_shots must be 0)")
         self.network = network if network is not None else self.default_network()
 
     def default_network(self):

@@ -52,6 +52,30 @@ def check_steps_lr(steps: int, lr: float) -> None:
         raise ValueError(f"lr (the inner learning rate) must be a finite number above 0, got {lr!r}")
 
 
+def pick(index: torch.Tensor, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The items ``index`` (T, B) of each task from task-batched tensors (T, S, ...)."""
+    tasks = torch.arange(index.shape[0], device=index.device).unsqueeze(1)
+    return tuple(t[tasks, index] for t in tensors)
+
+
+def class_slices(y: torch.Tensor, n_way: int, shots: int):
+    """Minibatches of ``shots`` images of every class from labels ``y`` (T, S) with as many of each: the
+    function that :meth:`GradientLearner.descend` takes as ``batches``. Batch ``s`` holds, of every class, its
+    images ``s * shots`` to ``(s + 1) * shots - 1`` in the order they come in ``y``, cycling."""
+    t, total = y.shape
+    counts = torch.stack([(y == c).sum(1) for c in range(n_way)], 1)  # (T, N)
+    if total % n_way or not bool((counts == total // n_way).all()):
+        raise ValueError("minibatches of every class need as many images of each class")
+    per_class = total // n_way
+    by_class = torch.argsort(y, dim=1, stable=True).view(t, n_way, per_class)  # (T, N, M) positions
+
+    def batch(step: int) -> torch.Tensor:
+        cols = (torch.arange(shots, device=y.device) + step * shots) % per_class
+        return by_class[:, :, cols].reshape(t, n_way * shots)
+
+    return batch
+
+
 HEADS = {
     "zero": "a head of zeros: it predicts every class equally (chance) until the inner steps have learned",
     "prototype": "a head built from the class averages of the examples' embeddings (prototypes): it already "
@@ -144,11 +168,13 @@ class GradientLearner(MetaLearner):
                                  precision=precision)).params
 
     def descend(self, meta, x, y, n_way, steps=None, lr=None, create_graph=False,
-                final_loss: bool = True, precision: str = "float32") -> Iterator[AdaptStep]:
+                final_loss: bool = True, precision: str = "float32", batches=None) -> Iterator[AdaptStep]:
         """:meth:`adapt_steps`; with ``final_loss=False`` the last step, unless it is step 0, skips the
         support loss (a forward pass of the support set) and carries ``None`` for loss and accuracy.
         ``precision`` is the network's (:func:`~metademo.networks.conv4.resolve_precision`); float32 by
-        default, as meta-training computes."""
+        default, as meta-training computes. ``batches`` (meta-training on minibatches): ``batches(s)`` is a
+        (T, B) index of the images of each task whose loss is taken after step ``s``, the loss that step
+        ``s + 1`` descends; None: every image."""
         steps = self.hparams.test_steps if steps is None else steps
         lr = self.hparams.inner_lr if lr is None else lr
         check_steps_lr(steps, lr)
@@ -177,12 +203,15 @@ class GradientLearner(MetaLearner):
                 if step == steps and step and not final_loss:
                     yield AdaptStep(step, params, None, None)
                     return
+                xs, ys = (x, y) if batches is None else pick(batches(step), x, y)
                 if step:
-                    outputs = self.readout(params, network.features(params, x))
+                    outputs = self.readout(params, network.features(params, xs))
                 else:  # the body is unchanged at step 0: its support features are those of the head
                     outputs = self.readout(params, feats)
-                loss = self.task_loss(outputs, y)
-            yield AdaptStep(step, params, loss.detach(), self.task_accuracy(outputs.detach(), y))
+                    if batches is not None:
+                        outputs = pick(batches(step), outputs)[0]
+                loss = self.task_loss(outputs, ys)
+            yield AdaptStep(step, params, loss.detach(), self.task_accuracy(outputs.detach(), ys))
 
 class MAMLFamily(GradientLearner):
     """Outer loop of MAML and its relatives: descend the query loss of the adapted parameters."""

@@ -1,7 +1,9 @@
 """Reptile (Nichol, Achiam & Schulman 2018, arXiv:1803.02999).
 
-Adapt to each task with plain SGD (here on all of the task's labelled data, support and queries),
-then move the initialisation towards the adapted weights: ``theta <- theta + eps * (mean_i W_i - theta)``.
+Adapt to each task with plain SGD (here on all of the task's labelled data, support and queries; with
+``HParams.train_batch_shots`` = k, as in the paper, each step on a minibatch: k images of every class, the
+next k for the next step), then move the initialisation towards the adapted weights:
+``theta <- theta + eps * (mean_i W_i - theta)``.
 No gradient flows through the inner loop. :meth:`Reptile.meta_gradient` returns
 ``theta - mean_i W_i``, so one SGD step with learning rate ``eps`` on it is exactly that update (and
 Adam on it is the "Reptile with Adam" variant of the paper).
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from ..lazy import torch
 from .base import HParams, last
-from .inner_loop import GradientLearner
+from .inner_loop import GradientLearner, class_slices
 
 
 class Reptile(GradientLearner):
@@ -23,6 +25,7 @@ class Reptile(GradientLearner):
     colour = "#FFA15A"
     published = ("Nichol 2018", (97.68, 99.48, 89.43, 97.12))
     default_hparams = HParams(inner_lr=0.1, train_steps=5, test_steps=10)
+    trains_on_minibatches = True
 
     @classmethod
     def meta_gradient_kind(cls) -> str:
@@ -42,8 +45,10 @@ class Reptile(GradientLearner):
         theta = {k: v.detach() for k, v in meta.items()}
         x = torch.cat([episode.support_x, episode.query_x], 1)
         y = torch.cat([episode.support_y, episode.query_y], 1)
-        states = self.descend(theta, x, y, episode.n_way, steps=steps, final_loss=False)
-        first = next(states)  # before any update: how well the initialisation alone does
+        shots = self.hparams.train_batch_shots
+        batches = class_slices(y, episode.n_way, shots) if shots else None
+        states = self.descend(theta, x, y, episode.n_way, steps=steps, final_loss=False, batches=batches)
+        first = next(states)  # before any update: how well the initialisation alone does (on the first batch)
         metrics = {"loss": first.loss.mean().item(), "accuracy": first.accuracy.mean().item()}
         final = last(states) if steps else first
         grads = {k: theta[k] - final.params[k].detach().mean(0) for k in theta}

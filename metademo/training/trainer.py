@@ -70,6 +70,7 @@ class TrainConfig:
     fixed_steps_iterations: int = 0  # a warm-up: inner steps stay at train_steps this long before the range applies
     head_lr_per_class: bool | None = None  # the task head steps by inner_lr * n_way (HParams.head_lr_per_class)
     per_step_lrs: int | None = None  # MAML family: learned per-layer, per-step learning rates (HParams.per_step_lrs)
+    train_batch_shots: int | None = None  # Reptile: minibatches of so many images per class (HParams.train_batch_shots)
     val_ways: tuple[int, ...] = (5,)  # validation tasks (1-shot) of these widths; the score is their mean
     data_root: str | None = None
     pause_file: str | None = None  # while this file exists, training waits between iterations (not timed)
@@ -81,7 +82,7 @@ class TrainConfig:
         base = get_algorithm(self.algorithm).default_hparams
         kw = {k: v for k, v in (("inner_lr", self.inner_lr), ("train_steps", self.train_steps),
                                 ("test_steps", self.test_steps), ("head_lr_per_class", self.head_lr_per_class),
-                                ("per_step_lrs", self.per_step_lrs))
+                                ("per_step_lrs", self.per_step_lrs), ("train_batch_shots", self.train_batch_shots))
               if v is not None}
         return base.replace(**kw)
 
