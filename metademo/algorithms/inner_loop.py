@@ -203,13 +203,15 @@ class GradientLearner(MetaLearner):
                 if step == steps and step and not final_loss:
                     yield AdaptStep(step, params, None, None)
                     return
-                xs, ys = (x, y) if batches is None else pick(batches(step), x, y)
+                index = None if batches is None else batches(step)
+                ys = y if index is None else pick(index, y)[0]
                 if step:
+                    xs = x if index is None else pick(index, x)[0]
                     outputs = self.readout(params, network.features(params, xs))
                 else:  # the body is unchanged at step 0: its support features are those of the head
                     outputs = self.readout(params, feats)
-                    if batches is not None:
-                        outputs = pick(batches(step), outputs)[0]
+                    if index is not None:
+                        outputs = pick(index, outputs)[0]
                 loss = self.task_loss(outputs, ys)
             yield AdaptStep(step, params, loss.detach(), self.task_accuracy(outputs.detach(), ys))
 
