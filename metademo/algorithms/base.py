@@ -144,17 +144,20 @@ class MetaLearner:
 
     def __init__(self, hparams: HParams | None = None, network=None):
         self.hparams = hparams or self.default_hparams
-        n = self.hparams.per_step_lrs
-        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_PER_STEP_LRS:
-            raise ValueError(f"per_step_lrs must be a whole number from 0 to {MAX_PER_STEP_LRS}, got {n!r}")
-        if n and not self.learns_per_step_lrs:
-            raise ValueError(f"{self.title} does not learn per-step learning rates (per_step_lrs must be 0)")
-        b = self.hparams.train_batch_shots
-        if isinstance(b, bool) or not isinstance(b, int) or not 0 <= b <= MAX_TRAIN_BATCH_SHOTS:
-            raise ValueError(f"train_batch_shots must be a whole number from 0 to {MAX_TRAIN_BATCH_SHOTS}, got {b!r}")
-        if b and not self.trains_on_minibatches:
-            raise ValueError(f"{self.title} does not meta-train on minibatches (train_batch_shots must be 0)")
+        self._check_option("per_step_lrs", MAX_PER_STEP_LRS, self.learns_per_step_lrs,
+                           "does not learn per-step learning rates")
+        self._check_option("train_batch_shots", MAX_TRAIN_BATCH_SHOTS, self.trains_on_minibatches,
+                           "does not meta-train on minibatches")
         self.network = network if network is not None else self.default_network()
+
+    def _check_option(self, name: str, maximum: int, supported: bool, refusal: str) -> None:
+        """Raise ValueError unless ``hparams.<name>`` is a whole number from 0 to ``maximum``, and 0 where this
+        learner lacks the feature it turns on (``supported``); hparams may come from a file off the network."""
+        value = getattr(self.hparams, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+            raise ValueError(f"{name} must be a whole number from 0 to {maximum}, got {value!r}")
+        if value and not supported:
+            raise ValueError(f"{self.title} {refusal} ({name} must be 0)")
 
     def default_network(self):
         """The network built when none is given: Conv-4 with ``hparams.hidden`` channels, for 28x28 images."""
