@@ -39,13 +39,13 @@ def test_the_best_default_steps_and_head_step_are_chosen_the_fewest_steps_within
     cases = [((.5, .7, .6), (.4, .4, .4), some, True), ((.5, .6, .8), (.5, .5, .5), many, True),
              ((.6, .7, .7), (.5, .5, .5), some, True), ((.7, .7, .7), (.6, .6, .6), few, True),
              ((.5, .6, .7), (.8, .6, .8), few, False), ((.7, .7, .8), (.6, .8, .8), some, False),
-             ((.5, .6, .8), (.5, .6, .8), many, True),  # a tie at the same steps keeps the rule of training
-             # within STEP_MARGIN of the best, the fewest steps win, then the better score, then the trained rule
+             ((.5, .6, .8), (.5, .6, .8), many, False),  # a tie at the same steps: the plain step, never larger
+             # within STEP_MARGIN of the best, the fewest steps win, then the better score, then the plain step
              ((.7, .7 + STEP_MARGIN / 2, .7 + STEP_MARGIN), (.6, .6, .6), few, True),
              ((.7, .7 + STEP_MARGIN / 2, .7 + 2 * STEP_MARGIN), (.6, .6, .6), many, True),
              ((.7, .7, .7), (.6, .7 + STEP_MARGIN / 2, .6), few, True),
              ((.7 - STEP_MARGIN / 2, .7, .7), (.7, .6, .6), few, False),
-             ((.7, .7, .7), (.7, .6, .6), few, True)]
+             ((.7, .7, .7), (.7, .6, .6), few, False), ((.7, .7, .7), (.7 - STEP_MARGIN / 2, .6, .6), few, True)]
     for per_class, plain, chosen, rule in cases:
         scores = {True: dict(zip(STEP_CHOICES, per_class)), False: dict(zip(STEP_CHOICES, plain))}
         asked = []

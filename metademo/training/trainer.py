@@ -266,9 +266,11 @@ class Trainer:
         the fewest steps that score within ``STEP_MARGIN`` of the best as its default (every step costs answer
         time; a smaller difference is a few validation queries). A checkpoint meta-trained with the head's step
         scaled by the number of classes (``head_lr_per_class``) is also scored with the plain step, the body's,
-        and the same rule chooses among both (at equal steps the better score, then the trained rule): the
+        and the same rule chooses among both (at equal steps the better score, then the plain step): the
         validation tasks span several widths, and the scaled step, right for the widths of training, can
-        overshoot on wider tasks."""
+        overshoot on wider tasks. Where validation cannot tell the two apart (a learner whose 1-shot steps
+        change no answer scores alike with both), the plain step wins: it is never larger, and the scaled one
+        can overshoot on tasks validation does not hold (several shots at 20 classes)."""
         ckpt = load_checkpoint(self.cfg.out)
         meta = {k: v.to(self.device) for k, v in ckpt.params.items()}
         trained = bool(self.learner.hparams.head_lr_per_class)  # the rule of training, whatever was chosen before
@@ -279,7 +281,7 @@ class Trainer:
             scores[per_class] = {s: self.validate(meta, steps=s, **kw)["score"] for s in STEP_CHOICES}
         top = max(a for by_steps in scores.values() for a in by_steps.values())
         near = [(r, s) for r in rules for s in STEP_CHOICES if scores[r][s] >= top - STEP_MARGIN]
-        per_class, best = min(near, key=lambda rs: (rs[1], -scores[rs[0]][rs[1]], rs[0] != rules[0]))
+        per_class, best = min(near, key=lambda rs: (rs[1], -scores[rs[0]][rs[1]], rs[0]))
         chosen = {str(s): a for s, a in scores[per_class].items()}
         ckpt.metadata["validation"]["test_steps"] = chosen
         if len(rules) > 1:
