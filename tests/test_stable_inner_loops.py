@@ -1,6 +1,8 @@
 """What makes an inner loop stable and width-independent, proven: the per-class head step, the multi-step
 outer loss (exact gradient against finite differences), and the trainer's draws of task shapes."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +10,7 @@ import torch
 from metademo.algorithms import FOMAML, MAML, MetaSGD, ProtoMAML, Reptile
 from metademo.algorithms.base import per_task_cross_entropy
 from metademo.algorithms.inner_loop import HEAD_KEYS
+from metademo.checkpoints import read_metadata
 from metademo.training.tasks import ImageTasks
 from metademo.training.trainer import MULTI_STEP_FLOOR, TrainConfig, Trainer
 from tests.test_algorithms import dot, make_episode, random_direction, small
@@ -168,6 +171,25 @@ def test_training_over_widths_validates_each_and_resumes(monkeypatch, tmp_path, 
     for k in t.meta:
         torch.testing.assert_close(resumed.meta[k], t.meta[k])
     assert resumed.learner.hparams.head_lr_per_class
+
+
+def test_a_run_resumed_on_another_machine_names_both(monkeypatch, tmp_path, pools):
+    from metademo.training import trainer as module
+
+    kw = dict(iterations=2, val_every=1)
+    monkeypatch.setattr(module, "hardware", lambda device: "first machine")
+    trainer(monkeypatch, tmp_path, pools, **kw).run()
+    monkeypatch.setattr(module, "hardware", lambda device: "second machine")
+    resumed = trainer(monkeypatch, tmp_path, pools, **{**kw, "iterations": 4})
+    assert resumed.load_state() and resumed.machines == ["first machine", "second machine"]
+    resumed.run()
+    resumed.best = -1.0  # the next validation is kept, so the checkpoint is written from the second machine
+    resumed.cfg = replace(resumed.cfg, iterations=5)
+    resumed.run()
+    assert read_metadata(resumed.cfg.out)["training"]["hardware"] == "first machine and second machine"
+    monkeypatch.setattr(module, "hardware", lambda device: "first machine")
+    again = trainer(monkeypatch, tmp_path, pools, **kw)
+    assert again.load_state() and again.machines == ["first machine", "second machine"]
 
 
 def test_each_learner_brings_its_outer_optimiser_and_schedule():

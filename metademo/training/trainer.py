@@ -102,6 +102,7 @@ class Trainer:
         self.meta = self._initial_meta()
         self.opt = self.learner.outer_optimizer(list(self.meta.values()), config.meta_lr)
         self.iteration, self.elapsed, self.best, self.log = 0, 0.0, -math.inf, []
+        self.machines = [hardware(self.device)]  # every machine the run has trained on
         self.on_step = None  # called with the trainer after every outer step (e.g. a progress bar's update)
 
     @property
@@ -121,7 +122,7 @@ class Trainer:
             for name, v in st.items():
                 tensors[f"opt.{i}.{name}"] = torch.as_tensor(v).detach().cpu().reshape(-1)
         info = {"iteration": self.iteration, "elapsed": self.elapsed, "best": self.best, "log": self.log,
-                "rng": self.tasks.rng.bit_generator.state, "config": asdict(self.cfg)}
+                "machines": self.machines, "rng": self.tasks.rng.bit_generator.state, "config": asdict(self.cfg)}
         write_safetensors(_state_path(self.cfg.out), tensors, {"state": json.dumps(info)})
 
     def load_state(self) -> bool:
@@ -145,6 +146,9 @@ class Trainer:
         self.opt.load_state_dict(opt)
         self.iteration, self.elapsed = info["iteration"], info["elapsed"]
         self.best, self.log = info["best"], info["log"]
+        self.machines = info.get("machines", [])  # none in states written before machines were kept
+        if (here := hardware(self.device)) not in self.machines:
+            self.machines.append(here)
         self.tasks.rng.bit_generator.state = info["rng"]
         return True
 
@@ -308,7 +312,7 @@ class Trainer:
                     "multi_step_loss": cfg.multi_step_loss, "multi_step_anneal": cfg.multi_step_anneal,
                     "val_ways": list(cfg.val_ways),
                     "wall_seconds": round(self.elapsed, 1), "device": str(self.device),
-                    "hardware": hardware(self.device), "torch": torch.__version__,
+                    "hardware": " and ".join(self.machines), "torch": torch.__version__,
                     "threads": torch.get_num_threads()}
         setting = "1shot_" + "_".join(f"{w}way" for w in cfg.val_ways) if len(cfg.val_ways) > 1 else "5way1shot"
         meta = {"training": training, "validation": {setting: val, "log": self.log}}
