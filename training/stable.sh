@@ -54,19 +54,19 @@ reptile_batch=(--ways-max 10 --queries 9 --iterations 20000 --val-every 1000 --m
 # take the fifth). maml-anneal still dipped (5-way 5-shot 97.8% after step 1, 88.4 after step 4, 98.4 after 10,
 # at iteration 4000); halving the head's step size alone took the dip to 95.5 (the body's alone: no change), and
 # learning these factors for 150 iterations on that frozen model gave 97.8, 96.2 at worst, 98.9 after 20.
-# metasgd-lslr: Meta-SGD by maml-lslr's recipe (which MAML ships from): its per-weight rates times the per-step
-# factors of each layer, so that the first head step can be large and the later ones small.
+# metasgd-lslr: Meta-SGD by maml-lslr's recipe (which MAML shipped from before maml-lslr-long): its per-weight rates
+# times the per-step factors of each layer, so that the first head step can be large and the later ones small.
 # protomaml-wide: Proto-MAML over 5- to 20-way tasks (the widest the API takes). Trained on 5 to 10 classes it
 # reached 98.3% at 5-way 1-shot but 94.5 at 20-way (goal 95), its 20-way validation still rising at the end;
 # prototypical networks gain from training wider than they are tested (Snell et al., 2017). Tasks average 12.5
 # classes instead of 7.5, so the same 8000 iterations take about 1.7 times as long.
-# maml-lslr-wide, metasgd-lslr-wide: the recipe MAML and Meta-SGD ship from, over 5 to 20 classes (the widest the API
+# maml-lslr-wide, metasgd-lslr-wide: the recipe MAML and Meta-SGD shipped from then, over 5 to 20 classes (the widest the API
 # takes). Both miss 20-way 1-shot (91.6 and 91.55, goal 93); Proto-MAML trained over 5 to 20 classes instead of 5 to 10
 # gained 0.6 points there (94.5 -> 95.2) and 0.25 at 5-way. Tasks average 12.5 classes instead of 7.5 (about 1.7
 # times the cost per iteration), so 7000 iterations fit about 2.5 hours on 2 cores.
 # maml-lslr-wide ended at validation 91.6% (5-way 97.1, 20-way 86.1) against maml-lslr's 92.6 (97.3, 87.9), a point
 # under it at every check: widening did not help MAML, so MAML stays on maml-lslr.
-# maml-lslr-long, metasgd-lslr-long: the recipe MAML and Meta-SGD ship from, over the whole 2.5 hours. maml-lslr took
+# maml-lslr-long, metasgd-lslr-long: the recipe MAML and Meta-SGD shipped from then, over the whole 2.5 hours. maml-lslr took
 # 90 minutes (0.71 s per iteration on 2 cores) and metasgd-lslr 64, and both flattened as their cosine schedules ran
 # out (MAML's validation 92.3 to 92.6 over its last 2800 iterations); 12,000 iterations stretch the schedule and the
 # multi-step loss's annealing (a tenth of the run, as in MAML++) over about 2.4 hours for MAML.
