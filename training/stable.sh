@@ -60,13 +60,13 @@ reptile_batch=(--ways-max 10 --queries 9 --iterations 20000 --val-every 1000 --m
 # reached 98.3% at 5-way 1-shot but 94.5 at 20-way (goal 95), its 20-way validation still rising at the end;
 # prototypical networks gain from training wider than they are tested (Snell et al., 2017). Tasks average 12.5
 # classes instead of 7.5, so the same 8000 iterations take about 1.7 times as long.
-# maml-lslr-wide, metasgd-lslr-wide: the recipe MAML and Meta-SGD shipped from then, over 5 to 20 classes (the widest the API
-# takes). Both miss 20-way 1-shot (91.6 and 91.55, goal 93); Proto-MAML trained over 5 to 20 classes instead of 5 to 10
-# gained 0.6 points there (94.5 -> 95.2) and 0.25 at 5-way. Tasks average 12.5 classes instead of 7.5 (about 1.7
-# times the cost per iteration), so 7000 iterations fit about 2.5 hours on 2 cores.
+# maml-lslr-wide, metasgd-lslr-wide: maml-lslr's and metasgd-lslr's recipe (shipped then), over 5 to 20 classes (the
+# widest the API takes). Both missed 20-way 1-shot (91.6 and 91.55, goal 93); Proto-MAML trained over 5 to 20
+# classes instead of 5 to 10 gained 0.6 points there (94.5 -> 95.2) and 0.25 at 5-way. Tasks average 12.5 classes
+# instead of 7.5 (about 1.7 times the cost per iteration), so 7000 iterations fit about 2.5 hours on 2 cores.
 # maml-lslr-wide ended at validation 91.6% (5-way 97.1, 20-way 86.1) against maml-lslr's 92.6 (97.3, 87.9), a point
 # under it at every check: widening did not help MAML, so MAML stays on maml-lslr.
-# maml-lslr-long, metasgd-lslr-long: the recipe MAML and Meta-SGD shipped from then, over the whole 2.5 hours. maml-lslr took
+# maml-lslr-long, metasgd-lslr-long: maml-lslr's and metasgd-lslr's recipe, over the whole 2.5 hours. maml-lslr took
 # 90 minutes (0.71 s per iteration on 2 cores) and metasgd-lslr 64, and both flattened as their cosine schedules ran
 # out (MAML's validation 92.3 to 92.6 over its last 2800 iterations); 12,000 iterations stretch the schedule and the
 # multi-step loss's annealing (a tenth of the run, as in MAML++) over about 2.4 hours for MAML.
