@@ -52,10 +52,10 @@ al. 2019, "How to train your MAML"):
   every step must help;
 * meta-training over a **range of step counts**, and of class counts, so that one model serves any
   number of steps and classes;
-* a **smaller inner learning rate**, or one learned for each layer and step: MAML and Meta-SGD here
-  learned a first step for the class head two to three times the base size (from a head of zeros it only
-  sets how sure the model is) and smaller ones after it (down to about 0.4 times), where one size for
-  every step overshot;
+* a **smaller inner learning rate**, or one learned for each layer and step: MAML and Meta-SGD here learned a
+  first step for the class head two and a half to three and a half times the base size (from a head of zeros
+  it only sets how sure the model is) and smaller ones after it (down to a quarter or a third), where one size
+  for every step overshot;
 * a **step for the class head that does not grow with the number of classes**: the head's step scaled
   up with the classes suits the widths seen in meta-training but overshoots on wider tasks;
 * **first-order** meta-gradients early in meta-training and exact ones later, and an outer learning

@@ -113,9 +113,9 @@ halten eine innere Schleife auf mehrere Arten stabil (Antoniou et al. 2019, „H
 * Meta-Training über einen **Bereich von Schrittzahlen** und Klassenzahlen, damit ein Modell für jede Zahl
   von Schritten und Klassen taugt;
 * eine **kleinere innere Lernrate** oder eine, die für jede Schicht und jeden Schritt gelernt wird: MAML und
-  Meta-SGD haben hier einen ersten Schritt des Klassenkopfs von zwei- bis dreimal der Grundgröße gelernt (von
-  einem Kopf aus Nullen legt er nur fest, wie sicher das Modell ist) und kleinere danach (bis etwa 0,4-mal),
-  wo eine Größe für alle Schritte übers Ziel hinausschoss;
+  Meta-SGD haben hier einen ersten Schritt des Klassenkopfs von zweieinhalb- bis dreieinhalbmal der Grundgröße
+  gelernt (von einem Kopf aus Nullen legt er nur fest, wie sicher das Modell ist) und kleinere danach (bis auf
+  ein Viertel oder Drittel), wo eine Größe für alle Schritte übers Ziel hinausschoss;
 * ein **Schritt für den Klassenkopf, der nicht mit der Zahl der Klassen wächst**: ein Kopfschritt, der mit
   den Klassen wächst, passt zu den Breiten aus dem Meta-Training, schießt aber bei breiteren Aufgaben übers
   Ziel hinaus;

@@ -108,10 +108,10 @@ al. 2019, "How to train your MAML"):
   del último, así que cada paso debe ayudar;
 * metaentrenar con un **rango de números de pasos**, y de clases, para que un solo modelo sirva para cualquier
   número de pasos y de clases;
-* una **tasa de aprendizaje interna más pequeña**, o una aprendida para cada capa y cada paso: MAML y
-  Meta-SGD aprendieron aquí un primer paso de la cabeza de clases de dos a tres veces el tamaño base (desde
-  una cabeza de ceros solo fija la seguridad del modelo) y pasos siguientes más pequeños (hasta unas 0,4
-  veces), donde un solo tamaño se pasaba de largo;
+* una **tasa de aprendizaje interna más pequeña**, o una aprendida para cada capa y cada paso: MAML y Meta-SGD
+  aprendieron aquí un primer paso de la cabeza de clases de dos veces y media a tres veces y media el tamaño
+  base (desde una cabeza de ceros solo fija la seguridad del modelo) y pasos siguientes más pequeños (hasta un
+  cuarto o un tercio), donde un solo tamaño se pasaba de largo;
 * un **paso para la cabeza de clases que no crece con el número de clases**: un paso de la cabeza que
   aumenta con las clases sirve para los anchos vistos en el metaentrenamiento pero se pasa de largo en tareas
   más anchas;

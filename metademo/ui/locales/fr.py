@@ -115,9 +115,9 @@ façons (Antoniou et al. 2019, « How to train your MAML ») :
 * un méta-entraînement sur une **plage de nombres de pas**, et de classes, pour qu'un seul modèle serve pour
   tout nombre de pas et de classes ;
 * un **taux d'apprentissage interne plus petit**, ou un taux appris pour chaque couche et chaque pas : MAML et
-  Meta-SGD ont appris ici un premier pas de la tête de classes de deux à trois fois la taille de base (depuis
-  une tête de zéros, il ne fixe que l'assurance du modèle) et des pas suivants plus petits (jusqu'à environ
-  0,4 fois), là où une seule taille allait trop loin ;
+  Meta-SGD ont appris ici un premier pas de la tête de classes de deux fois et demie à trois fois et demie la
+  taille de base (depuis une tête de zéros, il ne fixe que l'assurance du modèle) et des pas suivants plus
+  petits (jusqu'à un quart ou un tiers), là où une seule taille allait trop loin ;
 * un **pas de la tête de classes qui ne grandit pas avec le nombre de classes** : un pas de la tête qui
   augmente avec les classes convient aux largeurs vues pendant le méta-entraînement mais va trop loin sur des
   tâches plus larges ;
