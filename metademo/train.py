@@ -53,6 +53,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--train-batch-shots", type=int,
                    help="Reptile: each inner step of meta-training on N images of every class, the next N for the next "
                         "step (the paper's minibatches; default: every image at every step)")
+    p.add_argument("--rates-lr-scale", type=float, default=1.0,
+                   help="Meta-SGD: its per-weight learning rates step at this fraction of --meta-lr (default 1)")
     p.add_argument("--val-ways", default="5", help="widths of the 1-shot validation tasks, e.g. 5,20 (default 5)")
     p.add_argument("--pause-file", help="while this file exists, training waits between iterations (untimed)")
     p.add_argument("--max-minutes", type=float, help="stop after so many minutes of training (continue with --resume)")
@@ -95,7 +97,7 @@ def main(argv=None) -> int:
                       ways_max=args.ways_max, shots_max=args.shots_max, train_steps_max=args.train_steps_max,
                       multi_step_loss=args.multi_step_loss, multi_step_anneal=args.multi_step_anneal,
                       head_lr_per_class=args.head_lr_per_class or None, per_step_lrs=args.per_step_lrs,
-                      train_batch_shots=args.train_batch_shots,
+                      train_batch_shots=args.train_batch_shots, rates_lr_scale=args.rates_lr_scale,
                       val_ways=tuple(int(w) for w in args.val_ways.split(",")),
                       pause_file=args.pause_file, max_minutes=args.max_minutes, recipe=recipe(argv))
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:

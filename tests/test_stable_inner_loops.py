@@ -130,8 +130,8 @@ def pools():
     return torch.randint(0, 256, (40, 20, 28, 28), generator=g, dtype=torch.uint8)
 
 
-def trainer(monkeypatch, tmp_path, pool, **kw):
-    cfg = TrainConfig(algorithm="maml", out=str(tmp_path / "m.safetensors"), meta_batch=2, queries=2,
+def trainer(monkeypatch, tmp_path, pool, algorithm="maml", **kw):
+    cfg = TrainConfig(algorithm=algorithm, out=str(tmp_path / "m.safetensors"), meta_batch=2, queries=2,
                       val_episodes=20, **kw)
     tasks = ImageTasks(pool, pool, cfg.ways, cfg.shots, cfg.queries, cfg.seed, cfg.val_ways, cfg.val_episodes)
     return Trainer(cfg, progress=False, tasks=tasks)
@@ -190,6 +190,49 @@ def test_a_run_resumed_on_another_machine_names_both(monkeypatch, tmp_path, pool
     monkeypatch.setattr(module, "hardware", lambda device: "first machine")
     again = trainer(monkeypatch, tmp_path, pools, **kw)
     assert again.load_state() and again.machines == ["first machine", "second machine"]
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.1])
+def test_meta_sgd_rates_step_at_their_fraction_of_the_meta_learning_rate(monkeypatch, tmp_path, pools, scale):
+    """Adam's first step moves every parameter with a gradient by its learning rate exactly (the bias-corrected
+    moments give lr * g / (|g| + eps)): the weights by meta_lr, the per-weight rates by meta_lr * scale."""
+    t = trainer(monkeypatch, tmp_path, pools, algorithm="metasgd", per_step_lrs=2, rates_lr_scale=scale,
+                meta_lr=1e-3, iterations=1)
+    rates = set(t.learner.learned_rates(t.meta))
+    assert rates and all(k.startswith("lr.") for k in rates) and len(rates) == len(t.learner.body(t.meta)) + 2
+    before = {k: v.detach().clone() for k, v in t.meta.items()}
+    t.step()
+    for k, p in t.meta.items():
+        moved = (p.detach() - before[k]).abs()[p.grad.abs() > 1e-5]
+        assert moved.numel(), k
+        torch.testing.assert_close(moved, torch.full_like(moved, 1e-3 * (scale if k in rates else 1.0)),
+                                   rtol=1e-3, atol=3e-7)  # float32: a few ulps of values near 1
+
+
+def test_slowed_rates_resume_with_each_parameters_own_optimiser_state(monkeypatch, tmp_path, pools):
+    """The optimiser's state is saved by its own order of parameters; with a parameter moved to the rates'
+    group that order differs from the meta-parameters', and each still gets its own moments back."""
+    from metademo.algorithms import metasgd
+
+    monkeypatch.setattr(metasgd.MetaSGD, "learned_rates",
+                        lambda self, names: [k for k in names if k.startswith("lr.") or k == "conv1.weight"])
+    kw = dict(algorithm="metasgd", rates_lr_scale=0.1, iterations=2, val_every=1)
+    t = trainer(monkeypatch, tmp_path, pools, **kw)
+    assert t.opt_names != list(t.meta)  # conv1.weight moved to the end
+    t.run()
+    resumed = trainer(monkeypatch, tmp_path, pools, **kw)
+    assert resumed.load_state()
+    for name in t.meta:
+        saved, loaded = t.opt.state[t.meta[name]], resumed.opt.state[resumed.meta[name]]
+        for moment in ("exp_avg", "exp_avg_sq"):
+            torch.testing.assert_close(loaded[moment], saved[moment])
+    assert [g["lr_scale"] for g in resumed.opt.param_groups] == [1.0, 0.1]
+
+
+@pytest.mark.parametrize("algorithm, scale", [("maml", 0.5), ("metasgd", 0.0), ("metasgd", 1.5)])
+def test_a_rates_scale_that_cannot_apply_is_refused(monkeypatch, tmp_path, pools, algorithm, scale):
+    with pytest.raises(ValueError, match="rates_lr_scale"):
+        trainer(monkeypatch, tmp_path, pools, algorithm=algorithm, rates_lr_scale=scale)
 
 
 def test_each_learner_brings_its_outer_optimiser_and_schedule():

@@ -168,6 +168,10 @@ class MetaLearner:
         """The optimiser that descends :meth:`meta_gradient`: Adam."""
         return torch.optim.Adam(params, lr=lr)
 
+    def learned_rates(self, names) -> list[str]:
+        """Which of the meta-parameters ``names`` are learned per-weight step sizes (Meta-SGD's): none here."""
+        return []
+
     def outer_lr(self, base: float, iteration: int, iterations: int, schedule: str = "constant") -> float:
         """The outer learning rate at ``iteration`` of ``iterations``: ``base`` throughout (``"constant"``), or
         annealed to 0 along a half cosine (``"cosine"``, as MAML++ anneals Adam's)."""

@@ -38,6 +38,9 @@ class MetaSGD(MAMLFamily):
         rates[PREFIX + "head.bias"] = torch.full((1,), a, dtype=dtype)
         return {**meta, **rates}
 
+    def learned_rates(self, names):
+        return [k for k in names if k.startswith(PREFIX)]
+
     def step_sizes(self, meta, lr, n_way):
         scale = lr / self.hparams.inner_lr
         head = scale * self.head_scale(n_way)

@@ -71,6 +71,7 @@ class TrainConfig:
     head_lr_per_class: bool | None = None  # the task head steps by inner_lr * n_way (HParams.head_lr_per_class)
     per_step_lrs: int | None = None  # MAML family: learned per-layer, per-step learning rates (HParams.per_step_lrs)
     train_batch_shots: int | None = None  # Reptile: minibatches of so many images per class (HParams.train_batch_shots)
+    rates_lr_scale: float = 1.0  # Meta-SGD: its per-weight learning rates step at this fraction of meta_lr
     val_ways: tuple[int, ...] = (5,)  # validation tasks (1-shot) of these widths; the score is their mean
     data_root: str | None = None
     pause_file: str | None = None  # while this file exists, training waits between iterations (not timed)
@@ -100,7 +101,7 @@ class Trainer:
         self.learner = learner or get_algorithm(config.algorithm)(config.hparams())
         self.tasks = tasks or ImageTasks.omniglot(config, progress)
         self.meta = self._initial_meta()
-        self.opt = self.learner.outer_optimizer(list(self.meta.values()), config.meta_lr)
+        self.opt = self._optimizer()
         self.iteration, self.elapsed, self.best, self.log = 0, 0.0, -math.inf, []
         self.machines = [hardware(self.device)]  # every machine the run has trained on
         self.on_step = None  # called with the trainer after every outer step (e.g. a progress bar's update)
@@ -109,6 +110,25 @@ class Trainer:
     def sampler(self):
         """The task source (it holds the random generator saved with the state)."""
         return self.tasks
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        """The learner's outer optimiser over the meta-parameters; with ``rates_lr_scale`` other than 1, the
+        learned per-weight rates form a second parameter group that steps at that fraction of the learning rate
+        (each group's ``lr_scale``). :attr:`opt_names` lists the meta-parameters in the optimiser's order, the
+        order of its state's indices."""
+        scale = self.cfg.rates_lr_scale
+        if not (isinstance(scale, (int, float)) and 0 < scale <= 1):
+            raise ValueError(f"rates_lr_scale must be above 0 and at most 1, got {scale!r}")
+        rates = set(self.learner.learned_rates(self.meta)) if scale != 1 else set()
+        if scale != 1 and not rates:
+            raise ValueError(f"{self.learner.title} learns no per-weight rates to slow (rates_lr_scale must be 1)")
+        groups = [[k for k in self.meta if k not in rates], [k for k in self.meta if k in rates]]
+        self.opt_names = [k for g in groups for k in g]
+        opt = self.learner.outer_optimizer([self.meta[k] for k in groups[0]], self.cfg.meta_lr)
+        opt.param_groups[0]["lr_scale"] = 1.0
+        if groups[1]:
+            opt.add_param_group({"params": [self.meta[k] for k in groups[1]], "lr_scale": scale})
+        return opt
 
     def _initial_meta(self) -> dict[str, torch.Tensor]:
         meta = self.learner.init_meta_params(self.cfg.seed)
@@ -141,7 +161,7 @@ class Trainer:
         for key, v in tensors.items():
             if key.startswith("opt."):
                 _, i, name = key.split(".", 2)
-                p = self.meta[list(self.meta)[int(i)]]
+                p = self.meta[self.opt_names[int(i)]]
                 opt["state"].setdefault(int(i), {})[name] = v.reshape(p.shape) if v.numel() == p.numel() else v[0]
         self.opt.load_state_dict(opt)
         self.iteration, self.elapsed = info["iteration"], info["elapsed"]
@@ -200,7 +220,7 @@ class Trainer:
     def step(self) -> dict:
         """One outer step: a meta-batch, its meta-gradient, the optimiser's step. Returns the training metrics."""
         for g in self.opt.param_groups:
-            g["lr"] = self._lr_at(self.iteration)
+            g["lr"] = self._lr_at(self.iteration) * g["lr_scale"]
         ways, shots, kw = self.sample_task_shape()
         episode = self.tasks.sample(self.cfg.meta_batch, n_way=ways, k_shot=shots).to(self.device)
         grads, metrics = self.meta_gradient(episode, **kw)
@@ -310,7 +330,7 @@ class Trainer:
                     "ways_max": cfg.ways_max, "shots_max": cfg.shots_max, "train_steps_max": cfg.train_steps_max,
                     "fixed_steps_iterations": cfg.fixed_steps_iterations,
                     "multi_step_loss": cfg.multi_step_loss, "multi_step_anneal": cfg.multi_step_anneal,
-                    "val_ways": list(cfg.val_ways),
+                    "rates_lr_scale": cfg.rates_lr_scale, "val_ways": list(cfg.val_ways),
                     "wall_seconds": round(self.elapsed, 1), "device": str(self.device),
                     "hardware": " and ".join(self.machines), "torch": torch.__version__,
                     "threads": torch.get_num_threads()}
