@@ -161,13 +161,13 @@ def test_training_over_widths_validates_each_and_resumes(monkeypatch, tmp_path, 
     kw = dict(ways=3, ways_max=6, train_steps=1, train_steps_max=3, multi_step_loss=True, head_lr_per_class=True,
               iterations=4, val_every=2, val_ways=(5, 8))
     t = trainer(monkeypatch, tmp_path, pools, **kw)
-    t.run()
+    list(t.iterate())
     assert [set(r) >= {"val_5way", "val_8way"} for r in t.log] == [True, True]
     first = trainer(monkeypatch, tmp_path, pools, **{**kw, "iterations": 2})
-    first.run()
+    list(first.iterate())
     resumed = trainer(monkeypatch, tmp_path, pools, **kw)
     assert resumed.load_state() and resumed.iteration == 2
-    resumed.run()
+    list(resumed.iterate())
     for k in t.meta:
         torch.testing.assert_close(resumed.meta[k], t.meta[k])
     assert resumed.learner.hparams.head_lr_per_class
@@ -178,14 +178,14 @@ def test_a_run_resumed_on_another_machine_names_both(monkeypatch, tmp_path, pool
 
     kw = dict(iterations=2, val_every=1)
     monkeypatch.setattr(module, "hardware", lambda device: "first machine")
-    trainer(monkeypatch, tmp_path, pools, **kw).run()
+    list(trainer(monkeypatch, tmp_path, pools, **kw).iterate())
     monkeypatch.setattr(module, "hardware", lambda device: "second machine")
     resumed = trainer(monkeypatch, tmp_path, pools, **{**kw, "iterations": 4})
     assert resumed.load_state() and resumed.machines == ["first machine", "second machine"]
-    resumed.run()
+    list(resumed.iterate())
     resumed.best = -1.0  # the next validation is kept, so the checkpoint is written from the second machine
     resumed.cfg = replace(resumed.cfg, iterations=5)
-    resumed.run()
+    list(resumed.iterate())
     assert read_metadata(resumed.cfg.out)["training"]["hardware"] == "first machine and second machine"
     monkeypatch.setattr(module, "hardware", lambda device: "first machine")
     again = trainer(monkeypatch, tmp_path, pools, **kw)
@@ -219,7 +219,7 @@ def test_slowed_rates_resume_with_each_parameters_own_optimiser_state(monkeypatc
     kw = dict(algorithm="metasgd", rates_lr_scale=0.1, iterations=2, val_every=1)
     t = trainer(monkeypatch, tmp_path, pools, **kw)
     assert t.opt_names != list(t.meta)  # conv1.weight moved to the end
-    t.run()
+    list(t.iterate())
     resumed = trainer(monkeypatch, tmp_path, pools, **kw)
     assert resumed.load_state()
     for name in t.meta:

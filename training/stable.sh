@@ -77,8 +77,8 @@ reptile_batch=(--ways-max 10 --queries 9 --iterations 20000 --val-every 1000 --m
 # metasgd-lslr-long fit its training tasks as well as maml-lslr-long (98.7% against 98.9 at iteration 8800) but
 # validated 1.8 points lower (92.5 against 94.3; 87.8 against 90.7 at 20-way). Its ~112,000 rates, each moved by Adam
 # at the full meta learning rate, spread to standard deviations of 0.05 to 0.16 in each tensor of the body (all
-# started at 0.05; a fifth to nine tenths of them below 0), about as far as Adam carries a parameter whose gradient
-# is noise. At a tenth of
+# started at 0.05; from none to nearly all of a tensor's rates below 0), about as far as Adam carries a parameter
+# whose gradient is noise. At a tenth of
 # the rate, noise carries them about a tenth as far, while a steady gradient can still move a rate by 0.6 over the run.
 # reptile-batch: Reptile with the paper's minibatches (Nichol et al. 2018 train 5-way tasks of 10 images per class,
 # 5 inner steps of 10 images: one pass over the task). Each task here has 10 images of every class (1 + 9), and each
