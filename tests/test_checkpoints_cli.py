@@ -52,6 +52,7 @@ def run(*args, timeout=300):
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow  # four command lines, each importing torch
 @pytest.mark.skipif(not omniglot_available(background=True), reason="Omniglot not in ../shared/data")
 def test_train_resume_and_evaluate_from_the_command_line(tmp_path):
     out = tmp_path / "proto.safetensors"
@@ -92,6 +93,7 @@ def test_train_resume_and_evaluate_from_the_command_line(tmp_path):
     assert f"{100 * expected['accuracy']:.2f}% ± {100 * expected['ci95']:.2f}% (20 episodes)" in ev.stdout
 
 
+@pytest.mark.slow
 def test_command_line_errors_are_readable(tmp_path):
     missing = run("-m", "metademo.evaluate", "--checkpoint", str(tmp_path / "none.safetensors"))
     assert missing.returncode == 2 and "not found" in missing.stderr and "Traceback" not in missing.stderr

@@ -861,6 +861,7 @@ def test_download_classifier_loads_back_with_identical_probabilities(tmp_path):
     assert np.array_equal(loaded.predict_proba([img for img, _ in queries]), state.record.probabilities[-1])
 
 
+@pytest.mark.slow
 def test_meta_train_live_then_adapt_with_your_model(monkeypatch):
     """The outer loop on the page: a short run streams its validation curve, then the model adapts like a
     pretrained one. (The real section runs for a minute; here a few seconds of ProtoNet.)"""
