@@ -8,8 +8,7 @@ cd "$(dirname "$0")"
 if [ ! -x .venv/bin/python ]; then
   "${PYTHON:-python3}" -m venv .venv
 fi
-# --no-compile: Python compiles the modules the tests import when it first imports them, not all of them now.
-.venv/bin/python -m pip install -q --no-compile --disable-pip-version-check -r requirements-dev.txt
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then
